@@ -1,0 +1,510 @@
+"""The HTTP clients: auth, URL, retries before the first byte, and translation of httpx errors.
+
+`AzureLlamaClient` and `AsyncAzureLlamaClient` are twins over the same pure helpers (request
+building in `_request`, error bodies in `_error_body`, retry waits in `_retry`). httpx errors
+are translated here, in one place, and never escape.
+
+The async client keeps one `httpx.AsyncClient` per running event loop: a pool bound to a loop
+that has closed fails with "Event loop is closed", and pytest-asyncio (like `asyncio.run`)
+starts a fresh loop for each call. Its default transport is aiohttp (through httpx-aiohttp):
+httpx's own async pool is several times slower at high concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import httpx
+
+from .. import __version__
+from ._auth import KeyAuth, TokenAuth
+from ._config import DEFAULT_API_VERSION, ClientConfig, ExtraParametersMode, is_serverless_host
+from ._error_body import error_from_response
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AzureLlamaError,
+    ResponseDecodeError,
+)
+from ._request import (
+    Api,
+    PreparedRequest,
+    build_chat_request,
+    build_completion_request,
+    build_info_request,
+)
+from ._retry import RetryPolicy, is_retryable_status, retry_after_seconds
+from ._streaming import AsyncStream, Stream
+from ._types import ChatCompletion, ChatCompletionChunk, ModelInfo, TextCompletion
+
+__all__ = ["AsyncAzureLlamaClient", "AzureLlamaClient", "normalize_model_type"]
+
+logger = logging.getLogger("langchain_azure_llama.transport")
+AsyncBackend = Literal["aiohttp", "httpx"]
+_USER_AGENT = f"langchain-azure-llama/{__version__} httpx/{httpx.__version__}"
+_MODEL_TYPES = {
+    "chat-completion": "chat-completion",
+    "chat-completions": "chat-completion",
+    "chat_completion": "chat-completion",
+    "chat_completions": "chat-completion",
+    "text-generation": "text-generation",
+    "text_generation": "text-generation",
+    "completions": "text-generation",
+}
+
+
+def normalize_model_type(value: str) -> str:
+    """`/info` spells chat models three ways (azure-wire.md §9); fold them into one."""
+    return _MODEL_TYPES.get(value.strip().lower(), value)
+
+
+class _ClientBase:
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        *,
+        api_key: Any = None,
+        credential: Any = None,
+        api_version: str | None = DEFAULT_API_VERSION,
+        deployment: str | None = None,
+        timeout: float | None = 60.0,
+        max_retries: int = 2,
+        extra_parameters: ExtraParametersMode = "pass-through",
+        credential_scopes: Sequence[str] | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        retry_policy: RetryPolicy | None = None,
+        config: ClientConfig | None = None,
+    ) -> None:
+        self.config = config or ClientConfig.create(
+            endpoint,
+            api_key=api_key,
+            credential=credential,
+            api_version=api_version,
+            deployment=deployment,
+            timeout=timeout,
+            max_retries=max_retries,
+            extra_parameters=extra_parameters,
+            credential_scopes=credential_scopes,
+            default_headers=default_headers,
+        )
+        cfg = self.config
+        self.retry = retry_policy or RetryPolicy(max_retries=cfg.max_retries)
+        self.auth: httpx.Auth = (
+            KeyAuth(cfg.api_key)
+            if cfg.api_key is not None
+            else TokenAuth(cfg.credential, cfg.credential_scopes)  # type: ignore[arg-type]
+        )
+        self._headers = {
+            "Content-Type": "application/json",
+            # The SDK sends application/json even for streams (recordings); so do we.
+            "Accept": "application/json",
+            "User-Agent": _USER_AGENT,
+            **dict(cfg.default_headers),
+        }
+        if cfg.deployment:
+            self._headers["azureml-model-deployment"] = cfg.deployment
+        self._model_info: ModelInfo | None = None
+
+    def __repr__(self) -> str:
+        cfg = self.config
+        auth = "key" if cfg.api_key is not None else "token"
+        return (
+            f"{type(self).__name__}(endpoint={cfg.endpoint!r}, auth={auth!r}, "
+            f"deployment={cfg.deployment!r}, api_version={cfg.api_version!r})"
+        )
+
+    # -- request building (pure; shared by both twins) --------------------------------------
+
+    def prepare_chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any] | None = None,
+        *,
+        api: Api = "inference",
+        stream: bool = False,
+        model_extras: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> PreparedRequest:
+        return build_chat_request(
+            messages,
+            params,
+            api=api,
+            stream=stream,
+            model_extras=model_extras,
+            extra_parameters=self.config.extra_parameters,
+            api_version=self.config.api_version,
+            headers=headers,
+        )
+
+    def prepare_completion(
+        self,
+        prompt: str | Sequence[str],
+        params: Mapping[str, Any] | None = None,
+        *,
+        api: Api = "inference",
+        stream: bool = False,
+        model_extras: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> PreparedRequest:
+        return build_completion_request(
+            prompt,
+            params,
+            api=api,
+            stream=stream,
+            model_extras=model_extras,
+            extra_parameters=self.config.extra_parameters,
+            api_version=self.config.api_version,
+            headers=headers,
+        )
+
+    def _build(
+        self,
+        client: httpx.Client | httpx.AsyncClient,
+        prepared: PreparedRequest,
+        timeout: float | None,
+    ) -> httpx.Request:
+        headers = {**self._headers, **prepared.headers} if prepared.headers else self._headers
+        return client.build_request(
+            prepared.method,
+            self.config.endpoint + prepared.path,
+            params=prepared.params or None,
+            headers=headers,
+            content=prepared.content,
+            timeout=httpx.Timeout(self.config.timeout if timeout is None else timeout),
+        )
+
+    def _status_error(self, response: httpx.Response) -> APIStatusError:
+        hint = None
+        if response.status_code == 401:
+            hint = self._auth_hint()
+        return error_from_response(
+            response.status_code,
+            response.headers,
+            response.content,
+            host=self.config.host,
+            hint=hint,
+        )
+
+    def _auth_hint(self) -> str:
+        if self.config.api_key is not None:
+            return "Check the key (AZURE_INFERENCE_CREDENTIAL) belongs to this endpoint."
+        if is_serverless_host(self.config.host):
+            return (
+                "Serverless API endpoints accept keys only, not Microsoft Entra ID tokens: "
+                "pass api_key=... (Entra ID works on managed compute endpoints)."
+            )
+        return "The Entra ID token was refused even after a refresh; check the role assignment."
+
+    def _transport_error(self, exc: httpx.HTTPError) -> AzureLlamaError:
+        host = self.config.host
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(
+                f"Request to Azure AI endpoint {host} timed out ({type(exc).__name__}).", host=host
+            )
+        return APIConnectionError(
+            f"Could not reach Azure AI endpoint {host}: {type(exc).__name__}: {exc}", host=host
+        )
+
+    def _retry_wait(self, attempt: int, error: AzureLlamaError) -> float | None:
+        """Seconds to wait before retrying, or None when the error is final."""
+        if attempt >= self.retry.max_retries:
+            return None
+        if isinstance(error, APIStatusError):
+            if not is_retryable_status(error.status_code or 0):
+                return None
+            after = retry_after_seconds(error.headers, error.message)
+        elif isinstance(error, APIConnectionError):
+            after = None
+        else:
+            return None
+        wait = self.retry.wait_for(attempt, after)
+        logger.info("retrying %s after %.2fs (attempt %d)", type(error).__name__, wait, attempt + 1)
+        return wait
+
+    def _decode(self, response: httpx.Response) -> Any:
+        try:
+            return json.loads(response.content)
+        except ValueError as exc:
+            raise ResponseDecodeError(
+                f"Azure AI endpoint {self.config.host} answered {response.status_code} with a "
+                f"body that is not JSON: {response.text[:200]!r}",
+                body=response.text,
+            ) from exc
+
+    def _model_info_from(self, data: Any) -> ModelInfo:
+        if not isinstance(data, Mapping) or not isinstance(data.get("model_type"), str):
+            raise ResponseDecodeError(f"/info on {self.config.host} gave no model_type.", body=data)
+        info: dict[str, Any] = dict(data)
+        info["raw_model_type"] = data["model_type"]
+        info["model_type"] = normalize_model_type(data["model_type"])
+        if isinstance(data.get("served_model_type"), str):
+            info["served_model_type"] = normalize_model_type(data["served_model_type"])
+        info.setdefault("model_name", info.get("served_model_name", ""))
+        info.setdefault("model_provider_name", "")
+        return info  # type: ignore[return-value]
+
+
+class AzureLlamaClient(_ClientBase):
+    """Synchronous client for the Azure AI Model Inference API and the Llama-native API."""
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        *,
+        http_client: httpx.Client | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(endpoint, **kwargs)
+        self._http = http_client or httpx.Client(follow_redirects=False)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> AzureLlamaClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> ChatCompletion:
+        """One whole chat completion (see `prepare_chat` for the keyword arguments)."""
+        timeout = kwargs.pop("timeout", None)
+        result: ChatCompletion = self.request(
+            self.prepare_chat(messages, params, **kwargs), timeout
+        )
+        return result
+
+    def chat_stream(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Stream[ChatCompletionChunk]:
+        timeout = kwargs.pop("timeout", None)
+        return self.stream(self.prepare_chat(messages, params, stream=True, **kwargs), timeout)
+
+    def complete(
+        self, prompt: str | Sequence[str], params: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> TextCompletion:
+        timeout = kwargs.pop("timeout", None)
+        result: TextCompletion = self.request(
+            self.prepare_completion(prompt, params, **kwargs), timeout
+        )
+        return result
+
+    def complete_stream(
+        self, prompt: str | Sequence[str], params: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> Stream[TextCompletion]:
+        timeout = kwargs.pop("timeout", None)
+        return self.stream(self.prepare_completion(prompt, params, stream=True, **kwargs), timeout)
+
+    def get_model_info(self, *, refresh: bool = False) -> ModelInfo:
+        """`GET /info`, cached on the client."""
+        if self._model_info is None or refresh:
+            data = self.request(build_info_request(self.config.api_version))
+            self._model_info = self._model_info_from(data)
+        return self._model_info
+
+    def request(self, prepared: PreparedRequest, timeout: float | None = None) -> Any:
+        """Send a prepared request and return its JSON body (retrying when allowed)."""
+        response = self._send(prepared, timeout)
+        try:
+            response.read()
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+        finally:
+            response.close()
+        return self._decode(response)
+
+    def stream(self, prepared: PreparedRequest, timeout: float | None = None) -> Stream[Any]:
+        """Open a stream; retries happen only until the response headers arrive."""
+        return Stream(self._send(prepared, timeout), self.config.host)
+
+    def _send(self, prepared: PreparedRequest, timeout: float | None) -> httpx.Response:
+        attempt = 0
+        while True:
+            request = self._build(self._http, prepared, timeout)
+            try:
+                response = self._http.send(request, auth=self.auth, stream=True)
+            except httpx.HTTPError as exc:
+                error: AzureLlamaError = self._transport_error(exc)
+                cause: BaseException | None = exc
+            else:
+                if response.status_code < 400:
+                    return response
+                try:
+                    response.read()
+                except httpx.HTTPError as exc:
+                    raise self._transport_error(exc) from exc
+                finally:
+                    response.close()
+                # A status error is the service's answer, not an httpx failure: no cause.
+                error, cause = self._status_error(response), None
+            wait = self._retry_wait(attempt, error)
+            if wait is None:
+                raise error from cause
+            self.retry.sleep(wait)
+            attempt += 1
+
+
+class AsyncAzureLlamaClient(_ClientBase):
+    """Asynchronous twin of `AzureLlamaClient`; safe to use from any number of event loops."""
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        *,
+        backend: AsyncBackend = "aiohttp",
+        http_client_factory: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(endpoint, **kwargs)
+        self.backend = backend
+        self._factory = http_client_factory
+        self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+
+    def _http(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            self._forget_closed_loops()
+            client = self._factory() if self._factory else _new_async_client(self.backend)
+            self._clients[loop] = client
+        return client
+
+    def _forget_closed_loops(self) -> None:
+        for loop in [loop for loop in self._clients if loop.is_closed()]:
+            _abandon(self._clients.pop(loop))
+
+    async def aclose(self) -> None:
+        """Close the pool of the current loop (and forget pools of loops already closed)."""
+        loop = asyncio.get_running_loop()
+        client = self._clients.pop(loop, None)
+        if client is not None:
+            await client.aclose()
+        self._forget_closed_loops()
+
+    async def __aenter__(self) -> AsyncAzureLlamaClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def chat(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> ChatCompletion:
+        timeout = kwargs.pop("timeout", None)
+        result: ChatCompletion = await self.request(
+            self.prepare_chat(messages, params, **kwargs), timeout
+        )
+        return result
+
+    async def chat_stream(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        params: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> AsyncStream[ChatCompletionChunk]:
+        timeout = kwargs.pop("timeout", None)
+        return await self.stream(
+            self.prepare_chat(messages, params, stream=True, **kwargs), timeout
+        )
+
+    async def complete(
+        self, prompt: str | Sequence[str], params: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> TextCompletion:
+        timeout = kwargs.pop("timeout", None)
+        result: TextCompletion = await self.request(
+            self.prepare_completion(prompt, params, **kwargs), timeout
+        )
+        return result
+
+    async def complete_stream(
+        self, prompt: str | Sequence[str], params: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> AsyncStream[TextCompletion]:
+        timeout = kwargs.pop("timeout", None)
+        return await self.stream(
+            self.prepare_completion(prompt, params, stream=True, **kwargs), timeout
+        )
+
+    async def get_model_info(self, *, refresh: bool = False) -> ModelInfo:
+        if self._model_info is None or refresh:
+            data = await self.request(build_info_request(self.config.api_version))
+            self._model_info = self._model_info_from(data)
+        return self._model_info
+
+    async def request(self, prepared: PreparedRequest, timeout: float | None = None) -> Any:
+        response = await self._send(prepared, timeout)
+        try:
+            await response.aread()
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+        finally:
+            await response.aclose()
+        return self._decode(response)
+
+    async def stream(
+        self, prepared: PreparedRequest, timeout: float | None = None
+    ) -> AsyncStream[Any]:
+        return AsyncStream(await self._send(prepared, timeout), self.config.host)
+
+    async def _send(self, prepared: PreparedRequest, timeout: float | None) -> httpx.Response:
+        http = self._http()
+        attempt = 0
+        while True:
+            request = self._build(http, prepared, timeout)
+            try:
+                response = await http.send(request, auth=self.auth, stream=True)
+            except httpx.HTTPError as exc:
+                error: AzureLlamaError = self._transport_error(exc)
+                cause: BaseException | None = exc
+            else:
+                if response.status_code < 400:
+                    return response
+                try:
+                    await response.aread()
+                except httpx.HTTPError as exc:
+                    raise self._transport_error(exc) from exc
+                finally:
+                    await response.aclose()
+                error, cause = self._status_error(response), None
+            wait = self._retry_wait(attempt, error)
+            if wait is None:
+                raise error from cause
+            await self.retry.asleep(wait)
+            attempt += 1
+
+
+def _new_async_client(backend: AsyncBackend) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+    if backend == "aiohttp":
+        from httpx_aiohttp import AiohttpTransport
+
+        return httpx.AsyncClient(transport=AiohttpTransport(limits=limits), limits=limits)
+    return httpx.AsyncClient(limits=limits)
+
+
+def _abandon(client: httpx.AsyncClient) -> None:
+    """Release a pool whose event loop is gone, without awaiting on that dead loop.
+
+    aiohttp warns (ResourceWarning) about a session collected unclosed; its connector's
+    synchronous `_close` drops the sockets, which is all a closed loop allows.
+    """
+    transport = getattr(client, "_transport", None)
+    session = getattr(transport, "client", None)
+    connector = getattr(session, "connector", None)
+    if connector is not None and not connector.closed:
+        connector._close()

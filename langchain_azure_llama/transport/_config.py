@@ -1,0 +1,193 @@
+"""Endpoint, credential and client settings, checked once at construction.
+
+Defaults come from `AZURE_INFERENCE_ENDPOINT` and `AZURE_INFERENCE_CREDENTIAL`, as in the Azure
+documentation. The key is held in a `Secret` so that no `repr`, log line or exception shows it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+from ._errors import RequestValidationError
+
+__all__ = [
+    "DEFAULT_API_VERSION",
+    "DEFAULT_SCOPES",
+    "ClientConfig",
+    "ExtraParametersMode",
+    "Secret",
+    "TokenCredentialLike",
+    "is_serverless_host",
+]
+
+DEFAULT_API_VERSION = "2024-05-01-preview"
+# Managed online endpoints take Entra tokens for Azure ML (the SDK's default scope).
+DEFAULT_SCOPES: tuple[str, ...] = ("https://ml.azure.com/.default",)
+ENDPOINT_ENV = "AZURE_INFERENCE_ENDPOINT"
+CREDENTIAL_ENV = "AZURE_INFERENCE_CREDENTIAL"
+ExtraParametersMode = Literal["pass-through", "drop", "error"]
+_SERVERLESS_SUFFIXES = (".inference.ai.azure.com", ".models.ai.azure.com")
+
+
+@runtime_checkable
+class TokenCredentialLike(Protocol):
+    """azure-core's `TokenCredential` or `AsyncTokenCredential`: `get_token(*scopes)`."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any: ...
+
+
+class Secret:
+    """A string that never shows itself in `repr` or `str`."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def is_serverless_host(host: str) -> bool:
+    """Serverless (MaaS) hosts accept keys only: Entra ID is not supported there."""
+    return host.lower().endswith(_SERVERLESS_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Validated settings shared by the sync and async clients."""
+
+    endpoint: str
+    api_key: Secret | None = None
+    credential: TokenCredentialLike | None = field(default=None, repr=False)
+    api_version: str | None = DEFAULT_API_VERSION
+    deployment: str | None = None
+    timeout: float = 60.0
+    max_retries: int = 2
+    extra_parameters: ExtraParametersMode = "pass-through"
+    credential_scopes: tuple[str, ...] = DEFAULT_SCOPES
+    default_headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.endpoint).hostname or self.endpoint
+
+    @classmethod
+    def create(
+        cls,
+        endpoint: str | None = None,
+        *,
+        api_key: str | Secret | None = None,
+        credential: Any = None,
+        api_version: str | None = DEFAULT_API_VERSION,
+        deployment: str | None = None,
+        timeout: float | None = 60.0,
+        max_retries: int = 2,
+        extra_parameters: ExtraParametersMode = "pass-through",
+        credential_scopes: Sequence[str] | None = None,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> ClientConfig:
+        """Resolve defaults from the environment and refuse settings that cannot work."""
+        url = normalize_endpoint(endpoint or os.environ.get(ENDPOINT_ENV, ""))
+        key, token_credential = _resolve_credential(api_key, credential)
+        if max_retries < 0:
+            raise RequestValidationError("max_retries must be >= 0", param="max_retries")
+        if extra_parameters not in ("pass-through", "drop", "error"):
+            raise RequestValidationError(
+                "extra_parameters must be 'pass-through', 'drop' or 'error'",
+                param="extra_parameters",
+            )
+        return cls(
+            endpoint=url,
+            api_key=key,
+            credential=token_credential,
+            api_version=api_version or None,
+            deployment=deployment or None,
+            timeout=60.0 if timeout is None else float(timeout),
+            max_retries=max_retries,
+            extra_parameters=extra_parameters,
+            credential_scopes=tuple(credential_scopes or DEFAULT_SCOPES),
+            default_headers=dict(default_headers or {}),
+        )
+
+
+def normalize_endpoint(endpoint: str) -> str:
+    """Check the endpoint is an https URL (plain http only on loopback) and drop a trailing /."""
+    if not endpoint:
+        raise RequestValidationError(
+            f"No endpoint: pass endpoint=... or set {ENDPOINT_ENV} "
+            "(e.g. https://<host>.<region>.models.ai.azure.com).",
+            param="endpoint",
+        )
+    parts = urlsplit(endpoint.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RequestValidationError(
+            f"Endpoint {endpoint!r} is not an http(s) URL.", param="endpoint"
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise RequestValidationError(
+            f"Refusing plain http:// to {parts.hostname}: the key would cross the network "
+            "unencrypted. Use https://, or http:// only for a loopback emulator.",
+            param="endpoint",
+        )
+    if parts.query or parts.fragment:
+        raise RequestValidationError(
+            "The endpoint must not carry a query or fragment; set api_version instead.",
+            param="endpoint",
+        )
+    return endpoint.strip().rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _resolve_credential(
+    api_key: str | Secret | None, credential: Any
+) -> tuple[Secret | None, TokenCredentialLike | None]:
+    if api_key is not None and credential is not None:
+        raise RequestValidationError(
+            "Pass either api_key or credential, not both.", param="credential"
+        )
+    if credential is not None:
+        if hasattr(credential, "get_token"):
+            return None, credential
+        key = getattr(credential, "key", None)  # azure-core's AzureKeyCredential
+        if isinstance(key, str) and key:
+            return Secret(key), None
+        raise RequestValidationError(
+            "credential must have get_token(*scopes) (an azure-identity credential) "
+            "or be an AzureKeyCredential.",
+            param="credential",
+        )
+    if isinstance(api_key, Secret):
+        value = api_key.get_secret_value()
+    else:
+        value = api_key if api_key is not None else os.environ.get(CREDENTIAL_ENV, "")
+    if not value:
+        raise RequestValidationError(
+            f"No credential: pass api_key=..., credential=..., or set {CREDENTIAL_ENV}.",
+            param="api_key",
+        )
+    return Secret(value), None

@@ -1,0 +1,170 @@
+"""Turn an Azure error response, in any shape the wire reference records, into one typed error.
+
+Shapes accepted (azure-wire.md §11): `{"error": {...}}`; flat `{code, message, status, param}`;
+the MaaS gateway's `{"statusCode", "message"}`; `detail` as an object, a list or a string;
+a backend error whose `message` is itself JSON text; and non-JSON text such as `NOT FOUND`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._errors import (
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    ContentFilterError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from ._retry import retry_after_seconds
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+_MAX_TEXT = 2000
+
+
+@dataclass
+class ErrorInfo:
+    """What could be read out of an error body, whatever its shape."""
+
+    message: str
+    code: str | None = None
+    param: str | None = None
+    categories: dict[str, Any] = field(default_factory=dict)
+    content_filter: bool = False
+
+
+def parse_error_body(content: bytes | str | Any) -> ErrorInfo:
+    """Read message, code, param and content-filter categories from any recorded error shape."""
+    data = _load(content)
+    if not isinstance(data, Mapping):
+        text = data if isinstance(data, str) else json.dumps(data)
+        return ErrorInfo(message=text.strip()[:_MAX_TEXT] or "(empty response body)")
+    inner = data.get("error")
+    node: Mapping[str, Any] = inner if isinstance(inner, Mapping) else data
+    message = _message_of(node, data)
+    code = _str_or_none(node.get("code"))
+    param = _str_or_none(node.get("param")) or _detail_param(data.get("detail"))
+    categories, filtered = _content_filter_of(node)
+    if isinstance(inner, str) and message == "":
+        message = inner
+    return ErrorInfo(
+        message=message[:_MAX_TEXT] or "(no message in error body)",
+        code=code,
+        param=param,
+        categories=categories,
+        content_filter=filtered or code == "content_filter",
+    )
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    content: bytes | str | Any,
+    *,
+    host: str,
+    hint: str | None = None,
+) -> APIStatusError:
+    """Build the typed error for an error status (or an in-stream error event)."""
+    info = parse_error_body(content)
+    request_id = headers.get("x-request-id") or headers.get("apim-request-id")
+    code = info.code or headers.get("x-ms-error-code")
+    text = f"Azure AI endpoint {host} answered {status}: {info.message}"
+    reason = headers.get("x-ms-error-reason")
+    if reason:
+        text += f" ({reason})"
+    if hint:
+        text += f" {hint}"
+    common: dict[str, Any] = {
+        "status_code": status,
+        "request_id": request_id,
+        "code": code,
+        "param": info.param,
+        "body": _load(content),
+        "headers": headers,
+    }
+    if info.content_filter:
+        return ContentFilterError(text, source="prompt", categories=info.categories, **common)
+    if status == 429:
+        retry = retry_after_seconds(headers, info.message)
+        return RateLimitError(text, retry_after=retry, **common)
+    cls = _STATUS_CLASSES.get(status) or (InternalServerError if status >= 500 else APIStatusError)
+    return cls(text, **common)
+
+
+def _load(content: bytes | str | Any) -> Any:
+    if isinstance(content, (bytes, bytearray)):
+        content = content.decode("utf-8", errors="replace")
+    if not isinstance(content, str):
+        return content
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content
+
+
+def _message_of(node: Mapping[str, Any], root: Mapping[str, Any]) -> str:
+    raw = node.get("message")
+    if raw is None:
+        raw = root.get("message")
+    if isinstance(raw, str):
+        return _unwrap_json_text(raw)
+    detail = root.get("detail")
+    if isinstance(detail, str):
+        return detail
+    if detail is not None:
+        return json.dumps(detail)
+    return json.dumps(raw) if raw is not None else ""
+
+
+def _unwrap_json_text(text: str) -> str:
+    """A model-server error passed through by the gateway arrives as JSON text in `message`."""
+    stripped = text.strip()
+    if not stripped.startswith("{"):
+        return text
+    try:
+        inner = json.loads(stripped)
+    except ValueError:
+        return text
+    if isinstance(inner, Mapping):
+        nested = inner.get("message") or inner.get("detail")
+        if isinstance(nested, str):
+            return nested
+    return text
+
+
+def _detail_param(detail: Any) -> str | None:
+    """422 bodies name the parameter in `detail.loc` (an object, or a list of them)."""
+    items = detail if isinstance(detail, list) else [detail]
+    for item in items:
+        if isinstance(item, Mapping):
+            loc = item.get("loc")
+            if isinstance(loc, list) and loc:
+                return str(loc[-1])
+    return None
+
+
+def _content_filter_of(node: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    inner = node.get("innererror")
+    if not isinstance(inner, Mapping):
+        return {}, False
+    result = inner.get("content_filter_result")
+    categories = dict(result) if isinstance(result, Mapping) else {}
+    return categories, inner.get("code") == "ResponsibleAIPolicyViolation" or bool(categories)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)

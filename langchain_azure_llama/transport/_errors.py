@@ -1,0 +1,193 @@
+"""The transport's one error hierarchy; every front end maps it to its framework's own.
+
+```
+AzureLlamaError
+├── RequestValidationError        refused before sending: nothing went on the wire
+├── CredentialError               the token credential failed or gave an expired token
+├── APIConnectionError            the endpoint could not be reached (host in the message)
+│   └── APITimeoutError           connect/read/pool timeout before the first streamed byte
+├── StreamInterruptedError        the stream ended or broke before [DONE] (partial text kept)
+├── ResponseDecodeError           the service answered 2xx with a body that is not the protocol
+└── APIStatusError                the service answered with an error status (or an error event)
+    ├── BadRequestError           400
+    │   └── ContentFilterError    content safety blocked the prompt (400) or cut the completion
+    ├── AuthenticationError       401
+    ├── PermissionDeniedError     403
+    ├── NotFoundError             404 (route or deployment missing; body often plain `NOT FOUND`)
+    ├── UnprocessableEntityError  422 (`param` names the offending parameter)
+    ├── RateLimitError            429 (`retry_after` in seconds when the service said)
+    └── InternalServerError       5xx
+```
+
+Every error carries `status_code`, `request_id`, `code`, `param` and `body` where they are known.
+Messages never contain credentials: only the endpoint host, status and the service's own text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "AzureLlamaError",
+    "BadRequestError",
+    "ContentFilterError",
+    "CredentialError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestValidationError",
+    "ResponseDecodeError",
+    "StreamInterruptedError",
+    "UnprocessableEntityError",
+]
+
+
+class AzureLlamaError(Exception):
+    """Base class of every error raised by the transport."""
+
+    status_code: int | None = None
+    request_id: str | None = None
+    code: str | None = None
+    param: str | None = None
+    body: Any = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class RequestValidationError(AzureLlamaError, ValueError):
+    """The request was refused on the client before anything was sent."""
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class CredentialError(AzureLlamaError):
+    """The token credential raised, or returned a token that had already expired."""
+
+
+class APIConnectionError(AzureLlamaError):
+    """The endpoint could not be reached, or the connection broke before a response."""
+
+    def __init__(self, message: str, *, host: str | None = None) -> None:
+        super().__init__(message)
+        self.host = host
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out before any part of the answer reached the caller."""
+
+
+class StreamInterruptedError(AzureLlamaError):
+    """A stream ended without `data: [DONE]`: what arrived is kept, but it is not complete."""
+
+    def __init__(self, message: str, *, partial_text: str = "", chunks_received: int = 0) -> None:
+        super().__init__(message)
+        self.partial_text = partial_text
+        self.chunks_received = chunks_received
+
+
+class ResponseDecodeError(AzureLlamaError):
+    """A successful status carried a body (or an SSE event) that is not valid protocol JSON."""
+
+    def __init__(self, message: str, *, partial_text: str = "", body: Any = None) -> None:
+        super().__init__(message)
+        self.partial_text = partial_text
+        self.body = body
+
+
+class APIStatusError(AzureLlamaError):
+    """The service answered with an error status, or sent an error event inside a stream."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        request_id: str | None = None,
+        code: str | None = None,
+        param: str | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.request_id = request_id
+        self.code = code
+        self.param = param
+        self.body = body
+        self.headers: dict[str, str] = dict(headers or {})
+
+
+class BadRequestError(APIStatusError):
+    """HTTP 400."""
+
+
+class ContentFilterError(BadRequestError):
+    """Azure AI Content Safety blocked the prompt (HTTP 400) or cut the completion.
+
+    `source` is "prompt" for a blocked request and "completion" for an answer that ended with
+    `finish_reason="content_filter"`. `categories` holds `innererror.content_filter_result`
+    when Azure sent it (e.g. ``{"jailbreak": {"filtered": True, "detected": True}}``), else `{}`.
+    `partial_text` is what the model produced before the filter cut it (completion side).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: Literal["prompt", "completion"],
+        categories: Mapping[str, Any] | None = None,
+        partial_text: str = "",
+        status_code: int = 400,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, status_code=status_code, **kwargs)
+        self.source = source
+        self.categories: dict[str, Any] = dict(categories or {})
+        self.partial_text = partial_text
+
+    @property
+    def filtered_categories(self) -> list[str]:
+        """Names of the categories Azure marked as filtered."""
+        return [
+            name
+            for name, result in self.categories.items()
+            if isinstance(result, Mapping) and result.get("filtered")
+        ]
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401: bad key, bad or expired token, or a token sent to a key-only endpoint."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """HTTP 403."""
+
+
+class NotFoundError(APIStatusError):
+    """HTTP 404: the route, the deployment or the model is not on this endpoint."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """HTTP 422: a parameter the model does not support (`param` names it)."""
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429. `retry_after` is the wait in seconds the service asked for, if any."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """HTTP 5xx."""

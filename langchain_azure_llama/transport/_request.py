@@ -1,0 +1,303 @@
+"""Build and check a request: route, query, headers and body. Bad input is refused here.
+
+Pure functions, shared by the sync and async clients. Body keys follow the official SDK's
+order, `None` values are dropped, then `model_extras` are merged at the root and announced with
+`extra-parameters` (azure-wire.md §5-§6).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ._config import ExtraParametersMode
+from ._errors import RequestValidationError
+
+__all__ = [
+    "ROUTES",
+    "Api",
+    "PreparedRequest",
+    "Route",
+    "build_chat_request",
+    "build_completion_request",
+    "build_info_request",
+]
+
+Api = Literal["inference", "llama"]
+Route = Literal["chat", "completions", "llama_chat", "llama_completions", "info"]
+ROUTES: dict[Route, str] = {
+    "chat": "/chat/completions",
+    "completions": "/completions",
+    "llama_chat": "/v1/chat/completions",
+    "llama_completions": "/v1/completions",
+    "info": "/info",
+}
+_ROLES = frozenset({"system", "user", "assistant", "tool"})
+# The SDK's serialisation order; the wire does not care, but recorded requests compare equal.
+_CHAT_KEYS = (
+    "frequency_penalty",
+    "max_tokens",
+    "model",
+    "presence_penalty",
+    "response_format",
+    "seed",
+    "stop",
+    "temperature",
+    "tool_choice",
+    "tools",
+    "top_p",
+)
+_COMPLETION_KEYS = (
+    "frequency_penalty",
+    "max_tokens",
+    "model",
+    "presence_penalty",
+    "seed",
+    "stop",
+    "temperature",
+    "top_p",
+)
+_LLAMA_KEYS = (
+    "n",
+    "best_of",
+    "logprobs",
+    "ignore_eos",
+    "use_beam_search",
+    "stop_token_ids",
+    "skip_special_tokens",
+)
+_RESERVED = frozenset({"messages", "prompt", "stream", "stream_options"})
+_JSON_OBJECT_HELP = (
+    "Meta Llama on Azure does not support response_format={'type': 'json_object'} (Azure "
+    "answers 422 parameter_not_supported). Use structured output (a JSON schema in the prompt, "
+    "validated on return) instead, e.g. ChatAzureLlama.with_structured_output(...)."
+)
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """Everything the client needs to send one request; the body is already serialised."""
+
+    method: Literal["GET", "POST"]
+    route: Route
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    content: bytes | None
+    stream: bool
+
+
+def build_chat_request(
+    messages: Sequence[Mapping[str, Any]],
+    params: Mapping[str, Any] | None = None,
+    *,
+    api: Api = "inference",
+    stream: bool = False,
+    model_extras: Mapping[str, Any] | None = None,
+    extra_parameters: ExtraParametersMode = "pass-through",
+    api_version: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> PreparedRequest:
+    """Build a chat request for `/chat/completions` (api="inference") or `/v1/chat/completions`."""
+    check_messages(messages)
+    params = dict(params or {})
+    typed = _CHAT_KEYS + _LLAMA_KEYS if api == "llama" else _CHAT_KEYS
+    _check_params(params, typed, stream=stream, api=api)
+    body: dict[str, Any] = {"messages": list(messages), "stream": stream or None}
+    body.update((key, params[key]) for key in typed if params.get(key) is not None)
+    route: Route = "llama_chat" if api == "llama" else "chat"
+    return _finish(route, body, typed, model_extras, extra_parameters, api_version, headers)
+
+
+def build_completion_request(
+    prompt: str | Sequence[str],
+    params: Mapping[str, Any] | None = None,
+    *,
+    api: Api = "inference",
+    stream: bool = False,
+    model_extras: Mapping[str, Any] | None = None,
+    extra_parameters: ExtraParametersMode = "pass-through",
+    api_version: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> PreparedRequest:
+    """Build a text-completion request for base models (`/completions` or `/v1/completions`)."""
+    if isinstance(prompt, str):
+        if not prompt:
+            raise RequestValidationError("prompt must not be empty.", param="prompt")
+    elif not prompt or not all(isinstance(p, str) and p for p in prompt):
+        raise RequestValidationError(
+            "prompt must be a non-empty string or list of strings.", param="prompt"
+        )
+    params = dict(params or {})
+    typed = _COMPLETION_KEYS + _LLAMA_KEYS if api == "llama" else _COMPLETION_KEYS
+    _check_params(params, typed, stream=stream, api=api)
+    body: dict[str, Any] = {"prompt": prompt, "stream": stream or None}
+    body.update((key, params[key]) for key in typed if params.get(key) is not None)
+    route: Route = "llama_completions" if api == "llama" else "completions"
+    return _finish(route, body, typed, model_extras, extra_parameters, api_version, headers)
+
+
+def build_info_request(
+    api_version: str | None = None, headers: Mapping[str, str] | None = None
+) -> PreparedRequest:
+    query = {"api-version": api_version} if api_version else {}
+    return PreparedRequest("GET", "info", ROUTES["info"], query, dict(headers or {}), None, False)
+
+
+def _finish(
+    route: Route,
+    body: dict[str, Any],
+    typed: tuple[str, ...],
+    model_extras: Mapping[str, Any] | None,
+    mode: ExtraParametersMode,
+    api_version: str | None,
+    headers: Mapping[str, str] | None,
+) -> PreparedRequest:
+    body = {key: value for key, value in body.items() if value is not None}
+    out_headers = dict(headers or {})
+    if model_extras:
+        _check_extras(model_extras, typed)
+        body.update(model_extras)
+        out_headers["extra-parameters"] = mode
+    is_llama = route.startswith("llama")
+    # The Llama-native /v1 routes never take api-version (azure-wire.md §3).
+    query = {"api-version": api_version} if api_version and not is_llama else {}
+    content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return PreparedRequest(
+        "POST", route, ROUTES[route], query, out_headers, content, bool(body.get("stream"))
+    )
+
+
+def check_messages(messages: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse what Azure would reject (or silently misread) before anything is sent."""
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence) or not messages:
+        raise RequestValidationError(
+            "messages must be a non-empty list of {'role': ..., 'content': ...} dicts.",
+            param="messages",
+        )
+    for i, message in enumerate(messages):
+        if not isinstance(message, Mapping):
+            raise RequestValidationError(f"messages[{i}] is not a dict.", param="messages")
+        role = message.get("role")
+        if role not in _ROLES:
+            raise RequestValidationError(
+                f"messages[{i}] has role {role!r}; Llama on Azure accepts "
+                "'system', 'user', 'assistant' and 'tool'.",
+                param="messages",
+            )
+        _check_content(i, message)
+
+
+def _check_content(i: int, message: Mapping[str, Any]) -> None:
+    content = message.get("content")
+    if content is None:
+        if message.get("role") == "assistant" and message.get("tool_calls"):
+            return
+        raise RequestValidationError(f"messages[{i}] has no content.", param="messages")
+    if isinstance(content, str):
+        return
+    if not isinstance(content, list):
+        raise RequestValidationError(
+            f"messages[{i}].content must be a string or a list of text parts.", param="messages"
+        )
+    for part in content:
+        kind = part.get("type") if isinstance(part, Mapping) else None
+        if kind != "text":
+            raise RequestValidationError(
+                f"messages[{i}] holds a {kind!r} part: Meta Llama models on Azure are text-only "
+                "(images, audio and files are not accepted). Send text parts only.",
+                param="messages",
+            )
+
+
+def _check_params(
+    params: Mapping[str, Any], typed: tuple[str, ...], *, stream: bool, api: Api
+) -> None:
+    unknown = sorted(set(params) - set(typed))
+    if unknown:
+        where = "the Llama-native API" if api == "llama" else "the Azure AI Model Inference API"
+        raise RequestValidationError(
+            f"Unknown parameter(s) {unknown} for {where}; pass model-specific parameters in "
+            "model_extras (sent with the 'extra-parameters' header).",
+            param=unknown[0],
+        )
+    response_format = params.get("response_format")
+    if isinstance(response_format, Mapping) and response_format.get("type") == "json_object":
+        raise RequestValidationError(_JSON_OBJECT_HELP, param="response_format")
+    _check_ranges(params)
+    if api == "llama":
+        check_llama_params(params, stream=stream)
+
+
+def _check_ranges(params: Mapping[str, Any]) -> None:
+    checks: tuple[tuple[str, float, float], ...] = (
+        ("temperature", 0.0, 2.0),
+        ("top_p", 0.0, 1.0),
+        ("presence_penalty", -2.0, 2.0),
+        ("frequency_penalty", -2.0, 2.0),
+    )
+    for name, low, high in checks:
+        value = params.get(name)
+        if value is None:
+            continue
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not low <= value <= high
+        ):
+            raise RequestValidationError(
+                f"{name} must be a number between {low} and {high}; got {value!r}.", param=name
+            )
+    max_tokens = params.get("max_tokens")
+    if max_tokens is not None and (
+        isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
+    ):
+        raise RequestValidationError(
+            f"max_tokens must be a positive integer; got {max_tokens!r}.", param="max_tokens"
+        )
+
+
+def check_llama_params(params: Mapping[str, Any], *, stream: bool) -> None:
+    """The Llama-native API's documented rules (azure-wire.md §13), checked before sending."""
+    n = params.get("n") or 1
+    best_of = params.get("best_of")
+    if best_of is not None and best_of < n:
+        raise RequestValidationError(
+            f"best_of ({best_of}) must be greater than n ({n}): the service picks the n best "
+            "of best_of candidates.",
+            param="best_of",
+        )
+    if best_of is not None and best_of > 1 and stream:
+        raise RequestValidationError(
+            "best_of > 1 cannot be streamed (the candidates are ranked only once all are "
+            "complete); call without streaming.",
+            param="best_of",
+        )
+    if params.get("use_beam_search"):
+        if best_of is None or best_of <= 1:
+            raise RequestValidationError(
+                "use_beam_search needs best_of > 1.", param="use_beam_search"
+            )
+        if params.get("temperature") != 0:
+            raise RequestValidationError(
+                "use_beam_search needs temperature=0 (beam search is greedy).",
+                param="use_beam_search",
+            )
+
+
+def _check_extras(model_extras: Mapping[str, Any], typed: tuple[str, ...]) -> None:
+    collisions = sorted(set(model_extras) & (set(typed) | _RESERVED))
+    if "stream_options" in collisions:
+        raise RequestValidationError(
+            "stream_options is not sent to Azure: usage already arrives on the last stream "
+            "chunk, and Azure rejects the key without pass-through.",
+            param="stream_options",
+        )
+    if collisions:
+        raise RequestValidationError(
+            f"model_extras {collisions} collide with typed parameters; set them as parameters, "
+            "not extras, so that exactly one value is sent.",
+            param=collisions[0],
+        )

@@ -1,0 +1,259 @@
+"""SSE streams: httpx-sse events → parsed chunks, with `[DONE]`, error events and cut-offs.
+
+`data: [DONE]` is the only complete ending. An error event raises the mapped typed error; a
+stream that ends (or breaks) before `[DONE]` raises `StreamInterruptedError` carrying the text
+received so far. Nothing is retried here: bytes may already have reached the caller.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
+
+import httpx
+from httpx_sse import EventSource, SSEError
+
+from ._error_body import error_from_response
+from ._errors import (
+    AzureLlamaError,
+    ContentFilterError,
+    ResponseDecodeError,
+    StreamInterruptedError,
+)
+
+__all__ = ["AsyncStream", "Stream", "completion_filter_error"]
+
+T = TypeVar("T")
+_loads = json.loads
+
+
+class _StreamState:
+    """Per-stream bookkeeping shared by the sync and async twins (kept to a few dict lookups)."""
+
+    __slots__ = ("chunks", "done", "finish_reason", "headers", "host", "parts", "usage")
+
+    def __init__(self, host: str, headers: Mapping[str, str]) -> None:
+        self.host = host
+        self.headers = headers
+        self.parts: list[str] = []
+        self.chunks = 0
+        self.done = False
+        self.finish_reason: str | None = None
+        self.usage: dict[str, Any] | None = None
+
+    def feed(self, data: str) -> Any:
+        """Parse one event's data; None means `[DONE]`."""
+        if data == "[DONE]":
+            self.done = True
+            return None
+        try:
+            chunk = _loads(data)
+        except ValueError as exc:
+            raise ResponseDecodeError(
+                f"Azure AI endpoint {self.host} sent a stream event that is not JSON: "
+                f"{data[:200]!r}",
+                partial_text=self.text,
+                body=data,
+            ) from exc
+        if not isinstance(chunk, dict):
+            raise ResponseDecodeError(
+                f"Azure AI endpoint {self.host} sent a stream event that is not an object.",
+                partial_text=self.text,
+                body=chunk,
+            )
+        if "error" in chunk:
+            raise self._error_event(chunk)
+        choices = chunk.get("choices")
+        if choices:
+            self._track(choices[0])
+        usage = chunk.get("usage")
+        if usage:
+            self.usage = usage
+        self.chunks += 1
+        return chunk
+
+    def _track(self, choice: dict[str, Any]) -> None:
+        delta = choice.get("delta")
+        piece = delta.get("content") if delta is not None else choice.get("text")
+        if piece:
+            self.parts.append(piece)
+        reason = choice.get("finish_reason")
+        if reason:
+            self.finish_reason = reason
+
+    def _error_event(self, chunk: dict[str, Any]) -> AzureLlamaError:
+        error = chunk["error"]
+        status = error.get("status") if isinstance(error, dict) else None
+        if not isinstance(status, int) or status < 400:
+            status = 500
+        exc = error_from_response(status, self.headers, chunk, host=self.host)
+        exc.message = exc.args[0] + " (error event inside the stream)"
+        exc.args = (exc.message,)
+        return exc
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def cut_off(self, cause: BaseException | None = None) -> StreamInterruptedError:
+        why = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+        return StreamInterruptedError(
+            f"The stream from {self.host} ended before [DONE] after {self.chunks} chunks{why}; "
+            "the answer is incomplete.",
+            partial_text=self.text,
+            chunks_received=self.chunks,
+        )
+
+
+class _StreamBase:
+    def __init__(self, response: httpx.Response, host: str) -> None:
+        self.response = response
+        self._state = _StreamState(host, response.headers)
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.response.headers
+
+    @property
+    def request_id(self) -> str | None:
+        request_id: str | None = self.response.headers.get("x-request-id")
+        return request_id
+
+    @property
+    def text(self) -> str:
+        """The content received so far (all of it once the stream is exhausted)."""
+        return self._state.text
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self._state.finish_reason
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        return self._state.usage
+
+    @property
+    def completed(self) -> bool:
+        """True once `[DONE]` arrived."""
+        return self._state.done
+
+    @property
+    def content_filtered(self) -> bool:
+        """True when content safety cut the output (`finish_reason="content_filter"`)."""
+        return self._state.finish_reason in ("content_filter", "content_filter_error")
+
+    def content_filter_error(self) -> ContentFilterError:
+        """The output-side `ContentFilterError` for this stream (for front ends to raise)."""
+        return ContentFilterError(
+            f"Azure AI Content Safety cut the completion from {self._state.host} "
+            f"(finish_reason={self._state.finish_reason!r}); the partial text is on the error.",
+            source="completion",
+            status_code=self.response.status_code,
+            partial_text=self._state.text,
+            request_id=self.request_id,
+            code="content_filter",
+        )
+
+
+class Stream(_StreamBase, Generic[T]):
+    """A sync stream of parsed chunks; iterate it, or use it as a context manager."""
+
+    def __init__(
+        self, response: httpx.Response, host: str, on_close: Callable[[], None] | None = None
+    ) -> None:
+        super().__init__(response, host)
+        self._on_close = on_close
+
+    def __iter__(self) -> Iterator[T]:
+        state = self._state
+        feed = state.feed
+        try:
+            for event in EventSource(self.response).iter_sse():
+                chunk = feed(event.data)
+                if chunk is None:
+                    return
+                yield chunk
+        except SSEError as exc:
+            raise _not_sse(state, exc) from exc
+        except httpx.HTTPError as exc:
+            raise state.cut_off(exc) from exc
+        finally:
+            self.close()
+        raise state.cut_off()
+
+    def close(self) -> None:
+        """Close the HTTP response (safe to call twice); stops a stream the caller abandons."""
+        self.response.close()
+        if self._on_close is not None:
+            self._on_close()
+            self._on_close = None
+
+    def __enter__(self) -> Stream[T]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncStream(_StreamBase, Generic[T]):
+    """The async twin of `Stream`."""
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[T]:
+        state = self._state
+        feed = state.feed
+        try:
+            async for event in EventSource(self.response).aiter_sse():
+                chunk = feed(event.data)
+                if chunk is None:
+                    return
+                yield chunk
+        except SSEError as exc:
+            raise _not_sse(state, exc) from exc
+        except httpx.HTTPError as exc:
+            raise state.cut_off(exc) from exc
+        finally:
+            await self.aclose()
+        raise state.cut_off()
+
+    async def aclose(self) -> None:
+        await self.response.aclose()
+
+    async def __aenter__(self) -> AsyncStream[T]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+def _not_sse(state: _StreamState, exc: SSEError) -> ResponseDecodeError:
+    return ResponseDecodeError(
+        f"Azure AI endpoint {state.host} answered a streaming request without an event "
+        f"stream: {exc}",
+        partial_text=state.text,
+    )
+
+
+def completion_filter_error(response: Mapping[str, Any], host: str) -> ContentFilterError | None:
+    """For a whole (non-streamed) answer: the output-side filter error, or None if not filtered."""
+    choices = response.get("choices") or []
+    if not choices or choices[0].get("finish_reason") not in (
+        "content_filter",
+        "content_filter_error",
+    ):
+        return None
+    choice = choices[0]
+    message = choice.get("message") or {}
+    partial = message.get("content") if isinstance(message, Mapping) else None
+    return ContentFilterError(
+        f"Azure AI Content Safety cut the completion from {host} "
+        f"(finish_reason={choice.get('finish_reason')!r}); the partial text is on the error.",
+        source="completion",
+        status_code=200,
+        partial_text=partial or choice.get("text") or "",
+        request_id=None,
+        code="content_filter",
+    )
