@@ -1,0 +1,41 @@
+"""The transport stands alone: importing it loads neither framework; its public names are pinned."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import langchain_azure_llama.transport as transport
+
+PROBE = """
+import json, sys
+import langchain_azure_llama.transport
+import langchain_azure_llama.emulator
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"langchain_core", "litellm", "langchain"})
+print(json.dumps(heavy))
+"""
+
+
+def test_transport_and_emulator_import_no_framework() -> None:
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+
+
+def test_package_root_is_lazy() -> None:
+    probe = "import sys, langchain_azure_llama; print('langchain_core' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_public_names_are_pinned() -> None:
+    """Everything public is in __all__ and everything in __all__ exists (httpx's exported test)."""
+    public = {name for name in dir(transport) if not name.startswith("_")}
+    assert public == set(transport.__all__)
+    assert {
+        "AzureLlamaClient",
+        "AsyncAzureLlamaClient",
+        "StreamInterruptedError",
+        "ContentFilterError",
+        "RequestValidationError",
+    } <= public

@@ -1,0 +1,120 @@
+"""Configuration: environment defaults, endpoint checks, credential choice, secrets never shown."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import pytest
+
+from langchain_azure_llama.transport import (
+    AsyncAzureLlamaClient,
+    AzureLlamaClient,
+    ClientConfig,
+    RequestValidationError,
+    Secret,
+)
+
+from .conftest import KEY, make_sync
+
+
+def test_environment_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZURE_INFERENCE_ENDPOINT", "https://h.eastus2.models.ai.azure.com/")
+    monkeypatch.setenv("AZURE_INFERENCE_CREDENTIAL", KEY)
+    config = ClientConfig.create()
+    assert config.endpoint == "https://h.eastus2.models.ai.azure.com"
+    assert config.api_key == Secret(KEY)
+    assert config.api_version == "2024-05-01-preview"
+    assert config.max_retries == 2
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "text"),
+    [
+        pytest.param("", "No endpoint", id="missing"),
+        pytest.param("not a url", "not an http", id="not-url"),
+        pytest.param("ftp://h.models.ai.azure.com", "not an http", id="ftp"),
+        pytest.param(
+            "http://h.eastus2.models.ai.azure.com", "Refusing plain http", id="plain-http"
+        ),
+        pytest.param("http://10.0.0.5:8080", "Refusing plain http", id="plain-http-private-ip"),
+        pytest.param("https://h.models.ai.azure.com?api-version=1", "query", id="query"),
+    ],
+)
+def test_bad_endpoints_refused(endpoint: str, text: str) -> None:
+    with pytest.raises(RequestValidationError, match=text):
+        ClientConfig.create(endpoint, api_key=KEY)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        pytest.param("http://127.0.0.1:8089", id="ipv4"),
+        pytest.param("http://localhost:1", id="name"),
+        pytest.param("http://[::1]:8089", id="ipv6"),
+        pytest.param("http://127.9.9.9", id="127/8"),
+    ],
+)
+def test_plain_http_allowed_on_loopback(endpoint: str) -> None:
+    assert ClientConfig.create(endpoint, api_key=KEY).endpoint == endpoint
+
+
+class _KeyCredential:
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "text"),
+    [
+        pytest.param({}, "No credential", id="none"),
+        pytest.param({"api_key": KEY, "credential": _KeyCredential(KEY)}, "not both", id="both"),
+        pytest.param({"credential": object()}, "get_token", id="not-a-credential"),
+        pytest.param({"api_key": KEY, "max_retries": -1}, "max_retries", id="negative-retries"),
+        pytest.param(
+            {"api_key": KEY, "extra_parameters": "ignore"},
+            "extra_parameters",
+            id="bad-extra-parameters-mode",
+        ),
+    ],
+)
+def test_bad_settings_refused(kwargs: dict[str, Any], text: str) -> None:
+    with pytest.raises(RequestValidationError, match=text):
+        ClientConfig.create("https://h.models.ai.azure.com", **kwargs)
+
+
+def test_azure_key_credential_is_a_key() -> None:
+    config = ClientConfig.create("https://h.models.ai.azure.com", credential=_KeyCredential(KEY))
+    assert config.api_key == Secret(KEY) and config.credential is None
+
+
+def test_secret_never_shown(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    seen: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(1)
+        return httpx.Response(503 if len(seen) == 1 else 200, json={"choices": []})
+
+    client = make_sync(handler)
+    client.chat([{"role": "user", "content": "x"}])
+    async_client = AsyncAzureLlamaClient("https://h.models.ai.azure.com", api_key=KEY)
+    shown = [
+        repr(client),
+        str(client),
+        repr(client.config),
+        repr(client.auth),
+        repr(async_client),
+        str(Secret(KEY)),
+        caplog.text,
+    ]
+    assert all(KEY not in text for text in shown)
+    assert "retrying" in caplog.text
+
+
+def test_client_context_manager_closes_pool() -> None:
+    client = AzureLlamaClient("https://h.models.ai.azure.com", api_key=KEY)
+    with client as entered:
+        assert entered is client
+    assert client._http.is_closed

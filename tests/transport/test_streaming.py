@@ -1,0 +1,257 @@
+"""SSE streams: chunks, [DONE], cut-offs, error events, malformed data, tool-call deltas, splits."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from langchain_azure_llama.transport import (
+    ContentFilterError,
+    InternalServerError,
+    ResponseDecodeError,
+    StreamInterruptedError,
+    completion_filter_error,
+)
+
+from .conftest import make_async, make_sync, sse, sse_response
+
+USER = [{"role": "user", "content": "Hi"}]
+
+
+def chunk(content: str | None = None, finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    delta: dict[str, Any] = {} if content is None else {"content": content}
+    delta.update(extra.pop("delta", {}))
+    out = {
+        "choices": [{"delta": delta, "finish_reason": finish, "index": 0, "logprobs": None}],
+        "created": 1,
+        "id": "abc",
+        "model": "Meta-Llama-3.1-8B-Instruct",
+        "object": "chat.completion.chunk",
+    }
+    out.update(extra)
+    return out
+
+
+USAGE = {"completion_tokens": 2, "prompt_tokens": 5, "total_tokens": 7}
+NORMAL = [
+    chunk(delta={"role": "assistant", "content": ""}),
+    chunk("Hello"),
+    chunk(" there", "stop", usage=USAGE),
+]
+TOOL = chunk(
+    None,
+    "tool_calls",
+    usage=USAGE,
+    delta={
+        "tool_calls": [
+            {
+                "function": {"arguments": '{"city": "Seattle"}', "name": "get_weather"},
+                "id": "call_1",
+            }
+        ]
+    },
+)
+
+
+async def collect(kind: str, body: bytes) -> tuple[list[dict[str, Any]], Any]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return sse_response(body)
+
+    if kind == "sync":
+        stream = make_sync(handler).chat_stream(USER)
+        return list(stream), stream
+    astream = await make_async(handler).chat_stream(USER)
+    return [c async for c in astream], astream
+
+
+KINDS = [pytest.param("sync", id="sync"), pytest.param("async", id="async")]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_complete_stream(kind: str) -> None:
+    chunks, stream = await collect(kind, sse(*NORMAL))
+    assert chunks == NORMAL
+    assert stream.text == "Hello there"
+    assert stream.usage == USAGE and stream.finish_reason == "stop"
+    assert stream.completed and not stream.content_filtered
+    assert stream.response.is_closed
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_cut_off_stream_raises_with_partial_text(kind: str) -> None:
+    with pytest.raises(StreamInterruptedError) as info:
+        await collect(kind, sse(*NORMAL[:2], done=False))
+    assert info.value.partial_text == "Hello"
+    assert info.value.chunks_received == 2
+    assert "ended before [DONE]" in str(info.value)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_error_event_raises_mapped_error(kind: str) -> None:
+    body = sse(
+        NORMAL[0],
+        {"error": {"code": "InternalServerError", "message": "model crashed", "status": 500}},
+        done=False,
+    )
+    with pytest.raises(InternalServerError, match=r"model crashed.*inside the stream"):
+        await collect(kind, body)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_content_filter_error_event(kind: str) -> None:
+    body = sse(
+        NORMAL[0],
+        {"error": {"code": "content_filter", "message": "filtered", "status": 400}},
+        done=False,
+    )
+    with pytest.raises(ContentFilterError):
+        await collect(kind, body)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [pytest.param("{not json", id="broken-json"), pytest.param("[1,2]", id="not-object")],
+)
+@pytest.mark.parametrize("kind", KINDS)
+async def test_malformed_event(kind: str, data: str) -> None:
+    with pytest.raises(ResponseDecodeError) as info:
+        await collect(kind, sse(NORMAL[0], NORMAL[1], data))
+    assert info.value.partial_text == "Hello"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_streaming_request_answered_with_json(kind: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"choices": []})
+
+    with pytest.raises(ResponseDecodeError, match="without an event stream"):
+        if kind == "sync":
+            list(make_sync(handler).chat_stream(USER))
+        else:
+            [c async for c in await make_async(handler).chat_stream(USER)]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_tool_call_delta_kept_intact(kind: str) -> None:
+    chunks, stream = await collect(kind, sse(NORMAL[0], TOOL))
+    call = chunks[1]["choices"][0]["delta"]["tool_calls"][0]
+    assert call == {
+        "function": {"arguments": '{"city": "Seattle"}', "name": "get_weather"},
+        "id": "call_1",
+    }
+    assert stream.finish_reason == "tool_calls" and stream.usage == USAGE
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_output_content_filter_reported(kind: str) -> None:
+    _, stream = await collect(kind, sse(NORMAL[0], chunk("Some"), chunk(None, "content_filter")))
+    assert stream.content_filtered
+    error = stream.content_filter_error()
+    assert isinstance(error, ContentFilterError)
+    assert error.source == "completion" and error.partial_text == "Some"
+
+
+def test_whole_response_filter_helper() -> None:
+    filtered = {
+        "choices": [{"index": 0, "message": {"content": "Par"}, "finish_reason": "content_filter"}]
+    }
+    error = completion_filter_error(filtered, "h")
+    assert error is not None and error.partial_text == "Par" and error.source == "completion"
+    assert completion_filter_error({"choices": [{"finish_reason": "stop"}]}, "h") is None
+
+
+def test_abandoned_stream_closes_response() -> None:
+    stream = make_sync(lambda r: sse_response(sse(*NORMAL))).chat_stream(USER)
+    iterator = iter(stream)
+    next(iterator)
+    stream.close()
+    assert stream.response.is_closed
+
+
+def test_text_completion_stream() -> None:
+    pieces = [
+        {"choices": [{"index": 0, "text": t, "finish_reason": f}], "object": "text_completion"}
+        for t, f in (("Math", None), (" is", "stop"))
+    ]
+    stream = make_sync(lambda r: sse_response(sse(*pieces))).complete_stream("Math")
+    assert list(stream) == pieces and stream.text == "Math is"
+
+
+# -- any split of the byte stream yields the same chunks --------------------------------------
+
+BODY = sse(*NORMAL, TOOL, chunk("naïve ☕ \u2028 text"))
+
+
+def split(body: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(body) + 1) for c in cuts})
+    edges = [0, *points, len(body)]
+    return [body[a:b] for a, b in itertools.pairwise(edges) if b > a]
+
+
+class Pieces(httpx.SyncByteStream, httpx.AsyncByteStream):
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.pieces = pieces
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.pieces
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self.pieces:
+            yield piece
+
+
+def split_handler(pieces: list[bytes]) -> Any:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, stream=Pieces(pieces)
+        )
+
+    return handler
+
+
+EXPECTED = [*NORMAL, TOOL, chunk("naïve ☕ \u2028 text")]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(min_value=0, max_value=len(BODY)), max_size=40))
+def test_any_split_yields_same_chunks(cuts: list[int]) -> None:
+    pieces = split(BODY, cuts)
+    assert list(make_sync(split_handler(pieces)).chat_stream(USER)) == EXPECTED
+
+    async def run() -> list[Any]:
+        return [c async for c in await make_async(split_handler(pieces)).chat_stream(USER)]
+
+    assert asyncio.run(run()) == EXPECTED
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_raise_only_typed_errors(data: bytes) -> None:
+    from langchain_azure_llama.transport import AzureLlamaError
+
+    try:
+        list(make_sync(split_handler([data])).chat_stream(USER))
+    except AzureLlamaError:
+        pass
+    else:
+        assert b"[DONE]" in data
+
+
+def test_crlf_line_endings() -> None:
+    body = sse(*NORMAL).replace(b"\n", b"\r\n")
+    assert list(make_sync(lambda r: sse_response(body)).chat_stream(USER)) == NORMAL
+
+
+def test_comment_and_event_lines_are_ignored() -> None:
+    body = b": keep-alive\n\n" + sse(*NORMAL)
+    assert [json.dumps(c) for c in make_sync(lambda r: sse_response(body)).chat_stream(USER)] == [
+        json.dumps(c) for c in NORMAL
+    ]
