@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Literal
 
 import httpx
@@ -261,8 +262,12 @@ class AzureLlamaClient(_ClientBase):
     ) -> None:
         super().__init__(endpoint, **kwargs)
         self._http = http_client or httpx.Client(follow_redirects=False)
+        # A client dropped without close() still releases its sockets (a caller-supplied
+        # http_client belongs to the caller and is left alone).
+        self._closer = weakref.finalize(self, self._http.close if http_client is None else _noop)
 
     def close(self) -> None:
+        self._closer()
         self._http.close()
 
     def __enter__(self) -> AzureLlamaClient:
@@ -371,27 +376,27 @@ class AsyncAzureLlamaClient(_ClientBase):
         super().__init__(endpoint, **kwargs)
         self.backend = backend
         self._factory = http_client_factory
-        self._clients: dict[asyncio.AbstractEventLoop, httpx.AsyncClient] = {}
+        self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
 
-    def _http(self) -> httpx.AsyncClient:
+    async def _http(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
+        pool = self._pools.get(loop)
+        if pool is None:
             self._forget_closed_loops()
-            client = self._factory() if self._factory else _new_async_client(self.backend)
-            self._clients[loop] = client
-        return client
+            pool = _LoopPool(self._factory() if self._factory else _new_async_client(self.backend))
+            await pool.register()
+            self._pools[loop] = pool
+        return pool.client
 
     def _forget_closed_loops(self) -> None:
-        for loop in [loop for loop in self._clients if loop.is_closed()]:
-            _abandon(self._clients.pop(loop))
+        for loop in [loop for loop in self._pools if loop.is_closed()]:
+            del self._pools[loop]
 
     async def aclose(self) -> None:
-        """Close the pool of the current loop (and forget pools of loops already closed)."""
-        loop = asyncio.get_running_loop()
-        client = self._clients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        """Close the pool of the current loop now (pools also close when their loop shuts down)."""
+        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            await pool.close()
         self._forget_closed_loops()
 
     async def __aenter__(self) -> AsyncAzureLlamaClient:
@@ -462,7 +467,7 @@ class AsyncAzureLlamaClient(_ClientBase):
         return AsyncStream(await self._send(prepared, timeout), self.config.host)
 
     async def _send(self, prepared: PreparedRequest, timeout: float | None) -> httpx.Response:
-        http = self._http()
+        http = await self._http()
         attempt = 0
         while True:
             request = self._build(http, prepared, timeout)
@@ -497,14 +502,31 @@ def _new_async_client(backend: AsyncBackend) -> httpx.AsyncClient:
     return httpx.AsyncClient(limits=limits)
 
 
-def _abandon(client: httpx.AsyncClient) -> None:
-    """Release a pool whose event loop is gone, without awaiting on that dead loop.
+def _noop() -> None:
+    return None
 
-    aiohttp warns (ResourceWarning) about a session collected unclosed; its connector's
-    synchronous `_close` drops the sockets, which is all a closed loop allows.
+
+class _LoopPool:
+    """One event loop's connection pool, closed when that loop shuts down.
+
+    The pool registers an async generator with its loop: `asyncio.run`, `asyncio.Runner` and
+    pytest-asyncio call `loop.shutdown_asyncgens()` before closing a loop, which runs the
+    generator's `finally` inside the still-open loop, where the pool can close cleanly. If the
+    client is dropped first, the loop's async-generator finalizer closes the pool instead.
     """
-    transport = getattr(client, "_transport", None)
-    session = getattr(transport, "client", None)
-    connector = getattr(session, "connector", None)
-    if connector is not None and not connector.closed:
-        connector._close()
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self._guard = self._close_on_shutdown()
+
+    async def register(self) -> None:
+        await self._guard.__anext__()
+
+    async def _close_on_shutdown(self) -> AsyncGenerator[None, None]:
+        try:
+            yield
+        finally:
+            await self.client.aclose()
+
+    async def close(self) -> None:
+        await self._guard.aclose()

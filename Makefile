@@ -1,0 +1,37 @@
+# The two commands of the README, and the pieces they are made of. Both install what they need
+# into .venv first (PyPI only), so they work on a fresh machine.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# No network beyond loopback here: keep litellm from fetching its price map or a tokenizer.
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+export HF_HUB_OFFLINE := 1
+
+.PHONY: install quickstart check test lint typecheck bench emulator
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install --quiet --constraint .ci/constraints.txt -e ".[entra]" --group dev
+
+## The main job: a chat and a stream against Azure if AZURE_INFERENCE_* are set, else the emulator.
+quickstart: install
+	$(BIN)/python cookbook/quickstart.py
+
+## Everything CI runs: lint, types, then the whole test suite.
+check: install lint typecheck test
+
+lint:
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+typecheck:
+	$(BIN)/mypy
+
+test:
+	$(BIN)/pytest -q
+
+emulator: install
+	$(BIN)/azure-llama-emulator
