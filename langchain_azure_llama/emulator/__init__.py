@@ -1,0 +1,29 @@
+"""A local emulator of the Azure AI Model Inference API for Meta Llama deployments.
+
+Built from the wire reference (`azure-wire.md`) alone and sharing no code with
+`langchain_azure_llama.transport`, so one misreading of the protocol cannot hide in both.
+Answers come from a deterministic responder (not a model) or, optionally, from an
+OpenAI-compatible upstream server re-shaped into Azure's wire shapes.
+
+    from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
+
+    with Emulator(EmulatorConfig(rpm_limit=2)) as emu:
+        emu.inject(Fault.status(503, retry_after=1), times=2)
+        ...  # talk to emu.url; inspect emu.requests
+
+Control headers (the emulator's own, never Azure's):
+    x-emulator-fault: a fault for this request only, e.g. `cut-after=3` or
+        `status=429; retry-after=2` (full syntax in `_faults`).
+    x-emulator-reply-tokens: N -- reply with exactly N tokens `tok0 ... tok{N-1}`.
+
+Where the reference records no real shape, the choice made is noted in `_wire`.
+"""
+
+from __future__ import annotations
+
+from ._config import EmulatorConfig
+from ._emulator import Emulator
+from ._faults import Fault
+from ._state import RecordedRequest
+
+__all__ = ["Emulator", "EmulatorConfig", "Fault", "RecordedRequest"]

@@ -1,0 +1,83 @@
+"""`azure-llama-emulator` / `python -m langchain_azure_llama.emulator`: serve until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from collections.abc import Sequence
+
+from ._config import EmulatorConfig
+from ._emulator import Emulator
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the emulator in the foreground; SIGINT or SIGTERM stops it."""
+    args = _parser().parse_args(argv)
+    deployments = dict(_deployment(d) for d in args.deployment) or None
+    config = EmulatorConfig(
+        api_key=args.api_key,
+        kind=args.kind or ("managed" if deployments or args.token else "serverless"),
+        model_name=args.model,
+        model_type=args.model_type,
+        info_spelling=args.info_spelling,
+        deployments=deployments,
+        accepted_tokens=tuple(args.token),
+        tool_mode=args.tool_mode,
+        rpm_limit=args.rpm,
+        tpm_limit=args.tpm,
+        upstream_url=args.upstream,
+        upstream_model=args.upstream_model,
+        chunk_delay=args.chunk_delay,
+        record_requests=False,  # a long-running server would grow without bound
+        host=args.host,
+        port=args.port,
+    )
+    stop = _stop_on_signals()  # before the banner: a client may signal as soon as it reads it
+    with Emulator(config) as emu:
+        model = ", ".join(sorted(deployments.values())) if deployments else config.model_name
+        banner = (
+            f"Azure Llama emulator listening on {emu.url} (model {model}, key {config.api_key})"
+        )
+        print(banner, flush=True)
+        stop.wait()  # the handlers run in this (main) thread, interrupting the wait
+    return 0
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def _deployment(spec: str) -> tuple[str, str]:
+    name, sep, model = spec.partition("=")
+    if not sep or not name or not model:
+        raise SystemExit(f"--deployment expects NAME=MODEL, got {spec!r}")
+    return name, model
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="azure-llama-emulator", description=__doc__)
+    add = parser.add_argument
+    add("--host", default="127.0.0.1")
+    add("--port", type=int, default=8089)
+    add("--api-key", default="emulator-key")
+    add("--kind", choices=["serverless", "managed"], default=None)
+    add("--model", default="Meta-Llama-3.1-8B-Instruct")
+    add("--model-type", choices=["chat-completion", "text-generation"], default="chat-completion")
+    add("--info-spelling", default="chat-completion")
+    add("--tool-mode", choices=["native", "reject"], default="native")
+    add("--rpm", type=int, default=None)
+    add("--tpm", type=int, default=None)
+    add("--upstream", default=None, help="OpenAI-compatible base URL to forward to")
+    add("--upstream-model", default=None)
+    add("--chunk-delay", type=float, default=0.0)
+    add("--deployment", action="append", default=[], metavar="NAME=MODEL")
+    add("--token", action="append", default=[], help="Entra token accepted (managed)")
+    return parser
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,80 @@
+"""The emulator's configuration: one frozen dataclass, varied with `dataclasses.replace`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["serverless", "managed"]
+ModelType = Literal["chat-completion", "text-generation"]
+ToolMode = Literal["native", "reject"]
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """How the emulated Azure endpoint behaves.
+
+    Attributes:
+        api_key: The endpoint key, accepted as `Authorization: Bearer <key>` or `api-key: <key>`.
+        kind: "serverless" (MaaS: key only, content safety on the Model Inference routes) or
+            "managed" (managed compute: key or Entra tokens, no content safety, deployments).
+        model_name: The model served (reported by `/info` and in every response's `model`).
+        model_type: "chat-completion" serves the chat routes, "text-generation" the completion
+            routes; the other family answers 404 `NOT FOUND`, as a real deployment does.
+        info_spelling: The raw `model_type` that `/info` reports for a chat model:
+            "chat-completion" (real), "chat-completions" (docs) or "chat_completion" (SDK enum).
+        deployments: Managed only. Deployment name -> model name, selected with the request
+            header `azureml-model-deployment`; every deployment shares `model_type`.
+        accepted_tokens: Managed only. Entra bearer tokens accepted besides the key.
+        tool_mode: "native" answers `tools` with tool calls; "reject" answers any request with
+            `tools` with the 400 that vLLM-backed Llama deployments return.
+        prompt_filter_trigger: A message containing it gets the 400 `content_filter` (LLAMA-DOC
+            shape). Empty string disables it.
+        jailbreak_trigger: A message containing it gets the 400 `content_filter` in the
+            AOAI/Foundry shape with `innererror.content_filter_result`. Empty disables it.
+        output_filter_trigger: The last user message containing it cuts the reply after three
+            tokens with `finish_reason: "content_filter"`. Empty disables it.
+        rpm_limit: Requests per rolling minute before a 429 (inference routes only).
+        tpm_limit: Tokens (prompt + max_tokens, or prompt + completion) per rolling minute.
+        upstream_url: Base URL of an OpenAI-compatible server (llama.cpp, Ollama, vLLM) that
+            answers instead of the deterministic responder; its answers are re-shaped.
+        upstream_model: The `model` sent upstream; defaults to the request's, else model_name.
+        chunk_delay: Seconds to sleep between streamed chunks (0 = write as fast as possible).
+        record_requests: Keep every request in `Emulator.requests` (turn off for soak runs).
+        host: Interface to bind.
+        port: Port to bind; 0 picks a free one.
+    """
+
+    api_key: str = "emulator-key"
+    kind: Kind = "serverless"
+    model_name: str = "Meta-Llama-3.1-8B-Instruct"
+    model_type: ModelType = "chat-completion"
+    info_spelling: str = "chat-completion"
+    deployments: Mapping[str, str] | None = None
+    accepted_tokens: tuple[str, ...] = ()
+    tool_mode: ToolMode = "native"
+    prompt_filter_trigger: str = "BLOCKME"
+    jailbreak_trigger: str = "JAILBREAK"
+    output_filter_trigger: str = "FILTERME"
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    upstream_url: str | None = None
+    upstream_model: str | None = None
+    chunk_delay: float = 0.0
+    record_requests: bool = True
+    host: str = "127.0.0.1"
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("serverless", "managed"):
+            raise ValueError(f"kind must be 'serverless' or 'managed', not {self.kind!r}")
+        if self.model_type not in ("chat-completion", "text-generation"):
+            raise ValueError(f"unknown model_type {self.model_type!r}")
+        if self.tool_mode not in ("native", "reject"):
+            raise ValueError(f"unknown tool_mode {self.tool_mode!r}")
+        if self.kind == "serverless" and (self.deployments or self.accepted_tokens):
+            # Serverless endpoints host one model and never accept Entra tokens (reference §4).
+            raise ValueError("deployments and accepted_tokens need kind='managed'")
+        if self.deployments is not None and not self.deployments:
+            raise ValueError("deployments, when given, must name at least one deployment")

@@ -1,0 +1,119 @@
+"""The aiohttp application: one catch-all handler walking the checks in the service's order.
+
+Every request: record -> auth (401) -> deployment (managed, 404) -> route (404 `NOT FOUND`),
+then `/info` or the inference pipeline (`_inference`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from . import _wire
+from ._config import EmulatorConfig
+from ._inference import answer
+from ._state import RecordedRequest, State
+from ._upstream import Upstream
+from ._validate import ROUTES
+
+STATE = web.AppKey("state", State)
+_MAX_BODY = 64 * 1024 * 1024
+
+
+def build_app(state: State) -> web.Application:
+    app = web.Application(client_max_size=_MAX_BODY)
+    app[STATE] = state
+    app.router.add_route("*", "/{tail:.*}", _dispatch)
+    app.on_startup.append(_open_upstream)
+    app.on_cleanup.append(_close_upstream)
+    return app
+
+
+async def _open_upstream(app: web.Application) -> None:
+    config = app[STATE].config
+    if config.upstream_url:
+        app[STATE].upstream = Upstream(config.upstream_url, config.upstream_model)
+
+
+async def _close_upstream(app: web.Application) -> None:
+    upstream, app[STATE].upstream = app[STATE].upstream, None
+    if upstream is not None:
+        await upstream.aclose()
+
+
+async def _dispatch(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    raw = await request.read()
+    state.record(_recorded(request, raw))
+    try:
+        return await _handle(request, state, raw)
+    except _wire.Rejection as rejection:
+        return rejection.response()
+
+
+def _recorded(request: web.Request, raw: bytes) -> RecordedRequest:
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = None
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    return RecordedRequest(request.method, request.path, dict(request.query), headers, parsed, raw)
+
+
+async def _handle(request: web.Request, state: State, raw: bytes) -> web.StreamResponse:
+    config = state.config
+    _authenticate(request.headers, config)
+    model, deployment = _deployment(request.headers, config)
+    if request.path == "/info" and request.method == "GET":
+        return _wire.json_response(_info(config, model), _wire.answer_headers(deployment))
+    route = ROUTES.get(request.path)
+    if route is None or request.method != "POST" or route.chat != _serves_chat(config):
+        raise _wire.not_found()
+    return await answer(request, state, route, model, deployment, raw)
+
+
+def _authenticate(headers: Mapping[str, str], config: EmulatorConfig) -> None:
+    if _same(headers.get("api-key"), config.api_key):
+        return
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        token = token.strip()
+        # Serverless never takes Entra tokens (reference §4): only the key passes.
+        accepted = (config.api_key, *config.accepted_tokens)
+        if any(_same(token, candidate) for candidate in accepted):
+            return
+    raise _wire.unauthorized()
+
+
+def _same(given: str | None, expected: str) -> bool:
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _deployment(headers: Mapping[str, str], config: EmulatorConfig) -> tuple[str, str | None]:
+    deployments = config.deployments
+    if deployments is None:
+        return config.model_name, None
+    name = headers.get("azureml-model-deployment")
+    if name is None and len(deployments) == 1:
+        name = next(iter(deployments))  # one deployment takes all the traffic
+    if name is None or name not in deployments:
+        raise _wire.no_deployment()
+    return deployments[name], name
+
+
+def _serves_chat(config: EmulatorConfig) -> bool:
+    return config.model_type == "chat-completion"
+
+
+def _info(config: EmulatorConfig, model: str) -> dict[str, str]:
+    kind = config.info_spelling if _serves_chat(config) else "text-generation"
+    return {
+        "model_name": model,
+        "model_type": kind,
+        "model_provider_name": "Meta",
+        "served_model_name": model,
+        "served_model_type": kind,
+    }

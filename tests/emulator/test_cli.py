@@ -1,0 +1,61 @@
+"""The console script and `python -m`: start, print the URL, answer /info, stop on SIGTERM."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ._helpers import get
+
+SCRIPT = Path(sys.executable).parent / "azure-llama-emulator"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param([str(SCRIPT)], id="console-script"),
+        pytest.param([sys.executable, "-m", "langchain_azure_llama.emulator"], id="python-m"),
+    ],
+)
+def test_cli_serves_until_terminated(command: list[str]) -> None:
+    if not Path(command[0]).exists():
+        pytest.skip("console script not installed")
+    args = [
+        "--port",
+        "0",
+        "--api-key",
+        "cli-key",
+        "--deployment",
+        "a=Meta-Llama-3.1-70B-Instruct",
+        "--rpm",
+        "5",
+    ]
+    with subprocess.Popen(
+        [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            match = re.fullmatch(
+                r"Azure Llama emulator listening on (http://127\.0\.0\.1:\d+) "
+                r"\(model Meta-Llama-3\.1-70B-Instruct, key cli-key\)\n",
+                line,
+            )
+            assert match, line
+            info = get(f"{match.group(1)}/info", headers={"api-key": "cli-key"})
+            assert info.status_code == 200
+            assert info.json()["model_name"] == "Meta-Llama-3.1-70B-Instruct"
+        finally:
+            proc.terminate()
+        assert proc.wait(timeout=10) == 0
+
+
+def test_cli_rejects_a_bad_deployment_flag() -> None:
+    from langchain_azure_llama.emulator.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["--deployment", "no-equals-sign"])
