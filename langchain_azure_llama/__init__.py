@@ -12,7 +12,26 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 # public name -> submodule that defines it
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "ChatAzureLlama": ".chat_models",
+    "ContentFilterError": "._errors",
+    "ContentFilterWarning": "._errors",
+    "APIConnectionError": "._errors",
+    "APIStatusError": "._errors",
+    "APITimeoutError": "._errors",
+    "AuthenticationError": "._errors",
+    "AzureLlamaError": "._errors",
+    "BadRequestError": "._errors",
+    "CredentialError": "._errors",
+    "InternalServerError": "._errors",
+    "NotFoundError": "._errors",
+    "PermissionDeniedError": "._errors",
+    "RateLimitError": "._errors",
+    "RequestValidationError": "._errors",
+    "ResponseDecodeError": "._errors",
+    "StreamInterruptedError": "._errors",
+    "UnprocessableEntityError": "._errors",
+}
 
 __all__ = ["__version__", *sorted(_LAZY)]
 

@@ -1,0 +1,314 @@
+"""Pure conversions: LangChain messages → wire dicts, wire answers and chunks → AI messages.
+
+No I/O here. Wire shapes follow azure-wire.md: `/chat/completions` bodies (§6-§7) and stream
+chunks (§8), where a streamed tool call arrives whole in one delta with no `index` and no
+`type`, and usage rides on the finish chunk.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    InvalidToolCall,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.messages.ai import UsageMetadata
+from langchain_core.messages.tool import (
+    ToolCall,
+    ToolCallChunk,
+    invalid_tool_call,
+    tool_call,
+    tool_call_chunk,
+)
+
+from ._errors import RequestValidationError
+
+__all__ = [
+    "FILTERED_FINISH_REASONS",
+    "PROVIDER",
+    "ChunkConverter",
+    "content_to_wire",
+    "message_to_wire",
+    "messages_to_wire",
+    "response_to_messages",
+    "text_of",
+    "tool_call_to_wire",
+    "usage_to_metadata",
+    "wire_tool_calls",
+]
+
+PROVIDER = "azure_llama"
+FILTERED_FINISH_REASONS = frozenset({"content_filter", "content_filter_error"})
+_ROLES = {"human": "user", "ai": "assistant", "user": "user", "assistant": "assistant"}
+# Content blocks that describe the assistant's own tool calls or reasoning: the wire carries
+# those in `tool_calls` (or not at all), never in `content`.
+_NON_CONTENT_BLOCKS = frozenset(
+    {"tool_use", "tool_call", "tool_call_chunk", "thinking", "reasoning", "redacted_thinking"}
+)
+
+
+# -- LangChain → wire ---------------------------------------------------------------------------
+
+
+def messages_to_wire(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """Convert a conversation, message by message (see `message_to_wire`)."""
+    return [message_to_wire(message) for message in messages]
+
+
+def message_to_wire(message: BaseMessage) -> dict[str, Any]:
+    """One LangChain message as an Azure chat message.
+
+    System → `system`, human → `user`, AI → `assistant` (with `tool_calls`, arguments as a JSON
+    string), tool → `tool` (with `tool_call_id`). `name` is not sent: the Azure message schema
+    has no such field for Llama.
+    """
+    if isinstance(message, SystemMessage):
+        return {"role": "system", "content": content_to_wire(message.content)}
+    if isinstance(message, HumanMessage):
+        return {"role": "user", "content": content_to_wire(message.content)}
+    if isinstance(message, AIMessage):
+        return _assistant_to_wire(message)
+    if isinstance(message, ToolMessage):
+        return {
+            "role": "tool",
+            "tool_call_id": message.tool_call_id,
+            "content": content_to_wire(message.content),
+        }
+    if isinstance(message, ChatMessage):
+        role = _ROLES.get(message.role, message.role)
+        return {"role": role, "content": content_to_wire(message.content)}
+    raise RequestValidationError(
+        f"{type(message).__name__} cannot be sent to Llama on Azure; use system, human, AI "
+        "or tool messages.",
+        param="messages",
+    )
+
+
+def _assistant_to_wire(message: AIMessage) -> dict[str, Any]:
+    calls = [tool_call_to_wire(call) for call in message.tool_calls]
+    calls += [_invalid_call_to_wire(call) for call in message.invalid_tool_calls]
+    content = content_to_wire(message.content, assistant=True)
+    wire: dict[str, Any] = {"role": "assistant"}
+    if content or not calls:
+        wire["content"] = content
+    if calls:
+        wire["tool_calls"] = calls
+    return wire
+
+
+def tool_call_to_wire(call: ToolCall) -> dict[str, Any]:
+    """A LangChain tool call as a wire tool call (arguments as a JSON string)."""
+    arguments = json.dumps(call["args"], ensure_ascii=False)
+    function = {"name": call["name"], "arguments": arguments}
+    return {"id": call.get("id") or "", "type": "function", "function": function}
+
+
+def _invalid_call_to_wire(call: InvalidToolCall) -> dict[str, Any]:
+    function = {"name": call.get("name") or "", "arguments": call.get("args") or "{}"}
+    return {"id": call.get("id") or "", "type": "function", "function": function}
+
+
+def content_to_wire(
+    content: str | list[str | dict[str, Any]], *, assistant: bool = False
+) -> str | list[dict[str, Any]]:
+    """Message content as the wire takes it: a string when it is all text.
+
+    Text parts are joined with newlines (Llama reads one string). Tool-use and reasoning blocks
+    are dropped (tool calls travel in `tool_calls`). Anything else (images, audio, files) is
+    passed on as a part, and the transport refuses it before sending: Llama on Azure is
+    text-only.
+    """
+    if isinstance(content, str):
+        return content
+    texts: list[str] = []
+    media: list[dict[str, Any]] = []
+    for block in content:
+        if isinstance(block, str):
+            texts.append(block)
+        elif block.get("type") == "text":
+            texts.append(str(block.get("text", "")))
+        elif block.get("type") in _NON_CONTENT_BLOCKS:
+            continue
+        elif not assistant:
+            media.append(dict(block))
+    if media:
+        return [{"type": "text", "text": text} for text in texts] + media
+    return "\n".join(texts)
+
+
+def text_of(content: str | list[str | dict[str, Any]]) -> str:
+    """The plain text of LangChain message content."""
+    wire = content_to_wire(content, assistant=True)
+    return wire if isinstance(wire, str) else ""
+
+
+# -- wire → LangChain ---------------------------------------------------------------------------
+
+
+def usage_to_metadata(usage: Mapping[str, Any] | None) -> UsageMetadata | None:
+    """Azure `usage` → LangChain `UsageMetadata` (None when Azure sent none)."""
+    if not usage:
+        return None
+    prompt = int(usage.get("prompt_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or 0)
+    total = usage.get("total_tokens")
+    metadata = {
+        "input_tokens": prompt,
+        "output_tokens": completion,
+        "total_tokens": int(total) if total is not None else prompt + completion,
+    }
+    return cast("UsageMetadata", metadata)
+
+
+def wire_tool_calls(
+    calls: Sequence[Mapping[str, Any]] | None,
+) -> tuple[list[ToolCall], list[InvalidToolCall]]:
+    """Wire tool calls (arguments as JSON text) → parsed and unparseable LangChain calls."""
+    parsed: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for call in calls or []:
+        function = call.get("function") or {}
+        name = function.get("name") or ""
+        raw = function.get("arguments")
+        try:
+            args = json.loads(raw) if isinstance(raw, str) and raw.strip() else raw or {}
+        except ValueError as exc:
+            invalid.append(
+                invalid_tool_call(name=name, args=raw, id=call.get("id"), error=str(exc))
+            )
+            continue
+        if not isinstance(args, dict):
+            invalid.append(
+                invalid_tool_call(
+                    name=name, args=str(raw), id=call.get("id"), error="arguments not an object"
+                )
+            )
+            continue
+        parsed.append(tool_call(name=name, args=args, id=call.get("id")))
+    return parsed, invalid
+
+
+def response_to_messages(
+    response: Mapping[str, Any], *, fallback_model: str | None
+) -> list[AIMessage]:
+    """A whole chat completion → one AIMessage per choice.
+
+    `response_metadata` holds `model_name` (the model the response names, else
+    `fallback_model`), `finish_reason`, `id` and `model_provider`; `usage_metadata` is set on
+    the first message (Azure reports usage once per response).
+    """
+    usage = usage_to_metadata(response.get("usage"))
+    messages = []
+    for index, choice in enumerate(response.get("choices") or []):
+        wire = choice.get("message") or {}
+        calls, invalid = wire_tool_calls(wire.get("tool_calls"))
+        messages.append(
+            AIMessage(
+                content=wire.get("content") or "",
+                tool_calls=calls,
+                invalid_tool_calls=invalid,
+                id=response.get("id") or None,
+                usage_metadata=usage if index == 0 else None,
+                response_metadata=_metadata(response, choice.get("finish_reason"), fallback_model),
+            )
+        )
+    return messages
+
+
+def _metadata(
+    payload: Mapping[str, Any], finish_reason: str | None, fallback_model: str | None
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "model_name": payload.get("model") or fallback_model or "",
+        "finish_reason": finish_reason,
+        "model_provider": PROVIDER,
+    }
+    if payload.get("id"):
+        metadata["id"] = payload["id"]
+    return metadata
+
+
+class ChunkConverter:
+    """Wire stream chunks → `AIMessageChunk`s, with the stream's metadata exactly once.
+
+    `usage_metadata` goes on the chunk that carries Azure's usage (the finish chunk), and
+    `response_metadata` (`model_name`, `finish_reason`, `id`) on the chunk that carries the
+    finish reason; `close()` supplies whichever never arrived. A tool call without `index`
+    (Azure sends none) gets the position of its id among the calls seen, so the chunks of one
+    call merge into one call and different calls never merge.
+    """
+
+    def __init__(self, fallback_model: str | None) -> None:
+        self.fallback_model = fallback_model
+        self.finish_reason: str | None = None
+        self._model: str | None = None
+        self._id: str | None = None
+        self._usage_sent = False
+        self._metadata_sent = False
+        self._indexes: dict[str, int] = {}
+
+    def convert(self, chunk: Mapping[str, Any]) -> AIMessageChunk | None:
+        """The message chunk for one wire chunk, or None when it carries nothing."""
+        self._model = chunk.get("model") or self._model
+        self._id = chunk.get("id") or self._id
+        choices = chunk.get("choices") or []
+        choice: Mapping[str, Any] = choices[0] if choices else {}
+        delta = choice.get("delta") or {}
+        text = delta.get("content") or ""
+        calls = self._tool_call_chunks(delta.get("tool_calls") or [])
+        fields: dict[str, Any] = {}
+        usage = usage_to_metadata(chunk.get("usage"))
+        if usage is not None and not self._usage_sent:
+            self._usage_sent = True
+            fields["usage_metadata"] = usage
+        if choice.get("finish_reason"):
+            self.finish_reason = choice["finish_reason"]
+            if not self._metadata_sent:
+                self._metadata_sent = True
+                fields["response_metadata"] = self._response_metadata()
+        if not (text or calls or fields):
+            return None
+        return AIMessageChunk(content=text, tool_call_chunks=calls, id=self._id, **fields)
+
+    def close(self) -> AIMessageChunk | None:
+        """A last chunk with the metadata, if no chunk carried a finish reason (else None)."""
+        if self._metadata_sent:
+            return None
+        self._metadata_sent = True
+        return AIMessageChunk(content="", id=self._id, response_metadata=self._response_metadata())
+
+    def _response_metadata(self) -> dict[str, Any]:
+        payload = {"model": self._model, "id": self._id}
+        return _metadata(payload, self.finish_reason, self.fallback_model)
+
+    def _tool_call_chunks(self, calls: Sequence[Mapping[str, Any]]) -> list[ToolCallChunk]:
+        chunks = []
+        for position, call in enumerate(calls):
+            function = call.get("function") or {}
+            chunks.append(
+                tool_call_chunk(
+                    name=function.get("name"),
+                    args=function.get("arguments"),
+                    id=call.get("id"),
+                    index=self._index_of(call, position),
+                )
+            )
+        return chunks
+
+    def _index_of(self, call: Mapping[str, Any], position: int) -> int:
+        index = call.get("index")
+        if isinstance(index, int):
+            return index
+        call_id = call.get("id")
+        if not call_id:
+            return position  # a continuation without id or index: its place in the list
+        return self._indexes.setdefault(call_id, len(self._indexes))

@@ -1,0 +1,134 @@
+"""Fixtures for the LangChain front end: emulators on loopback, models that close their pools.
+
+Two emulators run for the whole session: `native` answers `tools` with tool calls, `reject`
+answers them with the vLLM 400 that real Llama deployments send. Tests that need other
+settings (rate limits, faults) start their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_tests.conftest import base_vcr_config
+
+from langchain_azure_llama import ChatAzureLlama
+from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+
+# Distinctive, so that the cassette scan cannot miss it.
+EMULATOR_KEY = "emu-key-3f9c27d1b6a84e05"
+MODEL = "Meta-Llama-3.1-8B-Instruct"
+CASSETTES = Path(__file__).parent / "cassettes"
+EMULATORS: dict[str, Emulator] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def emulators() -> Iterator[dict[str, Emulator]]:
+    """Start the `native` and `reject` emulators once; standard-suite properties read them."""
+    native = Emulator(EmulatorConfig(api_key=EMULATOR_KEY, tool_mode="native", model_name=MODEL))
+    reject = Emulator(EmulatorConfig(api_key=EMULATOR_KEY, tool_mode="reject", model_name=MODEL))
+    with native, reject:
+        EMULATORS.update(native=native, reject=reject)
+        yield EMULATORS
+        EMULATORS.clear()
+
+
+@pytest.fixture
+def native_emu(emulators: dict[str, Emulator]) -> Emulator:
+    emulators["native"].clear()
+    return emulators["native"]
+
+
+@pytest.fixture
+def reject_emu(emulators: dict[str, Emulator]) -> Emulator:
+    emulators["reject"].clear()
+    return emulators["reject"]
+
+
+def model_params(emu: Emulator, **overrides: Any) -> dict[str, Any]:
+    return {"endpoint": emu.url, "api_key": EMULATOR_KEY, "model": MODEL, **overrides}
+
+
+@pytest.fixture
+async def make_model() -> AsyncIterator[Callable[..., ChatAzureLlama]]:
+    """Build models against an emulator; their pools close in the test's own event loop."""
+    made: list[ChatAzureLlama] = []
+
+    def make(emu: Emulator, **overrides: Any) -> ChatAzureLlama:
+        model = ChatAzureLlama(**model_params(emu, **overrides))
+        made.append(model)
+        return model
+
+    yield make
+    for model in made:
+        model.close()
+        await model.aclose()
+
+
+class Api:
+    """One test body for both APIs: `await api.invoke(runnable, ...)` is sync or async."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    @property
+    def is_async(self) -> bool:
+        return self.kind == "async"
+
+    async def invoke(self, runnable: Any, value: Any, **kwargs: Any) -> Any:
+        if self.is_async:
+            return await runnable.ainvoke(value, **kwargs)
+        return runnable.invoke(value, **kwargs)
+
+    async def stream(self, runnable: Any, value: Any, **kwargs: Any) -> list[Any]:
+        if self.is_async:
+            return [chunk async for chunk in runnable.astream(value, **kwargs)]
+        return list(runnable.stream(value, **kwargs))
+
+    async def batch(self, runnable: Any, values: list[Any], **kwargs: Any) -> list[Any]:
+        if self.is_async:
+            return list(await runnable.abatch(values, **kwargs))
+        return list(runnable.batch(values, **kwargs))
+
+
+@pytest.fixture(params=["sync", "async"], ids=["sync", "async"])
+def api(request: pytest.FixtureRequest) -> Api:
+    return Api(request.param)
+
+
+def merged(chunks: list[Any]) -> Any:
+    """Add message chunks up, as a caller of `stream` would."""
+    total = chunks[0]
+    for chunk in chunks[1:]:
+        total = total + chunk
+    return total
+
+
+# -- VCR: cassettes recorded from the emulator, auth headers filtered --------------------------
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir() -> str:
+    return str(CASSETTES)
+
+
+@pytest.fixture(scope="session")
+def vcr_config() -> dict[str, Any]:
+    config = base_vcr_config()
+    config["cassette_library_dir"] = str(CASSETTES)
+    # The emulator listens on a random port: match everything but the host and port.
+    config["match_on"] = ["method", "scheme", "path", "query", "body"]
+    config["filter_headers"] = [*config["filter_headers"], ("user-agent", "PLACEHOLDER")]
+    config["before_record_response"] = _scrub_response
+    return config
+
+
+def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+    response["headers"] = {
+        name: value
+        for name, value in response["headers"].items()
+        if name.lower() in ("content-type", "x-request-id")
+    }
+    return response

@@ -1,0 +1,323 @@
+"""Conversion tables: LangChain messages ↔ wire dicts, wire answers and chunks → AI messages."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+
+from langchain_azure_llama._convert import (
+    ChunkConverter,
+    content_to_wire,
+    message_to_wire,
+    response_to_messages,
+    usage_to_metadata,
+    wire_tool_calls,
+)
+from langchain_azure_llama._errors import RequestValidationError
+
+from .conftest import merged
+
+CALL = {"name": "get_weather", "args": {"city": "Zürich"}, "id": "call_1", "type": "tool_call"}
+WIRE_CALL = {
+    "id": "call_1",
+    "type": "function",
+    "function": {"name": "get_weather", "arguments": '{"city": "Zürich"}'},
+}
+
+MESSAGE_TABLE: list[tuple[str, BaseMessage, dict[str, Any]]] = [
+    ("system", SystemMessage("be brief"), {"role": "system", "content": "be brief"}),
+    ("human", HumanMessage("hi", name="ann"), {"role": "user", "content": "hi"}),
+    (
+        "human-text-blocks",
+        HumanMessage([{"type": "text", "text": "a", "cache_control": {"type": "x"}}, "b"]),
+        {"role": "user", "content": "a\nb"},
+    ),
+    ("ai-text", AIMessage("hello"), {"role": "assistant", "content": "hello"}),
+    (
+        "ai-tool-call",
+        AIMessage("", tool_calls=[CALL]),
+        {"role": "assistant", "tool_calls": [WIRE_CALL]},
+    ),
+    (
+        "ai-text-and-tool-call",
+        AIMessage("let me look", tool_calls=[CALL]),
+        {"role": "assistant", "content": "let me look", "tool_calls": [WIRE_CALL]},
+    ),
+    (
+        "ai-anthropic-blocks",
+        AIMessage(
+            [
+                {"type": "thinking", "thinking": "hmm", "signature": "x"},
+                {"type": "text", "text": "some text"},
+                {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {}},
+            ],
+            tool_calls=[CALL],
+        ),
+        {"role": "assistant", "content": "some text", "tool_calls": [WIRE_CALL]},
+    ),
+    (
+        "ai-invalid-tool-call",
+        AIMessage(
+            "",
+            invalid_tool_calls=[
+                {
+                    "name": "f",
+                    "args": "{oops",
+                    "id": "c2",
+                    "error": None,
+                    "type": "invalid_tool_call",
+                }
+            ],
+        ),
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {"id": "c2", "type": "function", "function": {"name": "f", "arguments": "{oops"}}
+            ],
+        },
+    ),
+    (
+        "tool",
+        ToolMessage("sunny", tool_call_id="call_1", name="get_weather"),
+        {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+    ),
+    ("chat-human", ChatMessage(role="human", content="x"), {"role": "user", "content": "x"}),
+    ("chat-ai", ChatMessage(role="ai", content="x"), {"role": "assistant", "content": "x"}),
+    ("chat-system", ChatMessage(role="system", content="x"), {"role": "system", "content": "x"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("message", "wire"), [(m, w) for _, m, w in MESSAGE_TABLE], ids=[i for i, _, _ in MESSAGE_TABLE]
+)
+def test_message_to_wire(message: BaseMessage, wire: dict[str, Any]) -> None:
+    assert message_to_wire(message) == wire
+
+
+def test_tool_call_arguments_are_a_json_string() -> None:
+    wire = message_to_wire(AIMessage("", tool_calls=[CALL]))
+    arguments = wire["tool_calls"][0]["function"]["arguments"]
+    assert isinstance(arguments, str)
+    assert json.loads(arguments) == {"city": "Zürich"}
+
+
+@pytest.mark.parametrize(
+    ("block", "kind"),
+    [
+        ({"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}}, "image_url"),
+        ({"type": "image", "base64": "AA==", "mime_type": "image/png"}, "image"),
+        ({"type": "audio", "base64": "AA==", "mime_type": "audio/wav"}, "audio"),
+        ({"type": "file", "base64": "AA==", "mime_type": "application/pdf"}, "file"),
+    ],
+    ids=["image_url", "image", "audio", "file"],
+)
+def test_media_is_passed_on_for_the_transport_to_refuse(block: dict[str, Any], kind: str) -> None:
+    wire = content_to_wire([{"type": "text", "text": "look"}, block])
+    assert isinstance(wire, list)
+    assert [part["type"] for part in wire] == ["text", kind]
+
+
+def test_unknown_message_type_is_refused() -> None:
+    from langchain_core.messages import FunctionMessage
+
+    with pytest.raises(RequestValidationError, match="FunctionMessage"):
+        message_to_wire(FunctionMessage(name="f", content="x"))
+
+
+@pytest.mark.parametrize(
+    ("usage", "expected"),
+    [
+        (None, None),
+        ({}, None),
+        (
+            {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7},
+            {"input_tokens": 3, "output_tokens": 4, "total_tokens": 7},
+        ),
+        (
+            {"prompt_tokens": 3, "completion_tokens": 4},
+            {"input_tokens": 3, "output_tokens": 4, "total_tokens": 7},
+        ),
+    ],
+    ids=["none", "empty", "full", "no-total"],
+)
+def test_usage_to_metadata(usage: Any, expected: Any) -> None:
+    assert usage_to_metadata(usage) == expected
+
+
+def test_wire_tool_calls_keeps_bad_arguments_as_invalid() -> None:
+    calls, invalid = wire_tool_calls(
+        [
+            {"id": "a", "function": {"name": "f", "arguments": '{"x": 1}'}},
+            {"id": "b", "function": {"name": "g", "arguments": "{not json"}},
+            {"id": "c", "function": {"name": "h", "arguments": "[1]"}},
+            {"id": "d", "function": {"name": "k", "arguments": ""}},
+        ]
+    )
+    assert [(c["name"], c["args"]) for c in calls] == [("f", {"x": 1}), ("k", {})]
+    assert [c["name"] for c in invalid] == ["g", "h"]
+
+
+# The recorded MaaS shape (azure-wire.md §7): content "" with tool calls, "call_id": null.
+WHOLE_TOOL_ANSWER = {
+    "id": "0123456789abcdef0123456789abcdef",
+    "object": "chat.completion",
+    "created": 1,
+    "model": "Meta-Llama-3.1-8B-Instruct",
+    "choices": [
+        {
+            "index": 0,
+            "finish_reason": "tool_calls",
+            "logprobs": None,
+            "message": {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {
+                            "name": "get_weather",
+                            "arguments": '{"city": "Seattle"}',
+                            "call_id": None,
+                        },
+                    }
+                ],
+            },
+        }
+    ],
+    "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+}
+
+
+def test_whole_answer_with_tool_call() -> None:
+    [message] = response_to_messages(WHOLE_TOOL_ANSWER, fallback_model="configured")
+    assert message.content == ""
+    assert message.tool_calls == [
+        {"name": "get_weather", "args": {"city": "Seattle"}, "id": "call_1", "type": "tool_call"}
+    ]
+    assert message.usage_metadata == {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
+    assert message.response_metadata["model_name"] == "Meta-Llama-3.1-8B-Instruct"
+    assert message.response_metadata["finish_reason"] == "tool_calls"
+    assert message.response_metadata["id"] == WHOLE_TOOL_ANSWER["id"]
+    assert message.id == WHOLE_TOOL_ANSWER["id"]
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"), [("", "configured"), (None, "configured")], ids=["empty", "missing"]
+)
+def test_model_name_falls_back_to_the_configured_one(model: Any, expected: str) -> None:
+    answer = {**WHOLE_TOOL_ANSWER, "model": model}
+    [message] = response_to_messages(answer, fallback_model="configured")
+    assert message.response_metadata["model_name"] == expected
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> dict[str, Any]:
+    choice = {"delta": delta, "finish_reason": finish, "index": 0, "logprobs": None}
+    return {"id": "abc", "model": "Meta-Llama-3.1-8B-Instruct", "choices": [choice], **extra}
+
+
+USAGE = {"prompt_tokens": 6, "completion_tokens": 2, "total_tokens": 8}
+
+
+def _convert(chunks: list[dict[str, Any]]) -> list[AIMessageChunk]:
+    converter = ChunkConverter("configured")
+    out = [converter.convert(chunk) for chunk in chunks]
+    out.append(converter.close())
+    return [chunk for chunk in out if chunk is not None]
+
+
+def test_text_stream_has_metadata_and_usage_once() -> None:
+    chunks = _convert(
+        [
+            _chunk({"role": "assistant", "content": ""}),
+            _chunk({"content": "Hello"}),
+            _chunk({"content": " there"}, "stop", usage=USAGE),
+        ]
+    )
+    assert [c.content for c in chunks] == ["Hello", " there"]
+    assert [c.usage_metadata is not None for c in chunks] == [False, True]
+    assert [bool(c.response_metadata) for c in chunks] == [False, True]
+    full = merged(chunks)
+    assert full.content == "Hello there"
+    assert full.response_metadata["model_name"] == "Meta-Llama-3.1-8B-Instruct"
+    assert full.response_metadata["finish_reason"] == "stop"
+    assert full.usage_metadata == {"input_tokens": 6, "output_tokens": 2, "total_tokens": 8}
+
+
+def test_real_azure_streamed_tool_call_without_index_or_type() -> None:
+    # REC: one delta holds the whole call, no `index`, no `type`; finish and usage alongside.
+    call = {"function": {"arguments": '{"city": "Seattle"}', "name": "get_weather"}, "id": "c1"}
+    chunks = _convert(
+        [
+            _chunk({"role": "assistant", "content": ""}),
+            _chunk({"tool_calls": [call]}, "tool_calls", usage=USAGE),
+        ]
+    )
+    assert [tc["index"] for tc in chunks[0].tool_call_chunks] == [0]
+    full = merged(chunks)
+    assert full.tool_calls == [
+        {"name": "get_weather", "args": {"city": "Seattle"}, "id": "c1", "type": "tool_call"}
+    ]
+    assert full.response_metadata["finish_reason"] == "tool_calls"
+
+
+def test_calls_in_one_delta_take_their_positions() -> None:
+    calls = [
+        {"function": {"arguments": '{"a": 1}', "name": "f"}, "id": "c1"},
+        {"function": {"arguments": '{"b": 2}', "name": "g"}, "id": "c2"},
+    ]
+    full = merged(_convert([_chunk({"tool_calls": calls}, "tool_calls")]))
+    assert [(c["name"], c["args"], c["id"]) for c in full.tool_calls] == [
+        ("f", {"a": 1}, "c1"),
+        ("g", {"b": 2}, "c2"),
+    ]
+
+
+def test_calls_in_separate_deltas_never_merge() -> None:
+    first = {"function": {"arguments": '{"a": 1}', "name": "f"}, "id": "c1"}
+    second = {"function": {"arguments": '{"b": 2}', "name": "g"}, "id": "c2"}
+    full = merged(_convert([_chunk({"tool_calls": [first]}), _chunk({"tool_calls": [second]})]))
+    assert [c["id"] for c in full.tool_calls] == ["c1", "c2"]
+
+
+def test_openai_style_fragments_with_index_still_merge() -> None:
+    head = {"index": 0, "id": "c1", "type": "function", "function": {"name": "f", "arguments": ""}}
+    parts = [{"index": 0, "function": {"arguments": p}} for p in ('{"a"', ": 1", "}")]
+    chunks = [_chunk({"tool_calls": [head]})] + [_chunk({"tool_calls": [p]}) for p in parts]
+    full = merged(_convert(chunks))
+    assert full.tool_calls == [{"name": "f", "args": {"a": 1}, "id": "c1", "type": "tool_call"}]
+
+
+def test_stream_without_finish_reason_still_names_the_model_once() -> None:
+    chunks = _convert([_chunk({"content": "Hi"})])
+    assert [bool(c.response_metadata) for c in chunks] == [False, True]
+    assert merged(chunks).response_metadata["model_name"] == "Meta-Llama-3.1-8B-Instruct"
+
+
+def test_usage_on_a_later_chunk_is_taken_once() -> None:
+    chunks = _convert(
+        [
+            _chunk({"content": "Hi"}, "stop"),
+            {"id": "abc", "choices": [], "usage": USAGE},
+            {"id": "abc", "choices": [], "usage": USAGE},
+        ]
+    )
+    assert sum(c.usage_metadata is not None for c in chunks) == 1
+    assert sum(bool(c.response_metadata) for c in chunks) == 1
+
+
+def test_content_filtered_finish_is_reported() -> None:
+    converter = ChunkConverter(None)
+    converter.convert(_chunk({"content": "The"}, "content_filter", usage=USAGE))
+    assert converter.finish_reason == "content_filter"
