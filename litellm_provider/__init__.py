@@ -1,0 +1,93 @@
+"""LiteLLM custom provider for Meta Llama on Azure AI: `completion(model="azure_llama/...")`.
+
+```python
+import litellm
+import litellm_provider
+
+litellm_provider.register()  # idempotent: appends to litellm.custom_provider_map once
+litellm.completion(
+    model="azure_llama/Meta-Llama-3.1-8B-Instruct",
+    messages=[{"role": "user", "content": "Hello"}],
+    api_base="https://<host>.<region>.models.ai.azure.com",  # else AZURE_INFERENCE_ENDPOINT
+    api_key="...",  # else AZURE_INFERENCE_CREDENTIAL
+)
+```
+
+LiteLLM proxy (`config.yaml`): ``litellm_settings: {custom_provider_map: [{provider: azure_llama,
+custom_handler: litellm_provider.handler}]}``.
+
+Provider keyword arguments (besides the OpenAI ones):
+- ``model_extras={...}``: body keys sent with ``extra-parameters: pass-through``; unknown keyword
+  arguments and ``extra_body`` go the same way (never silently dropped).
+- ``azure_llama_api="llama"``: the Llama-native ``/v1/chat/completions`` (and ``/v1/completions``)
+  routes, where ``n``, ``best_of``, ``logprobs``, ``ignore_eos``, ... are typed. An ``api_base``
+  ending in ``/v1`` selects it too.
+- ``deployment="..."``: the ``azureml-model-deployment`` header (managed compute endpoints that
+  host several deployments).
+- ``api_version="..."``: the ``api-version`` query (default ``2024-05-01-preview``).
+
+Importing this package does not import LiteLLM; `handler`, `AzureLlamaLLM` and `register` load it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ._models import MODELS, PROVIDER, ModelFacts, model_cost_map, register_models
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._handler import AzureLlamaLLM, handler
+
+__all__ = [
+    "MODELS",
+    "PROVIDER",
+    "AzureLlamaLLM",
+    "ModelFacts",
+    "handler",
+    "model_cost_map",
+    "register",
+    "register_models",
+]
+
+_LAZY = {"AzureLlamaLLM": "._handler", "handler": "._handler"}
+_lock = threading.Lock()
+
+
+def register(custom_handler: AzureLlamaLLM | None = None) -> Any:
+    """Make `azure_llama/<model>` live in LiteLLM, and register the models' limits and prices.
+
+    Appends ``{"provider": "azure_llama", "custom_handler": ...}`` to
+    `litellm.custom_provider_map` unless an `azure_llama` entry is already there (an existing
+    entry is never replaced, and never added twice). Returns the handler in the map.
+    """
+    import litellm
+    from litellm.utils import custom_llm_setup
+
+    with _lock:
+        current = [
+            item["custom_handler"]
+            for item in litellm.custom_provider_map
+            if item.get("provider") == PROVIDER
+        ]
+        if not current:
+            chosen = custom_handler or importlib.import_module("._handler", __name__).handler
+            litellm.custom_provider_map.append({"provider": PROVIDER, "custom_handler": chosen})
+            current = [chosen]
+        custom_llm_setup()  # type: ignore[no-untyped-call]
+    register_models()
+    return current[0]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

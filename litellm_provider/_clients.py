@@ -1,0 +1,110 @@
+"""Transport clients cached per endpoint, so LiteLLM calls reuse connection pools.
+
+The key is (endpoint, SHA-256 of the key, api-version, retries): never the key itself. The
+deployment header and the timeout are per request, so they do not split the cache (deployments
+of one managed endpoint share its host, its key and so its pool). The async client keeps one pool
+per event loop, so one cached client serves pytest's per-test loops, `asyncio.run` and the proxy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from langchain_azure_llama import transport as t
+
+__all__ = ["ClientCache", "Settings"]
+
+_MAX_CLIENTS = 32
+_C = TypeVar("_C", t.AzureLlamaClient, t.AsyncAzureLlamaClient)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a transport client is built from (and cached by: the key only as a hash)."""
+
+    endpoint: str
+    api_key: str = field(repr=False)  # never in a repr, a log line or an error
+    api_version: str
+    max_retries: int
+
+    @property
+    def cache_key(self) -> tuple[str, str, str, int]:
+        digest = hashlib.sha256(self.api_key.encode()).hexdigest()
+        return (self.endpoint, digest, self.api_version, self.max_retries)
+
+    def kwargs(self) -> dict[str, Any]:
+        return {
+            "api_key": self.api_key,
+            "api_version": self.api_version or None,
+            "max_retries": self.max_retries,
+        }
+
+
+class ClientCache:
+    """A small LRU of transport clients, shared by every call of one handler."""
+
+    def __init__(self, maxsize: int = _MAX_CLIENTS) -> None:
+        self._maxsize = maxsize
+        self._lock = threading.Lock()
+        self._sync: OrderedDict[tuple[Any, ...], t.AzureLlamaClient] = OrderedDict()
+        self._async: OrderedDict[tuple[Any, ...], t.AsyncAzureLlamaClient] = OrderedDict()
+
+    def sync(self, settings: Settings) -> t.AzureLlamaClient:
+        return self._get(self._sync, settings, t.AzureLlamaClient, _close_sync)
+
+    def async_(self, settings: Settings) -> t.AsyncAzureLlamaClient:
+        return self._get(self._async, settings, t.AsyncAzureLlamaClient, _close_async_later)
+
+    def _get(
+        self,
+        cache: OrderedDict[tuple[Any, ...], _C],
+        settings: Settings,
+        factory: Callable[..., _C],
+        evict: Callable[[_C], None],
+    ) -> _C:
+        key = settings.cache_key
+        with self._lock:
+            client = cache.get(key)
+            if client is not None:
+                cache.move_to_end(key)
+                return client
+        client = factory(settings.endpoint, **settings.kwargs())
+        with self._lock:
+            existing = cache.setdefault(key, client)
+            while len(cache) > self._maxsize:
+                evict(cache.popitem(last=False)[1])
+        if existing is not client:
+            evict(client)
+        return existing
+
+    def close(self) -> None:
+        with self._lock:
+            clients = list(self._sync.values())
+            self._sync.clear()
+        for client in clients:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Close the async pools of the running event loop (other loops' pools stay usable)."""
+        with self._lock:
+            clients = list(self._async.values())
+        for client in clients:
+            await client.aclose()
+
+
+def _close_sync(client: t.AzureLlamaClient) -> None:
+    client.close()
+
+
+def _close_async_later(client: t.AsyncAzureLlamaClient) -> None:
+    """An evicted async client: close the current loop's pool (other loops' pools are dropped
+    by the client itself once their loop has closed)."""
+    with contextlib.suppress(RuntimeError):  # no running loop: nothing was opened from here
+        asyncio.get_running_loop().create_task(client.aclose())

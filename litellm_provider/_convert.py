@@ -1,0 +1,381 @@
+"""Pure conversions between LiteLLM's OpenAI-shaped world and the transport's wire dicts.
+
+No I/O here. Requests: `plan_request` sorts LiteLLM's `optional_params` into the transport's typed
+parameters, the `model_extras` passthrough (sent with `extra-parameters: pass-through`), the
+provider's own settings, and what is dropped (each drop with its reason). Answers: `fill_response`
+writes a wire chat completion into LiteLLM's `ModelResponse`; `StreamConverter` turns wire chunks
+into `GenericStreamingChunk`s, the one chunk type whose `usage` LiteLLM's stream wrapper keeps.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from litellm.types.llms.openai import ChatCompletionUsageBlock
+from litellm.types.utils import (
+    ChatCompletionMessageToolCall,
+    Choices,
+    Function,
+    GenericStreamingChunk,
+    Message,
+    ModelResponse,
+    Usage,
+    all_litellm_params,
+)
+
+__all__ = [
+    "API_KEY",
+    "DEPLOYMENT_KEY",
+    "DROPPED",
+    "EXTRAS_KEY",
+    "RequestPlan",
+    "StreamConverter",
+    "fill_response",
+    "fill_text_response",
+    "finish_reason",
+    "plan_request",
+    "to_wire_messages",
+]
+
+logger = logging.getLogger("litellm_provider")
+
+Api = Literal["inference", "llama"]
+# The provider's own keyword arguments (they never reach the wire as body keys).
+API_KEY = "azure_llama_api"
+EXTRAS_KEY = "model_extras"
+DEPLOYMENT_KEY = "deployment"
+_PROVIDER_KEYS = frozenset({API_KEY, EXTRAS_KEY, DEPLOYMENT_KEY, "extra_body"})
+
+_TYPED = (
+    "frequency_penalty",
+    "max_tokens",
+    "presence_penalty",
+    "response_format",
+    "seed",
+    "stop",
+    "temperature",
+    "tool_choice",
+    "tools",
+    "top_p",
+)
+_TEXT_TYPED = (
+    "frequency_penalty",
+    "max_tokens",
+    "presence_penalty",
+    "seed",
+    "stop",
+    "temperature",
+    "top_p",
+)
+_LLAMA_TYPED = (
+    "n",
+    "best_of",
+    "logprobs",
+    "ignore_eos",
+    "use_beam_search",
+    "stop_token_ids",
+    "skip_special_tokens",
+)
+# Keys LiteLLM itself puts into optional_params that are not model parameters, with the reason
+# each is not sent. Everything else the caller passed goes to Azure, typed or as an extra.
+DROPPED: Mapping[str, str] = {
+    "stream": "set by the handler (streaming vs whole answer)",
+    "stream_options": "handled by LiteLLM's stream wrapper; Azure rejects the key, and usage "
+    "already arrives on the last chunk",
+    "max_retries": "transport setting (retries before the first byte), not a body key",
+    "user": "not in the Azure AI Model Inference API; it would fail with extra-parameters=error",
+    "extra_headers": "sent as HTTP headers",
+    "timeout": "transport setting",
+    "api_version": "query parameter",
+    "model": "the endpoint serves one model; the deployment header selects on managed compute",
+}
+_NONE_DROPPED = frozenset({"mock_response", "drop_params", "additional_drop_params"})
+# LiteLLM's own keyword arguments (its list; `is_litellm_owned_kwarg` reads the same one).
+_LITELLM_PARAMS = frozenset(all_litellm_params)
+
+
+def _litellm_owned(name: str) -> bool:
+    return name in _LITELLM_PARAMS or name.startswith(("litellm_", "_litellm_"))
+
+
+@dataclass
+class RequestPlan:
+    """A LiteLLM call, sorted for the transport."""
+
+    api: Api = "inference"
+    params: dict[str, Any] = field(default_factory=dict)
+    model_extras: dict[str, Any] = field(default_factory=dict)
+    deployment: str | None = None
+    dropped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def extras(self) -> dict[str, Any] | None:
+        return self.model_extras or None
+
+
+def plan_request(
+    optional_params: Mapping[str, Any],
+    *,
+    text: bool = False,
+    default_api: Api = "inference",
+) -> RequestPlan:
+    """Sort `optional_params` (as LiteLLM hands them to a custom provider).
+
+    Typed keys go to `params`; `model_extras`, `extra_body` and every other key the caller passed
+    go to the passthrough; LiteLLM's own keys (`DROPPED`, `metadata`, `litellm_*`, ...) are dropped
+    and listed in `dropped`. `azure_llama_api="llama"` selects the Llama-native `/v1/*` routes,
+    where `n`, `best_of`, `logprobs`, ... are typed parameters rather than extras.
+    """
+    api = _api_of(optional_params.get(API_KEY), default_api)
+    typed = (_TEXT_TYPED if text else _TYPED) + (_LLAMA_TYPED if api == "llama" else ())
+    plan = RequestPlan(api=api, deployment=_str_or_none(optional_params.get(DEPLOYMENT_KEY)))
+    for key, value in optional_params.items():
+        if key in _PROVIDER_KEYS:
+            continue
+        reason = _drop_reason(key, value)
+        if reason is not None:
+            plan.dropped[key] = reason
+        elif key in typed:
+            plan.params[key] = value
+        else:
+            plan.model_extras[key] = value
+    for source in (optional_params.get("extra_body"), optional_params.get(EXTRAS_KEY)):
+        if isinstance(source, Mapping):
+            plan.model_extras.update(source)
+    _promote_typed_extras(plan, typed)
+    if plan.dropped:
+        logger.debug("azure_llama: not sent to Azure: %s", plan.dropped)
+    return plan
+
+
+def _api_of(value: Any, default: Api) -> Api:
+    if value is None:
+        return default
+    if value in ("inference", "llama"):
+        return value  # type: ignore[no-any-return]
+    raise ValueError(f"{API_KEY} must be 'inference' or 'llama', not {value!r}.")
+
+
+def _drop_reason(key: str, value: Any) -> str | None:
+    if key in DROPPED:
+        return DROPPED[key]
+    if key in _NONE_DROPPED or _litellm_owned(key):
+        return "LiteLLM's own setting, not a model parameter"
+    if value is None:
+        return "None means unset"
+    return None
+
+
+def _promote_typed_extras(plan: RequestPlan, typed: tuple[str, ...]) -> None:
+    """An extra that is really a typed key (e.g. `extra_body={"top_p": 0.5}`) is sent typed."""
+    for key in [k for k in plan.model_extras if k in typed]:
+        plan.params.setdefault(key, plan.model_extras.pop(key))
+    for key in [k for k in plan.model_extras if k in DROPPED]:
+        plan.dropped[key] = DROPPED[key]
+        del plan.model_extras[key]
+
+
+def _str_or_none(value: Any) -> str | None:
+    return str(value) if value else None
+
+
+# -- messages ---------------------------------------------------------------------------------
+
+_MESSAGE_KEYS = ("role", "content", "name", "tool_calls", "tool_call_id")
+
+
+def to_wire_messages(messages: Sequence[Any]) -> list[Any]:
+    """OpenAI-style messages (dicts or LiteLLM `Message` objects) → wire message dicts.
+
+    Keeps only the keys the Model Inference API defines, so a LiteLLM `Message` appended back
+    into the conversation (with `function_call=None`, `provider_specific_fields`, ...) is sent
+    cleanly. `developer` (OpenAI's newer name for `system`) is sent as `system`.
+    """
+    return [_wire_message(message) for message in messages]
+
+
+def _wire_message(message: Any) -> Any:
+    if not isinstance(message, Mapping) and not hasattr(message, "model_dump"):
+        return message  # not a message at all: the transport refuses it with a clear error
+    source = _as_dict(message)
+    out = {key: source[key] for key in _MESSAGE_KEYS if source.get(key) is not None}
+    if out.get("role") == "developer":
+        out["role"] = "system"
+    if "tool_calls" in out:
+        out["tool_calls"] = [_wire_tool_call(call) for call in out["tool_calls"]]
+    if out.get("role") == "assistant" and "content" not in out and "tool_calls" not in out:
+        out["content"] = ""
+    return out
+
+
+def _wire_tool_call(call: Any) -> dict[str, Any]:
+    data = _as_dict(call)
+    function = _as_dict(data.get("function") or {})
+    return {
+        "id": data.get("id"),
+        "type": data.get("type") or "function",
+        "function": {"name": function.get("name"), "arguments": function.get("arguments") or ""},
+    }
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        result: dict[str, Any] = dump()
+        return result
+    return dict(vars(value))
+
+
+# -- whole answers ----------------------------------------------------------------------------
+
+
+def finish_reason(raw: str | None) -> str | None:
+    """Wire finish reasons → OpenAI's. `content_filter_error` (the filter could not decide,
+    `/v1` docs) is reported as `content_filter`: the answer was still withheld."""
+    if raw == "content_filter_error":
+        return "content_filter"
+    return raw
+
+
+def fill_response(data: Mapping[str, Any], response: ModelResponse, model: str) -> ModelResponse:
+    """Write a wire chat completion into the `ModelResponse` LiteLLM handed the provider."""
+    response.choices = [_choice(choice) for choice in data.get("choices") or []]
+    _fill_common(data, response, model)
+    return response
+
+
+def fill_text_response(
+    data: Mapping[str, Any], response: ModelResponse, model: str
+) -> ModelResponse:
+    """A `/completions` answer as a chat-shaped `ModelResponse` (LiteLLM converts it back)."""
+    response.choices = [
+        Choices(
+            index=choice.get("index", i),
+            finish_reason=finish_reason(choice.get("finish_reason")) or "stop",
+            message=Message(role="assistant", content=choice.get("text") or ""),
+        )
+        for i, choice in enumerate(data.get("choices") or [])
+    ]
+    _fill_common(data, response, model)
+    return response
+
+
+def _fill_common(data: Mapping[str, Any], response: ModelResponse, model: str) -> None:
+    if data.get("id"):
+        response.id = str(data["id"])
+    if isinstance(data.get("created"), int):
+        response.created = data["created"]
+    response.model = model
+    usage = data.get("usage")
+    if isinstance(usage, Mapping):
+        response.usage = _usage(usage)  # type: ignore[attr-defined]
+
+
+def _choice(choice: Mapping[str, Any]) -> Choices:
+    message = choice.get("message") or {}
+    tool_calls = message.get("tool_calls") or None
+    return Choices(
+        index=choice.get("index", 0),
+        finish_reason=finish_reason(choice.get("finish_reason")) or "stop",
+        message=Message(
+            role="assistant",
+            content=message.get("content"),
+            tool_calls=[_tool_call(call, i) for i, call in enumerate(tool_calls)]
+            if tool_calls
+            else None,
+        ),
+    )
+
+
+def _tool_call(call: Mapping[str, Any], position: int) -> ChatCompletionMessageToolCall:
+    function = call.get("function") or {}
+    return ChatCompletionMessageToolCall(
+        id=call.get("id") or f"call_{position}",
+        type="function",
+        function=Function(name=function.get("name"), arguments=function.get("arguments") or ""),
+    )
+
+
+def _usage(usage: Mapping[str, Any]) -> Usage:
+    prompt = int(usage.get("prompt_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or 0)
+    total = int(usage.get("total_tokens") or prompt + completion)
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+
+
+# -- streams ----------------------------------------------------------------------------------
+
+
+class StreamConverter:
+    """Wire chunks → `GenericStreamingChunk`s, for one stream.
+
+    Azure sends a streamed tool call whole, in one delta, with no `index` and no `type`
+    (azure-wire.md §8); LiteLLM's accumulator keys on `index`. An index is kept when present,
+    else given by the call's `id` (a repeated id keeps its index) or the next free position.
+    A `GenericStreamingChunk` carries one tool call, so a delta with several becomes several.
+    """
+
+    __slots__ = ("_ids", "_next")
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+        self._next = 0
+
+    def convert(self, chunk: Mapping[str, Any]) -> Iterator[GenericStreamingChunk]:
+        choices = chunk.get("choices") or ()
+        choice = choices[0] if choices else {}
+        delta = choice.get("delta")
+        text = (delta.get("content") if delta is not None else choice.get("text")) or ""
+        calls = (delta.get("tool_calls") if delta is not None else None) or ()
+        reason = finish_reason(choice.get("finish_reason"))
+        usage = chunk.get("usage")
+        last = len(calls) - 1 if calls else 0
+        for i in range(max(len(calls), 1)):
+            ended = i == last and bool(reason)
+            out: GenericStreamingChunk = {
+                "text": text if i == 0 else "",
+                "tool_use": self._tool_use(calls[i]) if calls else None,
+                "is_finished": ended,
+                "finish_reason": (reason or "") if ended else "",
+                "usage": _usage_block(usage) if i == last and usage else None,
+                "index": choice.get("index", 0) if choices else 0,
+            }
+            yield out
+
+    def _tool_use(self, call: Mapping[str, Any]) -> Any:
+        function = call.get("function") or {}
+        return {
+            "id": call.get("id"),
+            "type": "function",
+            "function": {
+                "name": function.get("name"),
+                "arguments": function.get("arguments") or "",
+            },
+            "index": self._index(call),
+        }
+
+    def _index(self, call: Mapping[str, Any]) -> int:
+        index = call.get("index")
+        call_id = call.get("id")
+        if isinstance(index, int):
+            self._next = max(self._next, index + 1)
+        elif call_id is not None and call_id in self._ids:
+            index = self._ids[call_id]
+        else:
+            index = self._next
+            self._next += 1
+        if call_id is not None:
+            self._ids.setdefault(call_id, index)
+        return index
+
+
+def _usage_block(usage: Mapping[str, Any]) -> ChatCompletionUsageBlock:
+    prompt = int(usage.get("prompt_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or 0)
+    total = int(usage.get("total_tokens") or prompt + completion)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}

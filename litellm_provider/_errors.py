@@ -1,0 +1,238 @@
+"""Transport errors → LiteLLM exceptions: one table, one function, used by every handler method.
+
+```
+transport error                          LiteLLM exception
+ContentFilterError (prompt, 400)         ContentPolicyViolationError; categories and Azure's
+                                         innererror in provider_specific_fields
+RequestValidationError                   BadRequestError (AuthenticationError: no key)
+BadRequestError 400 "context length"     ContextWindowExceededError
+BadRequestError 400                      BadRequestError
+UnprocessableEntityError 422             BadRequestError
+AuthenticationError 401, CredentialError AuthenticationError
+PermissionDeniedError 403                PermissionDeniedError
+NotFoundError 404                        NotFoundError
+RateLimitError 429                       RateLimitError (retry-after on .response.headers)
+InternalServerError 503                  ServiceUnavailableError
+InternalServerError other 5xx            InternalServerError (provider_status_code kept)
+APIStatusError 408                       Timeout
+APIStatusError other                     APIError (status kept)
+APITimeoutError                          Timeout (APIConnectionError if really refused)
+APIConnectionError                       APIConnectionError
+StreamInterruptedError                   APIConnectionError, partial text noted: a broken
+                                         stream never looks complete
+ResponseDecodeError                      InternalServerError
+```
+
+Rows are tried top to bottom; the first whose class matches wins. Messages carry the endpoint
+host and the service's own text, never the key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from litellm import exceptions as lx
+
+from langchain_azure_llama import transport as t
+
+__all__ = ["to_litellm"]
+
+PROVIDER = "azure_llama"
+_CONTEXT_WINDOW = re.compile(r"maximum context length|context length|too many tokens", re.I)
+_KEY_PARAMS = frozenset({"api_key", "credential"})
+_FORWARDED_HEADERS = ("retry-after", "retry-after-ms", "x-ms-error-code", "x-request-id")
+
+Builder = Callable[[Any, str, str], Exception]
+
+
+def _response(exc: t.AzureLlamaError, status: int) -> httpx.Response:
+    """A stand-in response: LiteLLM's exceptions (and the Router's waits) read `.response`."""
+    headers = getattr(exc, "headers", None) or {}
+    kept = {k: v for k, v in headers.items() if k.lower() in _FORWARDED_HEADERS}
+    request = httpx.Request("POST", f"https://{PROVIDER}.invalid/chat/completions")
+    return httpx.Response(status, headers=kept, request=request)
+
+
+def _debug(exc: t.AzureLlamaError) -> str:
+    parts = [f"transport={type(exc).__name__}"]
+    for name in ("status_code", "request_id", "code", "param"):
+        value = getattr(exc, name, None)
+        if value is not None:
+            parts.append(f"{name}={value}")
+    return " ".join(parts)
+
+
+def _content_filter(exc: t.ContentFilterError, msg: str, model: str) -> Exception:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    azure_error = body.get("error") if isinstance(body.get("error"), dict) else body
+    inner = azure_error.get("innererror") if isinstance(azure_error, dict) else None
+    return lx.ContentPolicyViolationError(
+        message=msg,
+        model=model,
+        llm_provider=PROVIDER,
+        response=_response(exc, exc.status_code or 400),
+        litellm_debug_info=_debug(exc),
+        provider_specific_fields={
+            "source": exc.source,
+            "content_filter_result": exc.categories,
+            "filtered_categories": exc.filtered_categories,
+            "partial_text": exc.partial_text,
+            # The same keys LiteLLM's own Azure mapping uses.
+            "innererror": inner,
+            "inner_error": inner,
+            "azure_error": azure_error or None,
+        },
+        body={"message": exc.message, "type": None, "code": exc.code or "content_filter"},
+    )
+
+
+def _validation(exc: t.RequestValidationError, msg: str, model: str) -> Exception:
+    if exc.param in _KEY_PARAMS:
+        return lx.AuthenticationError(msg, llm_provider=PROVIDER, model=model)
+    return lx.BadRequestError(
+        msg, model=model, llm_provider=PROVIDER, litellm_debug_info=_debug(exc)
+    )
+
+
+def _bad_request(exc: t.APIStatusError, msg: str, model: str) -> Exception:
+    cls = (
+        lx.ContextWindowExceededError
+        if exc.status_code == 400 and _CONTEXT_WINDOW.search(exc.message)
+        else lx.BadRequestError
+    )
+    return cls(
+        msg,
+        model=model,
+        llm_provider=PROVIDER,
+        response=_response(exc, exc.status_code or 400),
+        litellm_debug_info=_debug(exc),
+    )
+
+
+def _rate_limit(exc: t.RateLimitError, msg: str, model: str) -> Exception:
+    return lx.RateLimitError(
+        msg,
+        llm_provider=PROVIDER,
+        model=model,
+        response=_response(exc, 429),
+        litellm_debug_info=_debug(exc),
+    )
+
+
+def _server(exc: t.APIStatusError, msg: str, model: str) -> Exception:
+    status = exc.status_code or 500
+    if status == 503:
+        return lx.ServiceUnavailableError(
+            msg,
+            llm_provider=PROVIDER,
+            model=model,
+            response=_response(exc, 503),
+            litellm_debug_info=_debug(exc),
+        )
+    return lx.InternalServerError(
+        msg,
+        llm_provider=PROVIDER,
+        model=model,
+        response=_response(exc, status),
+        litellm_debug_info=_debug(exc),
+        provider_status_code=status,
+    )
+
+
+def _other_status(exc: t.APIStatusError, msg: str, model: str) -> Exception:
+    status = exc.status_code or 500
+    if status == 408:
+        return lx.Timeout(msg, model=model, llm_provider=PROVIDER, exception_status_code=408)
+    return lx.APIError(
+        status_code=status,
+        message=msg,
+        llm_provider=PROVIDER,
+        model=model,
+        litellm_debug_info=_debug(exc),
+    )
+
+
+def _interrupted(exc: t.StreamInterruptedError, msg: str, model: str) -> Exception:
+    note = (
+        f"{msg} [stream interrupted after {exc.chunks_received} chunks and "
+        f"{len(exc.partial_text)} characters of text; the answer is incomplete]"
+    )
+    error = lx.APIConnectionError(note, llm_provider=PROVIDER, model=model)
+    error.partial_text = exc.partial_text  # type: ignore[attr-defined]
+    return error
+
+
+def _status(cls: Any, status: int) -> Builder:
+    def build(exc: Any, msg: str, model: str) -> Exception:
+        error: Exception = cls(
+            msg,
+            llm_provider=PROVIDER,
+            model=model,
+            response=_response(exc, status),
+            litellm_debug_info=_debug(exc),
+        )
+        return error
+
+    return build
+
+
+def _plain(cls: Any) -> Builder:
+    def build(exc: Any, msg: str, model: str) -> Exception:
+        error: Exception = cls(msg, llm_provider=PROVIDER, model=model)
+        return error
+
+    return build
+
+
+def _timeout(exc: t.APITimeoutError, msg: str, model: str) -> Exception:
+    if _refused(exc):
+        return lx.APIConnectionError(msg, llm_provider=PROVIDER, model=model)
+    return lx.Timeout(msg, model, PROVIDER)
+
+
+def _refused(exc: BaseException) -> bool:
+    """httpx-aiohttp 0.2 maps a refused connection (aiohttp's ClientConnectorError, an OSError)
+    to httpx.ConnectTimeout, so the transport reports it as a timeout: look at the real cause."""
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
+            return True
+        cause = cause.__cause__
+    return False
+
+
+def _decode(exc: Any, msg: str, model: str) -> Exception:
+    return lx.InternalServerError(
+        msg, llm_provider=PROVIDER, model=model, litellm_debug_info=_debug(exc)
+    )
+
+
+# THE table. Order matters: subclasses before their bases.
+_TABLE: tuple[tuple[type[t.AzureLlamaError], Builder], ...] = (
+    (t.ContentFilterError, _content_filter),
+    (t.RequestValidationError, _validation),
+    (t.BadRequestError, _bad_request),
+    (t.UnprocessableEntityError, _bad_request),
+    (t.AuthenticationError, _status(lx.AuthenticationError, 401)),
+    (t.CredentialError, _plain(lx.AuthenticationError)),
+    (t.PermissionDeniedError, _status(lx.PermissionDeniedError, 403)),
+    (t.NotFoundError, _status(lx.NotFoundError, 404)),
+    (t.RateLimitError, _rate_limit),
+    (t.InternalServerError, _server),
+    (t.APIStatusError, _other_status),
+    (t.APITimeoutError, _timeout),
+    (t.APIConnectionError, _plain(lx.APIConnectionError)),
+    (t.StreamInterruptedError, _interrupted),
+    (t.ResponseDecodeError, _decode),
+)
+
+
+def to_litellm(exc: t.AzureLlamaError, model: str) -> Exception:
+    """The LiteLLM exception for a transport error (raise it `from exc`)."""
+    for cls, build in _TABLE:
+        if isinstance(exc, cls):
+            return build(exc, exc.message, model)
+    return lx.APIConnectionError(exc.message, llm_provider=PROVIDER, model=model)

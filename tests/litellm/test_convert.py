@@ -1,0 +1,224 @@
+"""Pure conversions: LiteLLM params/messages → transport; wire answers → LiteLLM objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litellm.types.utils import Message, ModelResponse
+
+from litellm_provider._convert import (
+    StreamConverter,
+    fill_response,
+    finish_reason,
+    plan_request,
+    to_wire_messages,
+)
+
+
+@pytest.mark.parametrize(
+    ("optional", "params", "extras"),
+    [
+        pytest.param(
+            {"temperature": 0.2, "top_p": 0.9, "max_tokens": 5, "stop": ["x"], "seed": 1},
+            {"temperature": 0.2, "top_p": 0.9, "max_tokens": 5, "stop": ["x"], "seed": 1},
+            {},
+            id="typed",
+        ),
+        pytest.param(
+            {"presence_penalty": 0.1, "frequency_penalty": 0.2, "tool_choice": "auto"},
+            {"presence_penalty": 0.1, "frequency_penalty": 0.2, "tool_choice": "auto"},
+            {},
+            id="penalties-and-tool-choice",
+        ),
+        pytest.param({"top_k": 3}, {}, {"top_k": 3}, id="unknown-kwarg-passes-through"),
+        pytest.param({"n": 2, "logprobs": True}, {}, {"n": 2, "logprobs": True}, id="n-is-extra"),
+        pytest.param({"model_extras": {"ignore_eos": True}}, {}, {"ignore_eos": True}, id="extras"),
+        pytest.param({"extra_body": {"top_k": 2}}, {}, {"top_k": 2}, id="extra-body"),
+        pytest.param({"extra_body": {"top_p": 0.5}}, {"top_p": 0.5}, {}, id="typed-in-extra-body"),
+        pytest.param(
+            {"max_retries": 0, "stream_options": {"include_usage": True}, "user": "u"},
+            {},
+            {},
+            id="litellm-keys-dropped",
+        ),
+        pytest.param(
+            {"metadata": {"a": 1}, "litellm_trace_id": "t", "proxy_server_request": {}},
+            {},
+            {},
+            id="litellm-owned-dropped",
+        ),
+        pytest.param({"deployment": "blue", "temperature": None}, {}, {}, id="provider-keys"),
+    ],
+)
+def test_plan_request_sorts_params(
+    optional: dict[str, Any], params: dict[str, Any], extras: dict[str, Any]
+) -> None:
+    plan = plan_request(optional)
+    assert plan.api == "inference"
+    assert plan.params == params
+    assert plan.model_extras == extras
+
+
+def test_plan_request_llama_api_types_llama_params() -> None:
+    plan = plan_request({"azure_llama_api": "llama", "n": 2, "best_of": 3, "top_k": 5})
+    assert plan.api == "llama"
+    assert plan.params == {"n": 2, "best_of": 3}
+    assert plan.model_extras == {"top_k": 5}
+
+
+def test_plan_request_records_why_keys_were_dropped() -> None:
+    plan = plan_request({"user": "u1", "stream_options": {"include_usage": True}})
+    assert set(plan.dropped) == {"user", "stream_options"}
+    assert "Model Inference API" in plan.dropped["user"]
+
+
+def test_plan_request_text_mode_keeps_only_completion_keys_typed() -> None:
+    plan = plan_request({"max_tokens": 4, "echo": True}, text=True)
+    assert plan.params == {"max_tokens": 4}
+    assert plan.model_extras == {"echo": True}
+
+
+def test_plan_request_refuses_an_unknown_api() -> None:
+    with pytest.raises(ValueError, match="azure_llama_api"):
+        plan_request({"azure_llama_api": "v2"})
+
+
+def test_to_wire_messages_cleans_litellm_message_objects() -> None:
+    assistant = Message(
+        role="assistant",
+        content=None,
+        tool_calls=[{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+    )
+    wire = to_wire_messages(
+        [
+            {"role": "developer", "content": "be brief"},
+            {"role": "user", "content": "hi", "cache_control": None},
+            assistant,
+            {"role": "tool", "tool_call_id": "c1", "content": "42"},
+        ]
+    )
+    assert wire == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hi"},
+        {
+            "role": "assistant",
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+            ],
+        },
+        {"role": "tool", "content": "42", "tool_call_id": "c1"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param("stop", "stop", id="stop"),
+        pytest.param("length", "length", id="length"),
+        pytest.param("tool_calls", "tool_calls", id="tool-calls"),
+        pytest.param("content_filter", "content_filter", id="content-filter"),
+        pytest.param("content_filter_error", "content_filter", id="content-filter-error"),
+        pytest.param(None, None, id="none"),
+    ],
+)
+def test_finish_reason(raw: str | None, expected: str | None) -> None:
+    assert finish_reason(raw) == expected
+
+
+def test_fill_response_maps_choices_tool_calls_and_usage() -> None:
+    wire = {
+        "id": "abc",
+        "created": 1,
+        "model": "served",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {
+                    "role": "assistant",
+                    "content": "",
+                    "tool_calls": [
+                        {"id": "c1", "function": {"name": "f", "arguments": "{}", "call_id": None}}
+                    ],
+                },
+            }
+        ],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+    }
+    response = fill_response(wire, ModelResponse(), "Meta-Llama-3.1-8B-Instruct")
+    assert response.id == "abc"
+    assert response.model == "Meta-Llama-3.1-8B-Instruct"
+    choice = response.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    call = choice.message.tool_calls[0]
+    assert (call.id, call.type, call.function.name, call.function.arguments) == (
+        "c1",
+        "function",
+        "f",
+        "{}",
+    )
+    assert (response.usage.prompt_tokens, response.usage.total_tokens) == (3, 5)
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None, usage: Any = None) -> dict[str, Any]:
+    chunk: dict[str, Any] = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    if usage is not None:
+        chunk["usage"] = usage
+    return chunk
+
+
+USAGE = {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6}
+
+
+def test_stream_converter_text_and_final_usage() -> None:
+    converter = StreamConverter()
+    out = [
+        *converter.convert(_chunk({"role": "assistant", "content": ""})),
+        *converter.convert(_chunk({"content": "Hi"})),
+        *converter.convert(_chunk({"content": "!"}, "stop", USAGE)),
+    ]
+    assert [c["text"] for c in out] == ["", "Hi", "!"]
+    assert [c["is_finished"] for c in out] == [False, False, True]
+    assert out[-1]["finish_reason"] == "stop"
+    assert out[-1]["usage"] == USAGE
+    assert all(c["usage"] is None for c in out[:-1])
+
+
+def test_stream_converter_indexes_azure_tool_calls_by_position() -> None:
+    """Azure: one delta holds whole calls, without `index` or `type` (azure-wire.md §8)."""
+    calls = [
+        {"id": "a", "function": {"name": "f", "arguments": '{"x": 1}'}},
+        {"id": "b", "function": {"name": "g", "arguments": "{}"}},
+    ]
+    out = list(StreamConverter().convert(_chunk({"tool_calls": calls}, "tool_calls", USAGE)))
+    assert [c["tool_use"]["index"] for c in out] == [0, 1]
+    assert [c["tool_use"]["type"] for c in out] == ["function", "function"]
+    assert [c["tool_use"]["function"]["name"] for c in out] == ["f", "g"]
+    # Finish and usage only on the last piece, so LiteLLM keeps both calls.
+    assert [c["is_finished"] for c in out] == [False, True]
+    assert out[-1]["usage"] == USAGE and out[0]["usage"] is None
+
+
+def test_stream_converter_keeps_openai_style_indexes_and_ids() -> None:
+    converter = StreamConverter()
+    first = {"index": 0, "id": "a", "function": {"name": "f", "arguments": ""}}
+    more = {"index": 0, "function": {"arguments": '{"x"'}}
+    other = {"id": "b", "function": {"name": "g", "arguments": "{}"}}
+    out = [
+        *converter.convert(_chunk({"tool_calls": [first]})),
+        *converter.convert(_chunk({"tool_calls": [more]})),
+        *converter.convert(_chunk({"tool_calls": [other]}, "tool_calls")),
+    ]
+    assert [c["tool_use"]["index"] for c in out] == [0, 0, 1]
+
+
+def test_stream_converter_text_completion_chunks() -> None:
+    chunk = {"choices": [{"index": 0, "text": "Math", "finish_reason": "length"}]}
+    (out,) = StreamConverter().convert(chunk)
+    assert (out["text"], out["is_finished"], out["finish_reason"]) == ("Math", True, "length")
+
+
+def test_stream_converter_usage_only_chunk() -> None:
+    (out,) = StreamConverter().convert({"choices": [], "usage": USAGE})
+    assert out["usage"] == USAGE and out["text"] == "" and not out["is_finished"]
