@@ -188,20 +188,7 @@ def _plain(cls: Any) -> Builder:
 
 
 def _timeout(exc: t.APITimeoutError, msg: str, model: str) -> Exception:
-    if _refused(exc):
-        return lx.APIConnectionError(msg, llm_provider=PROVIDER, model=model)
     return lx.Timeout(msg, model, PROVIDER)
-
-
-def _refused(exc: BaseException) -> bool:
-    """httpx-aiohttp 0.2 maps a refused connection (aiohttp's ClientConnectorError, an OSError)
-    to httpx.ConnectTimeout, so the transport reports it as a timeout: look at the real cause."""
-    cause = exc.__cause__
-    while cause is not None:
-        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
-            return True
-        cause = cause.__cause__
-    return False
 
 
 def _decode(exc: Any, msg: str, model: str) -> Exception:

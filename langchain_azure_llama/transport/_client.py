@@ -205,7 +205,7 @@ class _ClientBase:
 
     def _transport_error(self, exc: httpx.HTTPError) -> AzureLlamaError:
         host = self.config.host
-        if isinstance(exc, httpx.TimeoutException):
+        if isinstance(exc, httpx.TimeoutException) and not _refused(exc):
             return APITimeoutError(
                 f"Request to Azure AI endpoint {host} timed out ({type(exc).__name__}).", host=host
             )
@@ -493,6 +493,17 @@ class AsyncAzureLlamaClient(_ClientBase):
                 raise error from cause
             await self.retry.asleep(wait)
             attempt += 1
+
+
+def _refused(exc: BaseException) -> bool:
+    """httpx-aiohttp 0.2 reports a refused connection (aiohttp's ClientConnectorError, an
+    OSError) as httpx.ConnectTimeout: look at the real cause before calling it a timeout."""
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 @functools.lru_cache(maxsize=1)

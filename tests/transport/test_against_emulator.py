@@ -11,6 +11,7 @@ import pytest
 
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
 from langchain_azure_llama.transport import (
+    APIConnectionError,
     APITimeoutError,
     AsyncAzureLlamaClient,
     AuthenticationError,
@@ -295,3 +296,17 @@ def test_text_completion_routes() -> None:
 
 def test_config_is_a_dataclass() -> None:
     assert dataclasses.is_dataclass(EmulatorConfig)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_refused_connection_is_a_connection_error(kind: str) -> None:
+    import socket
+
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    caller = Caller(kind, f"http://127.0.0.1:{port}", max_retries=0)
+    with pytest.raises(APIConnectionError) as info:
+        await caller.call("chat", USER)
+    assert not isinstance(info.value, APITimeoutError)
+    assert "127.0.0.1" in str(info.value) and "emulator-key" not in str(info.value)
