@@ -62,7 +62,16 @@ class _EmulatorSuite(ChatModelIntegrationTests):
 
     @property
     def supports_json_mode(self) -> bool:
-        # Never send response_format json_object: Azure answers 422 for Llama.
+        # method="json_mode" works without ever sending response_format json_object (Azure
+        # answers 422 for Llama): it takes the prompted JSON-schema path.
+        return True
+
+    @property
+    def supports_model_override(self) -> bool:
+        # An Azure Llama endpoint serves the model it was deployed with: the body's `model` is
+        # "ignored if the endpoint serves only one model" (REF-CHAT), and managed compute routes
+        # by the azureml-model-deployment header. A per-call model= still reaches the wire and
+        # the tracing fields (test_chat_model.py), but cannot change the model that answers.
         return False
 
     @property
