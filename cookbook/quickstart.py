@@ -1,4 +1,7 @@
-"""Quickstart: one chat and one streamed answer from Meta Llama on Azure AI.
+"""Quickstart: one chat and one streamed answer from Meta Llama on Azure AI, three ways.
+
+The same question goes through the framework-free transport, a LangChain chain
+(prompt | ChatAzureLlama | parser) and LiteLLM (`azure_llama/` provider), each whole and streamed.
 
 Run:  make quickstart            (installs, then runs this file)
   or: python cookbook/quickstart.py
@@ -38,10 +41,68 @@ def transport_demo(t: Target) -> None:
         )
 
 
+def langchain_demo(t: Target) -> None:
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+
+    from langchain_azure_llama import ChatAzureLlama
+
+    print("\n== LangChain: prompt | ChatAzureLlama | parser ==")
+    llm = ChatAzureLlama(
+        model=t.model, endpoint=t.endpoint, api_key=t.api_key, temperature=0, max_tokens=64
+    )
+    prompt = ChatPromptTemplate.from_messages(
+        [("system", "You answer in one sentence."), ("user", "{question}")]
+    )
+    chain = prompt | llm | StrOutputParser()
+    print("chat   :", chain.invoke({"question": QUESTION}))
+    print("stream : ", end="", flush=True)
+    for piece in chain.stream({"question": QUESTION}):
+        print(piece, end="", flush=True)
+    print()
+    message = llm.invoke(QUESTION)
+    usage = message.usage_metadata or {}
+    print(f"usage  : {usage.get('input_tokens')} in + {usage.get('output_tokens')} out tokens")
+
+
+def litellm_demo(t: Target) -> None:
+    import litellm
+
+    import litellm_provider
+
+    print("\n== LiteLLM: litellm.completion(model='azure_llama/...') ==")
+    litellm_provider.register()
+    if t.emulated:
+        # Offline: LiteLLM would try to download a Llama tokenizer to count stream tokens.
+        litellm.disable_hf_tokenizer_download = True
+    kwargs = {
+        "model": f"azure_llama/{t.model}",
+        "messages": [{"role": "user", "content": QUESTION}],
+        "api_base": t.endpoint,
+        "api_key": t.api_key,
+        "max_tokens": 64,
+        "temperature": 0,
+    }
+    response = litellm.completion(**kwargs)
+    print("chat   :", response.choices[0].message.content)
+    print("stream : ", end="", flush=True)
+    for chunk in litellm.completion(stream=True, stream_options={"include_usage": True}, **kwargs):
+        if chunk.choices:
+            print(chunk.choices[0].delta.content or "", end="", flush=True)
+    print()
+    cost = response._hidden_params.get("response_cost")
+    print(
+        f"usage  : {response.usage.prompt_tokens} prompt + "
+        f"{response.usage.completion_tokens} completion tokens, cost ${cost or 0:.8f}"
+    )
+
+
 def main() -> None:
     with target() as t:
         print(f"Talking to {t.describe()}\n")
         transport_demo(t)
+        langchain_demo(t)
+        litellm_demo(t)
 
 
 if __name__ == "__main__":
