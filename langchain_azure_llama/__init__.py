@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 # public name -> submodule that defines it
 _LAZY: dict[str, str] = {
+    "AzureLlama": ".llms",
     "ChatAzureLlama": ".chat_models",
     "ContentFilterError": "._errors",
     "ContentFilterWarning": "._errors",

@@ -18,12 +18,16 @@ from ._convert import ChunkConverter, messages_to_wire
 from ._prompted_tools import PromptedStream, history_to_wire, tool_names
 
 __all__ = [
+    "LLAMA_PARAMS",
     "TYPED_PARAMS",
     "ChatCall",
     "Mode",
     "StreamPipeline",
     "build_call",
+    "choice_logprobs",
     "is_tools_rejection",
+    "merge_params",
+    "refuse_llama_fields",
     "wire_tool_choice",
 ]
 
@@ -39,6 +43,16 @@ TYPED_PARAMS = (
     "temperature",
     "top_p",
 )
+# The Llama-native API's own parameters, typed on its /v1 routes only (azure-wire.md §13).
+LLAMA_PARAMS = (
+    "n",
+    "best_of",
+    "logprobs",
+    "ignore_eos",
+    "use_beam_search",
+    "stop_token_ids",
+    "skip_special_tokens",
+)
 _CLIENT_OPTIONS = ("headers", "timeout")
 
 
@@ -53,6 +67,7 @@ class ChatCall:
     model_extras: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     fallback_model: str | None = None
+    api: _t.Api = "inference"
 
     @property
     def uses_tools(self) -> bool:
@@ -80,7 +95,7 @@ class ChatCall:
 
     def client_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for the transport's `chat` / `chat_stream`."""
-        return {"model_extras": self.model_extras or None, **self.options}
+        return {"api": self.api, "model_extras": self.model_extras or None, **self.options}
 
 
 def build_call(
@@ -90,25 +105,19 @@ def build_call(
     stop: Sequence[str] | None,
     model_extras: Mapping[str, Any] | None,
     kwargs: Mapping[str, Any],
+    api: _t.Api = "inference",
 ) -> ChatCall:
-    """Merge the model's settings with one call's kwargs.
+    """Merge the model's settings with one call's kwargs (see `merge_params`).
 
-    Typed parameters in `kwargs` override the defaults; `tools`, `tool_choice`, `headers` and
-    `timeout` are taken out; `model_extras` merges over the model's; any other keyword is a
-    model-specific extra and is sent with `extra-parameters: pass-through`.
+    `tools` and `tool_choice` are taken out of `kwargs` first.
     """
     rest = dict(kwargs)
-    params = {key: value for key, value in defaults.items() if value is not None}
-    params.update((key, rest.pop(key)) for key in TYPED_PARAMS if key in rest)
-    call_stop = rest.pop("stop", None)
-    chosen_stop = next((s for s in (stop, call_stop, defaults.get("stop")) if s is not None), None)
-    params["stop"] = [chosen_stop] if isinstance(chosen_stop, str) else chosen_stop or None
-    params = {key: value for key, value in params.items() if value is not None}
     tools = list(rest.pop("tools", None) or [])
     tool_choice = rest.pop("tool_choice", None)
-    options = {key: rest.pop(key) for key in _CLIENT_OPTIONS if key in rest}
-    options = {key: value for key, value in options.items() if value is not None}
-    extras = {**(model_extras or {}), **(rest.pop("model_extras", None) or {}), **rest}
+    typed = TYPED_PARAMS + LLAMA_PARAMS if api == "llama" else TYPED_PARAMS
+    params, options, extras = merge_params(
+        defaults, typed=typed, stop=stop, model_extras=model_extras, kwargs=rest
+    )
     return ChatCall(
         messages=messages,
         params=params,
@@ -117,7 +126,53 @@ def build_call(
         model_extras=extras,
         options=options,
         fallback_model=params.get("model"),
+        api=api,
     )
+
+
+def merge_params(
+    defaults: Mapping[str, Any],
+    *,
+    typed: Sequence[str],
+    stop: Sequence[str] | None,
+    model_extras: Mapping[str, Any] | None,
+    kwargs: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """One call's (params, client options, model extras), from the model's settings and kwargs.
+
+    Typed parameters in `kwargs` override the defaults; `headers` and `timeout` are client
+    options; `model_extras` merges over the model's; any other keyword is a model-specific
+    extra and is sent with `extra-parameters: pass-through`.
+    """
+    rest = dict(kwargs)
+    params = {key: value for key, value in defaults.items() if value is not None}
+    params.update((key, rest.pop(key)) for key in typed if key in rest)
+    call_stop = rest.pop("stop", None)
+    chosen_stop = next((s for s in (stop, call_stop, defaults.get("stop")) if s is not None), None)
+    params["stop"] = [chosen_stop] if isinstance(chosen_stop, str) else chosen_stop or None
+    params = {key: value for key, value in params.items() if value is not None}
+    options = {key: rest.pop(key) for key in _CLIENT_OPTIONS if key in rest}
+    options = {key: value for key, value in options.items() if value is not None}
+    extras = {**(model_extras or {}), **(rest.pop("model_extras", None) or {}), **rest}
+    return params, options, extras
+
+
+def refuse_llama_fields(model: object, api: _t.Api) -> None:
+    """Refuse Llama-native fields set on a model that talks to the Model Inference API.
+
+    They are typed on the `/v1` routes only; on `/chat/completions` and `/completions` they
+    would have to travel as `model_extras`, so say both ways out instead of guessing.
+    """
+    if api == "llama":
+        return
+    found = {key: getattr(model, key) for key in LLAMA_PARAMS if getattr(model, key) is not None}
+    if found:
+        raise _t.RequestValidationError(
+            f"{sorted(found)} are parameters of the Llama-native API: set api='llama' to send "
+            f"them typed to the /v1 routes, or pass model_extras={found!r} to send them to the "
+            "Azure AI Model Inference API with 'extra-parameters: pass-through'.",
+            param=sorted(found)[0],
+        )
 
 
 def wire_tool_choice(choice: Any, tools: Sequence[Mapping[str, Any]]) -> Any:
@@ -153,6 +208,14 @@ def is_tools_rejection(error: BaseException) -> bool:
     return "tool" in str(error.message).lower()
 
 
+def choice_logprobs(payload: Mapping[str, Any], index: int = 0) -> Any:
+    """The `logprobs` of choice `index` (Llama-native API, when asked for), else None."""
+    choices = payload.get("choices") or []
+    if index >= len(choices) or not isinstance(choices[index], Mapping):
+        return None
+    return choices[index].get("logprobs")
+
+
 class StreamPipeline:
     """Wire chunks → message chunks for one call: conversion, then the prompted-mode buffer."""
 
@@ -165,7 +228,11 @@ class StreamPipeline:
         return self._converter.finish_reason
 
     def feed(self, wire: Mapping[str, Any]) -> list[AIMessageChunk]:
-        return self._filtered(self._converter.convert(wire))
+        chunk = self._converter.convert(wire)
+        logprobs = choice_logprobs(wire)
+        if chunk is not None and logprobs is not None:
+            chunk.response_metadata["logprobs"] = logprobs
+        return self._filtered(chunk)
 
     def close(self) -> list[AIMessageChunk]:
         chunks = self._filtered(self._converter.close())

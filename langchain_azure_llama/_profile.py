@@ -1,6 +1,7 @@
 """What a Llama deployment on Azure can do, as a langchain-core `ModelProfile`.
 
-Context and output sizes are Azure's model tables (azure-wire.md §14); everything else holds
+Context and output sizes come from the transport's one model catalogue (`transport.CATALOGUE`,
+azure-wire.md §14), so LangChain and LiteLLM never disagree about a model. Everything else holds
 for every Llama chat deployment through this package: text only, tools and structured output
 (prompted when the endpoint has no native tools), no JSON mode.
 """
@@ -9,19 +10,14 @@ from __future__ import annotations
 
 from langchain_core.language_models.model_profile import ModelProfile
 
-__all__ = ["profile_for"]
+from . import transport as _t
 
-_LIMITS: tuple[tuple[str, int, int], ...] = (
-    # (name prefix, lower-cased; max input tokens; max output tokens)
-    ("meta-llama-3.1-", 131_072, 8_192),
-    ("llama-3.3-", 131_072, 8_192),
-    ("meta-llama-3-", 8_192, 2_048),
-    ("llama-2-", 4_096, 2_048),
-)
+__all__ = ["profile_for"]
 
 
 def profile_for(model: str | None) -> ModelProfile:
-    """The profile of `model` (limits only for the Llama families Azure documents)."""
+    """The profile of `model` (limits only for the models the catalogue knows, in any spelling
+    `transport.lookup` folds)."""
     profile = ModelProfile(
         text_inputs=True,
         image_inputs=False,
@@ -42,10 +38,9 @@ def profile_for(model: str | None) -> ModelProfile:
         structured_output=True,
         open_weights=True,
     )
-    name = (model or "").lower()
-    for prefix, max_input, max_output in _LIMITS:
-        if name.startswith(prefix):
-            profile["max_input_tokens"] = max_input
-            profile["max_output_tokens"] = max_output
-            break
+    entry = _t.lookup(model)
+    if entry is not None:
+        profile["max_input_tokens"] = entry.context_window
+        if entry.max_output_tokens is not None:
+            profile["max_output_tokens"] = entry.max_output_tokens
     return profile

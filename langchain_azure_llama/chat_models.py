@@ -27,11 +27,14 @@ from typing_extensions import Self
 from . import __version__
 from . import transport as _t
 from ._calls import (
+    LLAMA_PARAMS,
     ChatCall,
     Mode,
     StreamPipeline,
     build_call,
+    choice_logprobs,
     is_tools_rejection,
+    refuse_llama_fields,
     wire_tool_choice,
 )
 from ._convert import FILTERED_FINISH_REASONS, PROVIDER, response_to_messages
@@ -45,6 +48,9 @@ __all__ = ["ChatAzureLlama"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+_USE_TEXT_MODEL = (
+    "Use AzureLlama (langchain_azure_llama.AzureLlama), the text-completion model, for it."
+)
 
 
 class ChatAzureLlama(BaseChatModel):
@@ -88,6 +94,22 @@ class ChatAzureLlama(BaseChatModel):
     "content_filter"``, and a `ContentFilterWarning` (a `UserWarning`) is emitted. Inside
     `with_structured_output` such an answer raises `ModelRefusalError` instead of parsing.
 
+    APIs: ``api="inference"`` (default) uses the Azure AI Model Inference API
+    (``/chat/completions``); ``api="llama"`` the Llama-native ``/v1/chat/completions``, where
+    `n`, `best_of`, `logprobs`, `use_beam_search`, `ignore_eos`, `stop_token_ids` and
+    `skip_special_tokens` are typed fields, checked before sending (``best_of`` >= ``n``; beam
+    search needs ``best_of`` > 1 and ``temperature=0``; ``best_of`` > 1 cannot stream). Azure
+    documents content safety for the Model Inference API routes only: the ``/v1`` route is not
+    filtered (azure-wire.md §12). Logprobs, when asked for, are in
+    ``response_metadata["logprobs"]``.
+
+    Model facts: the profile's limits come from the transport's catalogue
+    (`langchain_azure_llama.transport.CATALOGUE`), and a ``max_tokens`` above a known model's
+    max output is refused before sending. `get_model_info()` reads the deployment's ``/info``
+    (cached). A chat model pointed at a text-generation (base model) deployment fails on its
+    first call with a `NotFoundError` that says to use `AzureLlama`; `check_model_type()` checks
+    up front.
+
     Errors: every transport error is raised as a class that is both the transport error
     (`status_code`, `request_id`, `body`, ...) and the matching langchain-core `Model*Error`.
     """
@@ -121,6 +143,10 @@ class ChatAzureLlama(BaseChatModel):
     deployment: str | None = None
     """Managed compute deployment, sent as the ``azureml-model-deployment`` header."""
 
+    api: _t.Api = "inference"
+    """"inference": the Azure AI Model Inference API (``/chat/completions``); "llama": the
+    Llama-native API (``/v1/chat/completions``), where the Llama parameters below are typed."""
+
     temperature: float | None = None
     """Sampling temperature, 0 to 2."""
 
@@ -141,6 +167,28 @@ class ChatAzureLlama(BaseChatModel):
 
     seed: int | None = None
     """Sampling seed."""
+
+    n: int | None = None
+    """Llama-native API only: completions per prompt."""
+
+    best_of: int | None = None
+    """Llama-native API only: candidates generated server-side, the best `n` returned (>= `n`;
+    cannot stream)."""
+
+    logprobs: int | None = None
+    """Llama-native API only: how many top log-probabilities to return per token."""
+
+    use_beam_search: bool | None = None
+    """Llama-native API only: beam search (needs `best_of` > 1 and `temperature` = 0)."""
+
+    ignore_eos: bool | None = None
+    """Llama-native API only: keep generating after the end-of-sequence token."""
+
+    stop_token_ids: list[int] | None = None
+    """Llama-native API only: token ids that stop generation."""
+
+    skip_special_tokens: bool | None = None
+    """Llama-native API only: drop special tokens from the output."""
 
     timeout: float | None = None
     """Request timeout in seconds (the transport's default, 60, when None)."""
@@ -177,6 +225,7 @@ class ChatAzureLlama(BaseChatModel):
     def _set_azure_llama_clients(self) -> Self:
         """Build the transport clients once; a bad endpoint or credential fails here."""
         self._add_version("langchain-azure-llama", __version__)
+        refuse_llama_fields(self, self.api)
         api_key = self.api_key.get_secret_value() if self.api_key is not None else None
         if self.credential is not None and "api_key" not in self.model_fields_set:
             api_key = None  # an explicit credential beats a key picked up from the env
@@ -230,6 +279,7 @@ class ChatAzureLlama(BaseChatModel):
             "endpoint": self.endpoint,
             "deployment": self.deployment,
             "api_version": self.api_version,
+            "api": self.api,
             "tool_calling": self.tool_calling,
             **self._defaults(),
         }
@@ -250,7 +300,7 @@ class ChatAzureLlama(BaseChatModel):
         return self.model or self.deployment or "unknown"
 
     def _defaults(self) -> dict[str, Any]:
-        return {
+        defaults = {
             "temperature": self.temperature,
             "top_p": self.top_p,
             "max_tokens": self.max_tokens,
@@ -260,6 +310,9 @@ class ChatAzureLlama(BaseChatModel):
             "stop": self.stop,
             "model": self.model,
         }
+        if self.api == "llama":
+            defaults.update((key, getattr(self, key)) for key in LLAMA_PARAMS)
+        return defaults
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -267,9 +320,16 @@ class ChatAzureLlama(BaseChatModel):
         self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> ChatCall:
         call = build_call(
-            messages, self._defaults(), stop=stop, model_extras=self.model_extras, kwargs=kwargs
+            messages,
+            self._defaults(),
+            stop=stop,
+            model_extras=self.model_extras,
+            kwargs=kwargs,
+            api=self.api,
         )
         call.fallback_model = call.params.get("model") or self.deployment
+        with mapped_errors():
+            _t.check_max_tokens(call.params.get("model"), call.params.get("max_tokens"))
         return call
 
     def _target(self, call: ChatCall) -> tuple[str | None, ...]:
@@ -291,6 +351,28 @@ class ChatAzureLlama(BaseChatModel):
         return True
 
     def _send(self, call: ChatCall, send: Callable[..., T]) -> tuple[T, Mode]:
+        try:
+            return self._send_in_mode(call, send)
+        except _t.NotFoundError as exc:
+            better = _t.explain_not_found(
+                self._client, exc, expected="chat-completion", use=_USE_TEXT_MODEL
+            )
+            if better is None:
+                raise
+            raise better from exc
+
+    async def _asend(self, call: ChatCall, send: Callable[..., Awaitable[T]]) -> tuple[T, Mode]:
+        try:
+            return await self._asend_in_mode(call, send)
+        except _t.NotFoundError as exc:
+            better = await _t.aexplain_not_found(
+                self._async_client, exc, expected="chat-completion", use=_USE_TEXT_MODEL
+            )
+            if better is None:
+                raise
+            raise better from exc
+
+    def _send_in_mode(self, call: ChatCall, send: Callable[..., T]) -> tuple[T, Mode]:
         mode = self._mode(call)
         try:
             return send(*call.wire(mode), **call.client_kwargs()), mode
@@ -299,7 +381,9 @@ class ChatAzureLlama(BaseChatModel):
                 raise
         return send(*call.wire("prompt"), **call.client_kwargs()), "prompt"
 
-    async def _asend(self, call: ChatCall, send: Callable[..., Awaitable[T]]) -> tuple[T, Mode]:
+    async def _asend_in_mode(
+        self, call: ChatCall, send: Callable[..., Awaitable[T]]
+    ) -> tuple[T, Mode]:
         mode = self._mode(call)
         try:
             return await send(*call.wire(mode), **call.client_kwargs()), mode
@@ -395,7 +479,10 @@ class ChatAzureLlama(BaseChatModel):
             )
         if mode == "prompt" and call.names:
             messages = [apply_to_message(message, call.names) for message in messages]
-        for message in messages:
+        for index, message in enumerate(messages):
+            logprobs = choice_logprobs(response, index)
+            if logprobs is not None:
+                message.response_metadata["logprobs"] = logprobs
             self._warn_if_filtered(message.response_metadata.get("finish_reason"))
         return ChatResult(generations=[ChatGeneration(message=m) for m in messages])
 
@@ -467,6 +554,42 @@ class ChatAzureLlama(BaseChatModel):
         if kwargs:
             raise ValueError(f"Received unsupported arguments {kwargs}")
         return structured_runnable(self, schema, method=method, include_raw=include_raw)
+
+    # -- the deployment ----------------------------------------------------------------------
+
+    def get_model_info(self, *, refresh: bool = False) -> _t.ModelInfo:
+        """The deployment's ``/info``: `model_name`, `model_type`, `model_provider_name`, ...
+
+        `model_type` is normalised (``chat-completion`` / ``text-generation``; the raw value
+        is `raw_model_type`); `served_model_*` fields are kept. Cached on the sync client.
+
+        Args:
+            refresh: Ask the endpoint again instead of using the cached answer.
+        """
+        with mapped_errors():
+            return self._client.get_model_info(refresh=refresh)
+
+    async def aget_model_info(self, *, refresh: bool = False) -> _t.ModelInfo:
+        """Async `get_model_info` (cached on the async client)."""
+        with mapped_errors():
+            return await self._async_client.get_model_info(refresh=refresh)
+
+    def check_model_type(self) -> _t.ModelInfo:
+        """Check now (one cached ``/info`` request) that the deployment is a chat model.
+
+        Raises:
+            NotFoundError: It is a text-generation (base) model; the message says to use
+                `AzureLlama`.
+        """
+        with mapped_errors():
+            info = self._client.get_model_info()
+            return _t.check_model_type(info, expected="chat-completion", use=_USE_TEXT_MODEL)
+
+    async def acheck_model_type(self) -> _t.ModelInfo:
+        """Async `check_model_type`."""
+        with mapped_errors():
+            info = await self._async_client.get_model_info()
+            return _t.check_model_type(info, expected="chat-completion", use=_USE_TEXT_MODEL)
 
     # -- lifecycle ------------------------------------------------------------------------------
 

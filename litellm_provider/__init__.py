@@ -25,6 +25,14 @@ Provider keyword arguments (besides the OpenAI ones):
 - ``deployment="..."``: the ``azureml-model-deployment`` header (managed compute endpoints that
   host several deployments).
 - ``api_version="..."``: the ``api-version`` query (default ``2024-05-01-preview``).
+- ``azure_ad_token_provider=...``: Microsoft Entra ID (managed compute) instead of a key: a
+  token callable (``azure.identity.get_bearer_token_provider(cred, "https://ml.azure.com/.default")``)
+  or a credential such as ``DefaultAzureCredential()``.
+
+Model facts: `litellm.get_model_info("azure_llama/<model>")` gives the catalogue's context window,
+max output and mode (the transport's `CATALOGUE`, shared with LangChain) and, where a source exists,
+the price. `get_model_info(api_base=..., api_key=..., deployment=...)` reads a deployment's own
+``/info`` (cached). A ``max_tokens`` above a known model's max output is refused before sending.
 
 Importing this package does not import LiteLLM; `handler`, `AzureLlamaLLM` and `register` load it.
 """
@@ -38,20 +46,27 @@ from typing import TYPE_CHECKING, Any
 from ._models import MODELS, PROVIDER, ModelFacts, model_cost_map, register_models
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._handler import AzureLlamaLLM, handler
+    from ._handler import AzureLlamaLLM, aget_model_info, get_model_info, handler
 
 __all__ = [
     "MODELS",
     "PROVIDER",
     "AzureLlamaLLM",
     "ModelFacts",
+    "aget_model_info",
+    "get_model_info",
     "handler",
     "model_cost_map",
     "register",
     "register_models",
 ]
 
-_LAZY = {"AzureLlamaLLM": "._handler", "handler": "._handler"}
+_LAZY = {
+    "AzureLlamaLLM": "._handler",
+    "aget_model_info": "._handler",
+    "get_model_info": "._handler",
+    "handler": "._handler",
+}
 _lock = threading.Lock()
 
 

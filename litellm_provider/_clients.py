@@ -1,9 +1,12 @@
 """Transport clients cached per endpoint, so LiteLLM calls reuse connection pools.
 
-The key is (endpoint, SHA-256 of the key, api-version, retries): never the key itself. The
-deployment header and the timeout are per request, so they do not split the cache (deployments
-of one managed endpoint share its host, its key and so its pool). The async client keeps one pool
-per event loop, so one cached client serves pytest's per-test loops, `asyncio.run` and the proxy.
+The key is (endpoint, SHA-256 of the key, api-version, retries): never the key itself. An Entra
+credential is part of the key itself (compared as the credential compares: by identity for
+azure-identity credentials, by the wrapped callable for a token provider). The deployment header
+and the timeout are per request, so they do not split the cache (deployments of one managed
+endpoint share its host, its key and so its pool); only the clients that read `/info` carry a
+deployment, because `/info` is cached per client. The async client keeps one pool per event
+loop, so one cached client serves pytest's per-test loops, `asyncio.run` and the proxy.
 """
 
 from __future__ import annotations
@@ -33,17 +36,27 @@ class Settings:
     api_key: str = field(repr=False)  # never in a repr, a log line or an error
     api_version: str
     max_retries: int
+    credential: Any = field(default=None, repr=False, compare=False)
+    deployment: str | None = None
 
     @property
-    def cache_key(self) -> tuple[str, str, str, int]:
-        digest = hashlib.sha256(self.api_key.encode()).hexdigest()
-        return (self.endpoint, digest, self.api_version, self.max_retries)
+    def cache_key(self) -> tuple[Any, ...]:
+        secret: Any = self.credential
+        if secret is None:
+            secret = hashlib.sha256(self.api_key.encode()).hexdigest()
+        return (self.endpoint, secret, self.api_version, self.max_retries, self.deployment)
 
     def kwargs(self) -> dict[str, Any]:
+        auth: dict[str, Any] = (
+            {"credential": self.credential}
+            if self.credential is not None
+            else {"api_key": self.api_key}
+        )
         return {
-            "api_key": self.api_key,
+            **auth,
             "api_version": self.api_version or None,
             "max_retries": self.max_retries,
+            "deployment": self.deployment,
         }
 
 

@@ -170,9 +170,15 @@ def _drop_reason(key: str, value: Any) -> str | None:
 
 
 def _promote_typed_extras(plan: RequestPlan, typed: tuple[str, ...]) -> None:
-    """An extra that is really a typed key (e.g. `extra_body={"top_p": 0.5}`) is sent typed."""
+    """An extra that is really a typed key (e.g. `extra_body={"top_p": 0.5}`) is sent typed; one
+    set both ways is refused, rather than one of its two values silently dropped."""
     for key in [k for k in plan.model_extras if k in typed]:
-        plan.params.setdefault(key, plan.model_extras.pop(key))
+        if key in plan.params:
+            raise ValueError(
+                f"{key!r} is set both as a parameter and in model_extras/extra_body; set it "
+                "once, so that exactly one value is sent."
+            )
+        plan.params[key] = plan.model_extras.pop(key)
     for key in [k for k in plan.model_extras if k in DROPPED]:
         plan.dropped[key] = DROPPED[key]
         del plan.model_extras[key]

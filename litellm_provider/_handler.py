@@ -2,8 +2,16 @@
 
 Each of the four entry points reads LiteLLM's arguments into one `_Call`, sends it through a
 cached transport client (`_clients`), and converts the answer (`_convert`); every transport error
-leaves through `_errors.to_litellm`. LiteLLM's `client` argument (an OpenAI or httpx client meant
-for its built-in providers) is ignored: the transport owns its connection pools.
+leaves through `_errors.to_litellm`. A 404 from a deployment of the other model type (a chat call
+to a base model, or `text_completion` to a chat model) is explained from the deployment's cached
+`/info`: read only after the 404, so a correct call costs no extra request. LiteLLM's `client`
+argument (an OpenAI or httpx client meant for its built-in providers) is ignored: the transport
+owns its connection pools.
+
+Entra ID: LiteLLM's `azure_ad_token_provider` is honoured, either a callable returning a token
+(azure-identity's `get_bearer_token_provider`, which caches and refreshes by itself, so it is
+asked on every request) or a token credential such as `DefaultAzureCredential()` (its tokens are
+cached until shortly before they expire, and refreshed once on a 401).
 
 Sync streams are opened before `streaming()` returns, so an error before the first byte is raised
 by `litellm.completion()` itself. `astreaming()` must be an async generator (LiteLLM wraps what
@@ -13,7 +21,9 @@ it returns without awaiting), so there such an error arrives with the first chun
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,12 +46,37 @@ from ._convert import (
 from ._errors import to_litellm
 from ._models import register_models
 
-__all__ = ["AzureLlamaLLM", "handler"]
+__all__ = ["AzureLlamaLLM", "aget_model_info", "get_model_info", "handler"]
 
 ENDPOINT_ENV = "AZURE_INFERENCE_ENDPOINT"
 CREDENTIAL_ENV = "AZURE_INFERENCE_CREDENTIAL"
 _DEPLOYMENT_HEADER = "azureml-model-deployment"
 _LLAMA_SUFFIX = "/v1"
+_PREFIX = "azure_llama/"
+PROVIDER_MODEL = "azure_llama"
+# A token from a provider callable is reported as valid this long, so that the transport asks the
+# provider again on every request (the provider caches and refreshes the token itself).
+_PROVIDER_TOKEN_SECONDS = 1.0
+
+
+class _TokenProvider:
+    """A `() -> str` token provider as the `get_token(*scopes)` credential the transport takes."""
+
+    def __init__(self, provider: Callable[[], str]) -> None:
+        self._provider = provider
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> tuple[str, float]:
+        return self._provider(), time.time() + _PROVIDER_TOKEN_SECONDS
+
+    # Equal wrappers of one provider share one cached client (and its connection pool).
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _TokenProvider) and other._provider == self._provider
+
+    def __hash__(self) -> int:
+        return hash(self._provider)
+
+    def __repr__(self) -> str:
+        return f"_TokenProvider({type(self._provider).__name__})"
 
 
 @dataclass(frozen=True)
@@ -64,6 +99,21 @@ class _Call:
             "timeout": self.timeout,
         }
 
+    @property
+    def expected(self) -> t.ModelKind:
+        return "text-generation" if self.prompt is not None else "chat-completion"
+
+    def use_instead(self) -> str:
+        """What to call when the deployment is of the other model type."""
+        name = self.model.removeprefix(_PREFIX)
+        if self.prompt is not None:
+            return f"Use litellm.completion(model='{_PREFIX}{name}', messages=[...]) for it."
+        return f"Use litellm.text_completion(model='{_PREFIX}{name}', prompt=...) for it."
+
+    def info_settings(self) -> Settings:
+        """The settings of the client that reads this deployment's `/info` (cached per client)."""
+        return dataclasses.replace(self.settings, deployment=self.plan.deployment)
+
 
 def _read_call(
     model: str,
@@ -76,19 +126,17 @@ def _read_call(
     timeout: float | httpx.Timeout | None,
 ) -> _Call:
     litellm_params = litellm_params or {}
-    endpoint = (api_base or os.environ.get(ENDPOINT_ENV) or "").strip().rstrip("/")
-    default_api: Any = "inference"
-    if endpoint.endswith(_LLAMA_SUFFIX):
-        # The Llama docs point OpenAI-style clients at "<endpoint>/v1": honour that form.
-        endpoint, default_api = endpoint[: -len(_LLAMA_SUFFIX)], "llama"
+    endpoint, default_api = _endpoint(api_base)
     text = litellm_params.get("text_completion") is True
     try:
         plan = plan_request(optional_params, text=text, default_api=default_api)
     except ValueError as exc:
         raise t.RequestValidationError(str(exc), param="azure_llama_api") from exc
-    settings = Settings(
-        endpoint=endpoint,
-        api_key=api_key or os.environ.get(CREDENTIAL_ENV) or "",
+    t.check_max_tokens(model, plan.params.get("max_tokens"))
+    settings = _settings(
+        endpoint,
+        api_key,
+        litellm_params.get("azure_ad_token_provider"),
         api_version=_api_version(optional_params, litellm_params),
         max_retries=_max_retries(optional_params, litellm_params),
     )
@@ -103,6 +151,39 @@ def _read_call(
         prompt=_prompt(messages) if text else None,
         headers=out_headers,
         timeout=_seconds(timeout),
+    )
+
+
+def _endpoint(api_base: str | None) -> tuple[str, Any]:
+    """The endpoint, and the API its form selects by default."""
+    endpoint = (api_base or os.environ.get(ENDPOINT_ENV) or "").strip().rstrip("/")
+    if endpoint.endswith(_LLAMA_SUFFIX):
+        # The Llama docs point OpenAI-style clients at "<endpoint>/v1": honour that form.
+        return endpoint[: -len(_LLAMA_SUFFIX)], "llama"
+    return endpoint, "inference"
+
+
+def _settings(
+    endpoint: str,
+    api_key: str | None,
+    token_provider: Any,
+    *,
+    api_version: str,
+    max_retries: int,
+    deployment: str | None = None,
+) -> Settings:
+    """Key auth, or Entra ID when `azure_ad_token_provider` is given (it wins over a key)."""
+    credential = None
+    if token_provider is not None:
+        has_get_token = hasattr(token_provider, "get_token")
+        credential = token_provider if has_get_token else _TokenProvider(token_provider)
+    return Settings(
+        endpoint=endpoint,
+        api_key="" if credential else api_key or os.environ.get(CREDENTIAL_ENV) or "",
+        api_version=api_version,
+        max_retries=max_retries,
+        credential=credential,
+        deployment=deployment,
     )
 
 
@@ -185,6 +266,30 @@ class AzureLlamaLLM(CustomLLM):
         """Close the cached async clients' pools for the running event loop."""
         await self._clients.aclose()
 
+    # -- sending: one place for both routes, and the 404 explained ------------------------
+
+    def _send(self, call: _Call, *, stream: bool) -> Any:
+        try:
+            return _dispatch(self._clients.sync(call.settings), call, stream=stream)
+        except t.NotFoundError as exc:
+            info = self._clients.sync(call.info_settings())
+            better = t.explain_not_found(info, exc, expected=call.expected, use=call.use_instead())
+            if better is None:
+                raise
+            raise better from exc
+
+    async def _asend(self, call: _Call, *, stream: bool) -> Any:
+        try:
+            return await _dispatch(self._clients.async_(call.settings), call, stream=stream)
+        except t.NotFoundError as exc:
+            info = self._clients.async_(call.info_settings())
+            better = await t.aexplain_not_found(
+                info, exc, expected=call.expected, use=call.use_instead()
+            )
+            if better is None:
+                raise
+            raise better from exc
+
     # LiteLLM's signatures, verbatim; everything below them takes a `_Call`.
     def completion(
         self,
@@ -216,12 +321,8 @@ class AzureLlamaLLM(CustomLLM):
                 headers,
                 timeout,
             )
-            http = self._clients.sync(call.settings)
-            if call.prompt is not None:
-                text = http.complete(call.prompt, call.plan.params, **call.request_kwargs())
-                return fill_text_response(text, model_response, model)
-            data = http.chat(call.messages, call.plan.params, **call.request_kwargs())
-        return fill_response(data, model_response, model)
+            data = self._send(call, stream=False)
+        return _filled(call, data, model_response)
 
     async def acompletion(
         self,
@@ -253,12 +354,8 @@ class AzureLlamaLLM(CustomLLM):
                 headers,
                 timeout,
             )
-            http = self._clients.async_(call.settings)
-            if call.prompt is not None:
-                text = await http.complete(call.prompt, call.plan.params, **call.request_kwargs())
-                return fill_text_response(text, model_response, model)
-            data = await http.chat(call.messages, call.plan.params, **call.request_kwargs())
-        return fill_response(data, model_response, model)
+            data = await self._asend(call, stream=False)
+        return _filled(call, data, model_response)
 
     def streaming(
         self,
@@ -290,14 +387,7 @@ class AzureLlamaLLM(CustomLLM):
                 headers,
                 timeout,
             )
-            http = self._clients.sync(call.settings)
-            stream: t.Stream[Any]
-            if call.prompt is not None:
-                stream = http.complete_stream(
-                    call.prompt, call.plan.params, **call.request_kwargs()
-                )
-            else:
-                stream = http.chat_stream(call.messages, call.plan.params, **call.request_kwargs())
+            stream: t.Stream[Any] = self._send(call, stream=True)
         return _SyncChunks(stream, model)
 
     async def astreaming(  # type: ignore[override,misc]
@@ -332,16 +422,7 @@ class AzureLlamaLLM(CustomLLM):
                 headers,
                 timeout,
             )
-            http = self._clients.async_(call.settings)
-            stream: t.AsyncStream[Any]
-            if call.prompt is not None:
-                stream = await http.complete_stream(
-                    call.prompt, call.plan.params, **call.request_kwargs()
-                )
-            else:
-                stream = await http.chat_stream(
-                    call.messages, call.plan.params, **call.request_kwargs()
-                )
+            stream: t.AsyncStream[Any] = await self._asend(call, stream=True)
         converter = StreamConverter()
         try:
             with _mapped(model):
@@ -352,4 +433,89 @@ class AzureLlamaLLM(CustomLLM):
             await stream.aclose()
 
 
+def _dispatch(http: Any, call: _Call, *, stream: bool) -> Any:
+    """The transport call for `call` (a coroutine when `http` is the async client)."""
+    if call.prompt is not None:
+        send = http.complete_stream if stream else http.complete
+        return send(call.prompt, call.plan.params, **call.request_kwargs())
+    send = http.chat_stream if stream else http.chat
+    return send(call.messages, call.plan.params, **call.request_kwargs())
+
+
+def _filled(call: _Call, data: Any, model_response: ModelResponse) -> ModelResponse:
+    if call.prompt is not None:
+        return fill_text_response(data, model_response, call.model)
+    return fill_response(data, model_response, call.model)
+
+
 handler = AzureLlamaLLM()
+
+
+# -- /info --------------------------------------------------------------------------------------
+
+
+def _info_settings(
+    api_base: str | None,
+    api_key: str | None,
+    deployment: str | None,
+    api_version: str | None,
+    azure_ad_token_provider: Any,
+) -> Settings:
+    endpoint, _ = _endpoint(api_base)
+    return _settings(
+        endpoint,
+        api_key,
+        azure_ad_token_provider,
+        api_version=api_version or t.DEFAULT_API_VERSION,
+        max_retries=2,
+        deployment=deployment,
+    )
+
+
+def get_model_info(
+    model: str = PROVIDER_MODEL,
+    *,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    deployment: str | None = None,
+    api_version: str | None = None,
+    azure_ad_token_provider: Any = None,
+    refresh: bool = False,
+) -> t.ModelInfo:
+    """The deployment's `GET /info`, cached per endpoint, credential and deployment.
+
+    `model_type` is normalised (`chat-completion` / `text-generation`; the raw spelling is
+    `raw_model_type`) and the `served_model_*` fields are kept. The catalogue's facts about a
+    model (limits, prices) are LiteLLM's own `litellm.get_model_info("azure_llama/<model>")`.
+
+    Args:
+        model: Used in error messages only (`azure_llama/<model>`).
+        api_base: The endpoint; defaults to `AZURE_INFERENCE_ENDPOINT`.
+        api_key: The key; defaults to `AZURE_INFERENCE_CREDENTIAL`.
+        deployment: Managed compute deployment (`azureml-model-deployment`).
+        api_version: The `api-version` query (default `2024-05-01-preview`).
+        azure_ad_token_provider: Entra ID instead of a key (a token callable or credential).
+        refresh: Ask the endpoint again instead of using the cached answer.
+
+    Raises:
+        litellm.exceptions.APIError: (and its subclasses) as for `litellm.completion`.
+    """
+    settings = _info_settings(api_base, api_key, deployment, api_version, azure_ad_token_provider)
+    with _mapped(model):
+        return handler._clients.sync(settings).get_model_info(refresh=refresh)
+
+
+async def aget_model_info(
+    model: str = PROVIDER_MODEL,
+    *,
+    api_base: str | None = None,
+    api_key: str | None = None,
+    deployment: str | None = None,
+    api_version: str | None = None,
+    azure_ad_token_provider: Any = None,
+    refresh: bool = False,
+) -> t.ModelInfo:
+    """Async `get_model_info` (its own cache, on the async client)."""
+    settings = _info_settings(api_base, api_key, deployment, api_version, azure_ad_token_provider)
+    with _mapped(model):
+        return await handler._clients.async_(settings).get_model_info(refresh=refresh)

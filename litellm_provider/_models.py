@@ -1,7 +1,9 @@
 """What LiteLLM should know about each Llama model on Azure: context, output limit, price.
 
-Every figure names its source (azure-wire.md §14 and §17). A figure with no public source is left
-out rather than guessed: LiteLLM then reports no cost for that model (it does not invent one).
+Limits and model types come from the transport's one catalogue (`transport.CATALOGUE`, the same
+table LangChain's model profile reads); prices are added here, each with its source
+(azure-wire.md §17). A price with no public source is left out rather than guessed: LiteLLM then
+reports no cost for that model (it does not invent one).
 
 Per-token prices are Azure's **serverless (pay-as-you-go)** prices. Managed compute is billed per
 VM hour, not per token, so a per-token cost is meaningless there; base (text-completion) models
@@ -14,19 +16,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from langchain_azure_llama import transport as t
+
 __all__ = ["MODELS", "PROVIDER", "ModelFacts", "model_cost_map", "register_models"]
 
 PROVIDER = "azure_llama"
 
-# Sources, by short name (azure-wire.md "Source index").
-_AZURE_TABLES = "Azure AI model tables (MicrosoftDocs/azure-ai-docs), azure-wire.md §14"
 _LITELLM_MAP = "LiteLLM price map (litellm 1.100.0 model_prices_and_context_window.json), §17"
-_LITELLM_155 = "LiteLLM 1.55.4 price map, azure-wire.md §14/§17"
-_META_LLAMA2 = "Meta's Llama 2 context length (4k), azure-wire.md §14"
-_META_LLAMA3 = "Meta's Llama 3 context length (8k), azure-wire.md §14"
-_LLAMA31_128K = "SEED cc2f91e: 'All models support long context length (128k)', §14"
 _NO_PRICE = "no public per-token price found (azure-wire.md §17): left unpriced"
 _MANAGED_ONLY = "base model: managed compute only (billed per VM hour, not per token)"
+
+# Serverless per-token prices (input, output). The Llama 3.1 rows cite the Azure Marketplace
+# offers metagenai.meta-llama-3-1-{8b,70b,405b}-instruct-offer; Llama 3.3 cites Azure's "models
+# sold directly by Azure" page. The map's Meta-Llama-3-70B-Instruct row (1.1e-06 in, 3.7e-07
+# out) cites no source and prices output below input, which is implausible (azure-wire.md §17
+# "likely an upstream data error"): it is deliberately not used.
+_PRICES: Mapping[str, tuple[float, float]] = {
+    "Meta-Llama-3.1-8B-Instruct": (3e-07, 6.1e-07),
+    "Meta-Llama-3.1-70B-Instruct": (2.68e-06, 3.54e-06),
+    "Meta-Llama-3.1-405B-Instruct": (5.33e-06, 1.6e-05),
+    "Llama-3.3-70B-Instruct": (7.1e-07, 7.1e-07),
+}
 
 
 @dataclass(frozen=True)
@@ -41,67 +51,31 @@ class ModelFacts:
     output_cost_per_token: float | None
     limits_source: str
     price_source: str
+    supports_function_calling: bool = False
 
 
-def _chat(
-    name: str,
-    window: int,
-    output: int | None,
-    prices: tuple[float, float] | None,
-    limits: str,
-    price: str,
-) -> ModelFacts:
-    cin, cout = prices if prices is not None else (None, None)
-    return ModelFacts(name, "chat", window, output, cin, cout, limits, price)
+def _facts(entry: t.CatalogueEntry) -> ModelFacts:
+    chat = entry.model_type == "chat-completion"
+    price = _PRICES.get(entry.name)
+    cin, cout = price if price is not None else (None, None)
+    sources = entry.sources
+    limits = f"context: {sources.context_window}; output: {sources.max_output_tokens}"
+    unpriced = _NO_PRICE if chat else _MANAGED_ONLY
+    price_source = _LITELLM_MAP if price is not None else unpriced
+    return ModelFacts(
+        name=entry.name,
+        mode="chat" if chat else "completion",
+        max_input_tokens=entry.context_window,
+        max_output_tokens=entry.max_output_tokens,
+        input_cost_per_token=cin,
+        output_cost_per_token=cout,
+        limits_source=limits,
+        price_source=price_source,
+        supports_function_calling=entry.native_tools,
+    )
 
 
-def _base(name: str, window: int, limits: str) -> ModelFacts:
-    return ModelFacts(name, "completion", window, None, None, None, limits, _MANAGED_ONLY)
-
-
-MODELS: tuple[ModelFacts, ...] = (
-    # Llama 3.1 Instruct: Azure's own tables give 131,072 in / 8,192 out (LiteLLM's map said
-    # 128,000 / 2,048; we follow Azure). Prices: the map rows cite the Azure Marketplace offers
-    # metagenai.meta-llama-3-1-{8b,70b,405b}-instruct-offer.
-    _chat(
-        "Meta-Llama-3.1-8B-Instruct", 131_072, 8_192, (3e-07, 6.1e-07), _AZURE_TABLES, _LITELLM_MAP
-    ),
-    _chat(
-        "Meta-Llama-3.1-70B-Instruct",
-        131_072,
-        8_192,
-        (2.68e-06, 3.54e-06),
-        _AZURE_TABLES,
-        _LITELLM_MAP,
-    ),
-    _chat(
-        "Meta-Llama-3.1-405B-Instruct",
-        131_072,
-        8_192,
-        (5.33e-06, 1.6e-05),
-        _AZURE_TABLES,
-        _LITELLM_MAP,
-    ),
-    # Llama 3.3 (current LiteLLM map, source "models sold directly by Azure").
-    _chat("Llama-3.3-70B-Instruct", 128_000, 8_192, (7.1e-07, 7.1e-07), _LITELLM_MAP, _LITELLM_MAP),
-    # Llama 3 Instruct: 8k context. The map's Meta-Llama-3-70B-Instruct row (1.1e-06 in,
-    # 3.7e-07 out) cites no source and prices output below input, which is implausible
-    # (azure-wire.md §17 "likely an upstream data error"): it is deliberately not used.
-    _chat("Meta-Llama-3-70B-Instruct", 8_192, 2_048, None, _LITELLM_155, _NO_PRICE),
-    _chat("Meta-Llama-3-8B-Instruct", 8_192, None, None, _META_LLAMA3, _NO_PRICE),
-    # Llama 2 chat (serverless in East US 2 / West US 3): 4k context, no published token price.
-    _chat("Llama-2-7b-chat", 4_096, None, None, _META_LLAMA2, _NO_PRICE),
-    _chat("Llama-2-13b-chat", 4_096, None, None, _META_LLAMA2, _NO_PRICE),
-    _chat("Llama-2-70b-chat", 4_096, None, None, _META_LLAMA2, _NO_PRICE),
-    # Base models, for litellm.text_completion(): /completions or /v1/completions.
-    _base("Meta-Llama-3.1-8B", 131_072, _LLAMA31_128K),
-    _base("Meta-Llama-3.1-70B", 131_072, _LLAMA31_128K),
-    _base("Meta-Llama-3-8B", 8_192, _META_LLAMA3),
-    _base("Meta-Llama-3-70B", 8_192, _META_LLAMA3),
-    _base("Llama-2-7b", 4_096, _META_LLAMA2),
-    _base("Llama-2-13b", 4_096, _META_LLAMA2),
-    _base("Llama-2-70b", 4_096, _META_LLAMA2),
-)
+MODELS: tuple[ModelFacts, ...] = tuple(_facts(entry) for entry in t.CATALOGUE)
 
 
 def model_cost_map(models: tuple[ModelFacts, ...] = MODELS) -> dict[str, dict[str, Any]]:
@@ -115,7 +89,7 @@ def _entry(facts: ModelFacts) -> dict[str, Any]:
         "mode": facts.mode,
         "max_input_tokens": facts.max_input_tokens,
         # Azure's model tables say "Tool calling: No" for Llama 3.x (azure-wire.md §14).
-        "supports_function_calling": False,
+        "supports_function_calling": facts.supports_function_calling,
         "supports_response_schema": False,
     }
     optional: Mapping[str, Any] = {

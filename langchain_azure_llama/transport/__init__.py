@@ -4,9 +4,23 @@ Imports only the standard library, httpx, httpx-sse and pydantic, so both front 
 and LiteLLM) can sit on it without either loading the other. A call flows top to bottom:
 config (`_config`) → request build and validation (`_request`) → HTTP with auth and retries
 (`_auth`, `_retry`, `_client`) → SSE parse (`_streaming`) → errors (`_errors`, `_error_body`).
+`_catalogue` is the one table of Llama models (context, output, type, sources) the front ends
+read, and tells a chat deployment from a base-model one after a 404.
 """
 
 from ._auth import KeyAuth, TokenAuth
+from ._catalogue import (
+    CATALOGUE,
+    CatalogueEntry,
+    ModelKind,
+    ModelSources,
+    aexplain_not_found,
+    check_max_tokens,
+    check_model_type,
+    explain_not_found,
+    lookup,
+    model_type_error,
+)
 from ._client import AsyncAzureLlamaClient, AzureLlamaClient, normalize_model_type
 from ._config import (
     DEFAULT_API_VERSION,
@@ -62,6 +76,7 @@ from ._types import (
 )
 
 __all__ = [
+    "CATALOGUE",
     "DEFAULT_API_VERSION",
     "DEFAULT_SCOPES",
     "ROUTES",
@@ -75,6 +90,7 @@ __all__ = [
     "AzureLlamaClient",
     "AzureLlamaError",
     "BadRequestError",
+    "CatalogueEntry",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatParams",
@@ -88,6 +104,8 @@ __all__ = [
     "LlamaParams",
     "Message",
     "ModelInfo",
+    "ModelKind",
+    "ModelSources",
     "NotFoundError",
     "PermissionDeniedError",
     "PreparedRequest",
@@ -105,15 +123,21 @@ __all__ = [
     "ToolCall",
     "UnprocessableEntityError",
     "Usage",
+    "aexplain_not_found",
     "build_chat_request",
     "build_completion_request",
     "build_info_request",
     "check_llama_params",
+    "check_max_tokens",
     "check_messages",
+    "check_model_type",
     "completion_filter_error",
     "error_from_response",
+    "explain_not_found",
     "is_retryable_status",
     "is_serverless_host",
+    "lookup",
+    "model_type_error",
     "normalize_model_type",
     "parse_error_body",
     "retry_after_seconds",

@@ -12,6 +12,7 @@ EXPORTS = {
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
+    "AzureLlama",
     "AzureLlamaError",
     "BadRequestError",
     "ChatAzureLlama",

@@ -23,6 +23,8 @@ def test_exported_members() -> None:
         "PROVIDER",
         "AzureLlamaLLM",
         "ModelFacts",
+        "aget_model_info",
+        "get_model_info",
         "handler",
         "model_cost_map",
         "register",
