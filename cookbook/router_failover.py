@@ -1,0 +1,88 @@
+"""LiteLLM Router across two Azure regions, with failover; then the proxy's config.yaml.
+
+Shows: one model group ("llama") made of two serverless deployments of the same model, in
+eastus2 and swedencentral, each with Azure's quota per deployment (1,000 requests/min, 200,000
+tokens/min) as `rpm`/`tpm`. `order` prefers eastus2; when it fails (503, or 429 with
+retry-after), the Router retries on swedencentral and cools eastus2 down. Then
+`litellm_proxy_config.yaml`, the LiteLLM proxy's config, is loaded into a Router in-process
+and answers. (The proxy server itself is `litellm --config ...`; litellm 1.110's `proxy`
+extra needs `litellm-proxy`, which PyPI does not have, so it is not run here.)
+
+Run:  make install && .venv/bin/python cookbook/router_failover.py
+Azure: AZURE_LLAMA_{EASTUS2,SWEDEN,MANAGED}_{ENDPOINT,KEY} (and AZURE_LLAMA_MODEL), as in the
+config file. Unset, one emulator plays each deployment, and eastus2 is made to fail (503s,
+then 429s); against Azure nothing is injected, so you see whichever region answered.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM's bundled price map
+
+import litellm
+import yaml
+from _target import Target, deployments  # cookbook/ is on sys.path when run as a script
+
+import litellm_provider
+from langchain_azure_llama.emulator import Fault
+
+CONFIG = Path(__file__).with_name("litellm_proxy_config.yaml")
+RPM, TPM = 1000, 200_000  # Azure's serverless quota per deployment
+MESSAGES = [{"role": "user", "content": "Say hello from your region."}]
+
+
+def region(t: Target, order: int) -> dict[str, Any]:
+    params = {"model": f"azure_llama/{t.model}", "api_base": t.endpoint, "api_key": t.api_key}
+    return {
+        "model_name": "llama",
+        "litellm_params": {**params, "rpm": RPM, "tpm": TPM, "order": order},
+    }
+
+
+def failover(east: Target, sweden: Target) -> None:
+    print("== Router: eastus2 first (order=1), swedencentral second (order=2) ==")
+    names = {east.endpoint: "eastus2", sweden.endpoint: "swedencentral"}
+    for fault in (Fault.status(503), Fault.status(429, retry_after=10)):
+        model_list = [region(east, 1), region(sweden, 2)]
+        router = litellm.Router(model_list=model_list, num_retries=2, allowed_fails=0)
+        if east.emulator is not None:
+            east.emulator.inject(fault, times=100)
+            print(f"eastus2 now answers {fault.status_code}")
+        answered: Counter[str] = Counter()
+        for _ in range(5):
+            response = router.completion(model="llama", messages=MESSAGES, max_tokens=32)
+            answered[names[response._hidden_params["api_base"]]] += 1
+        print(f"5 calls answered by: {dict(answered)}")
+        if east.emulator is not None:
+            refused = len(east.emulator.requests)
+            print(f"eastus2 refused {refused} request(s), then the Router cooled it down\n")
+            east.emulator.clear()
+
+
+def proxy_config() -> None:
+    print("== cookbook/litellm_proxy_config.yaml loaded into a Router ==")
+    config = yaml.safe_load(CONFIG.read_text())
+    # The proxy registers the provider from litellm_settings.custom_provider_map; in-process:
+    litellm_provider.register()
+    router = litellm.Router(model_list=config["model_list"], **config["router_settings"])
+    print("model groups:", sorted({d["model_name"] for d in config["model_list"]}))
+    response = router.completion(model="llama-3.1-8b", messages=MESSAGES, max_tokens=32)
+    print("llama-3.1-8b:", response.choices[0].message.content)
+
+
+def main() -> None:
+    unfiltered = {"prompt_filter_trigger": "", "jailbreak_trigger": ""}
+    with deployments({"EASTUS2": {}, "SWEDEN": {}, "MANAGED": unfiltered}) as found:
+        if found["EASTUS2"].emulated:
+            litellm.disable_hf_tokenizer_download = True  # offline: no tokenizer download
+        litellm_provider.register()
+        failover(found["EASTUS2"], found["SWEDEN"])
+        proxy_config()
+
+
+if __name__ == "__main__":
+    main()
