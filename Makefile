@@ -20,6 +20,12 @@ install: $(BIN)/python
 quickstart: install
 	$(BIN)/python cookbook/quickstart.py
 
+## The README's benchmark: this library against its peers (installed from the `bench` extra), on a
+## local server, same run; prints a markdown table. BENCH_QUICK=1 for a short run. Not part of check.
+bench: install
+	$(BIN)/python -m pip install --quiet --constraint .ci/constraints.txt -e ".[entra,bench]" --group dev
+	$(BIN)/python benchmarks/run.py
+
 ## Everything CI runs: lint, types, then the whole test suite.
 check: install lint typecheck test
 

@@ -237,6 +237,67 @@ def _metadata(
     return metadata
 
 
+def text_chunk(text: str, id: str | None) -> AIMessageChunk:
+    """`AIMessageChunk(content=text, tool_call_chunks=[], id=id)`, without re-validating.
+
+    Most chunks of a stream are one token of text, and for those langchain-core's validators
+    do nothing; running them is still a third of a stream's time. So a validated chunk serves
+    as a template: a copy with fresh containers and the new text and id is the same object
+    field for field (fields set included). `_TextChunks` checks that once against the real
+    constructor and falls back to it if a langchain-core version ever makes them differ.
+    """
+    return _TEXT_CHUNKS.make(text, id)
+
+
+class _TextChunks:
+    __slots__ = ("_template", "_trusted")
+
+    def __init__(self) -> None:
+        self._template: AIMessageChunk | None = None
+        self._trusted: bool | None = None  # None until checked
+
+    def make(self, text: str, id: str | None) -> AIMessageChunk:
+        if self._trusted is None:
+            self._trusted = self._check()
+        if not self._trusted or self._template is None:
+            return AIMessageChunk(content=text, tool_call_chunks=[], id=id)
+        chunk = self._template.__copy__()
+        values = chunk.__dict__
+        values["content"] = text
+        values["id"] = id
+        # Fresh containers: chunks must never share a mutable field.
+        values["additional_kwargs"] = {}
+        values["response_metadata"] = {}
+        values["tool_calls"] = []
+        values["invalid_tool_calls"] = []
+        values["tool_call_chunks"] = []
+        return chunk
+
+    def _check(self) -> bool:
+        self._template = AIMessageChunk(content="", tool_call_chunks=[], id=None)
+        self._trusted = True
+        for text, id in (("tok", "chatcmpl-1"), (" é😀", None)):
+            fast = self.make(text, id)
+            real = AIMessageChunk(content=text, tool_call_chunks=[], id=id)
+            if not _same_model(fast, real):
+                return False
+        return True
+
+
+def _same_model(left: AIMessageChunk, right: AIMessageChunk) -> bool:
+    return (
+        type(left) is type(right)
+        and left.__dict__ == right.__dict__
+        and left.model_fields_set == right.model_fields_set
+        and left.__pydantic_extra__ == right.__pydantic_extra__
+        and left.__pydantic_private__ == right.__pydantic_private__
+    )
+
+
+_TEXT_CHUNKS = _TextChunks()
+_EMPTY: Mapping[str, Any] = {}
+
+
 class ChunkConverter:
     """Wire stream chunks → `AIMessageChunk`s, with the stream's metadata exactly once.
 
@@ -260,16 +321,30 @@ class ChunkConverter:
         """The message chunk for one wire chunk, or None when it carries nothing."""
         self._model = chunk.get("model") or self._model
         self._id = chunk.get("id") or self._id
-        choices = chunk.get("choices") or []
-        choice: Mapping[str, Any] = choices[0] if choices else {}
-        delta = choice.get("delta") or {}
+        choices = chunk.get("choices")
+        choice: Mapping[str, Any] = choices[0] if choices else _EMPTY
+        delta = choice.get("delta") or _EMPTY
         text = delta.get("content") or ""
-        calls = self._tool_call_chunks(delta.get("tool_calls") or [])
+        wire_calls = delta.get("tool_calls")
+        usage = chunk.get("usage")
+        if not (wire_calls or usage or choice.get("finish_reason")):
+            # The common chunk (one token of text, nothing else): no metadata to place.
+            if not text:
+                return None
+            if type(text) is str:
+                return _TEXT_CHUNKS.make(text, self._id)
+            return AIMessageChunk(content=text, tool_call_chunks=[], id=self._id)
+        return self._full(choice, text, wire_calls or [], usage)
+
+    def _full(
+        self, choice: Mapping[str, Any], text: Any, wire_calls: list[Any], usage: Any
+    ) -> AIMessageChunk | None:
+        calls = self._tool_call_chunks(wire_calls)
         fields: dict[str, Any] = {}
-        usage = usage_to_metadata(chunk.get("usage"))
-        if usage is not None and not self._usage_sent:
+        metadata = usage_to_metadata(usage)
+        if metadata is not None and not self._usage_sent:
             self._usage_sent = True
-            fields["usage_metadata"] = usage
+            fields["usage_metadata"] = metadata
         if choice.get("finish_reason"):
             self.finish_reason = choice["finish_reason"]
             if not self._metadata_sent:
@@ -277,6 +352,8 @@ class ChunkConverter:
                 fields["response_metadata"] = self._response_metadata()
         if not (text or calls or fields):
             return None
+        if not (calls or fields) and type(text) is str:
+            return _TEXT_CHUNKS.make(text, self._id)
         return AIMessageChunk(content=text, tool_call_chunks=calls, id=self._id, **fields)
 
     def close(self) -> AIMessageChunk | None:

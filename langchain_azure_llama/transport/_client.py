@@ -12,14 +12,13 @@ httpx's own async pool is several times slower at high concurrency.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
 import ssl
 import weakref
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
@@ -45,10 +44,15 @@ from ._retry import RetryPolicy, is_retryable_status, retry_after_seconds
 from ._streaming import AsyncStream, Stream
 from ._types import ChatCompletion, ChatCompletionChunk, ModelInfo, TextCompletion
 
+if TYPE_CHECKING:  # asyncio itself is imported on first async use (see `_running_loop`)
+    import asyncio
+
 __all__ = ["AsyncAzureLlamaClient", "AzureLlamaClient", "normalize_model_type"]
 
 logger = logging.getLogger("langchain_azure_llama.transport")
 AsyncBackend = Literal["aiohttp", "httpx"]
+# Routes x query strings a client has sent; a handful in practice, the bound is for safety.
+_MAX_CACHED_URLS = 64
 _USER_AGENT = f"langchain-azure-llama/{__version__} httpx/{httpx.__version__}"
 _MODEL_TYPES = {
     "chat-completion": "chat-completion",
@@ -112,6 +116,8 @@ class _ClientBase:
         if cfg.deployment:
             self._headers["azureml-model-deployment"] = cfg.deployment
         self._model_info: ModelInfo | None = None
+        self._timeout = _timeout(cfg.timeout)
+        self._urls: dict[tuple[object, ...], httpx.URL] = {}
 
     def __repr__(self) -> str:
         cfg = self.config
@@ -172,14 +178,32 @@ class _ClientBase:
         timeout: float | None,
     ) -> httpx.Request:
         headers = {**self._headers, **prepared.headers} if prepared.headers else self._headers
+        # A ready `httpx.URL` and timeout dict: httpx would otherwise parse the URL twice (once
+        # more to merge the query) and build a `Timeout` twice, on every request. A caller's
+        # client with query params of its own gets the query as params, for httpx to merge.
+        url: httpx.URL | str = self._url(prepared)
+        params = None
+        if client.params:
+            url, params = self.config.endpoint + prepared.path, prepared.params or None
         return client.build_request(
             prepared.method,
-            self.config.endpoint + prepared.path,
-            params=prepared.params or None,
+            url,
+            params=params,
             headers=headers,
             content=prepared.content,
-            timeout=httpx.Timeout(self.config.timeout if timeout is None else timeout),
+            extensions={"timeout": self._timeout if timeout is None else _timeout(timeout)},
         )
+
+    def _url(self, prepared: PreparedRequest) -> httpx.URL:
+        key = (prepared.path, *prepared.params.items())
+        url = self._urls.get(key)
+        if url is None:
+            url = httpx.URL(self.config.endpoint + prepared.path)
+            if prepared.params:
+                url = url.copy_merge_params(prepared.params)
+            if len(self._urls) < _MAX_CACHED_URLS:
+                self._urls[key] = url
+        return url
 
     def _status_error(self, response: httpx.Response) -> APIStatusError:
         hint = None
@@ -232,7 +256,7 @@ class _ClientBase:
     def _decode(self, response: httpx.Response) -> Any:
         try:
             return json.loads(response.content)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
             raise ResponseDecodeError(
                 f"Azure AI endpoint {self.config.host} answered {response.status_code} with a "
                 f"body that is not JSON: {response.text[:200]!r}",
@@ -381,7 +405,7 @@ class AsyncAzureLlamaClient(_ClientBase):
         self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
 
     async def _http(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
+        loop = _running_loop()
         pool = self._pools.get(loop)
         if pool is None:
             self._forget_closed_loops()
@@ -396,7 +420,7 @@ class AsyncAzureLlamaClient(_ClientBase):
 
     async def aclose(self) -> None:
         """Close the pool of the current loop now (pools also close when their loop shuts down)."""
-        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        pool = self._pools.pop(_running_loop(), None)
         if pool is not None:
             await pool.close()
         self._forget_closed_loops()
@@ -495,6 +519,13 @@ class AsyncAzureLlamaClient(_ClientBase):
             attempt += 1
 
 
+def _running_loop() -> asyncio.AbstractEventLoop:
+    # Imported here, not at the top: the sync client (and LiteLLM's sync calls) never need it.
+    import asyncio
+
+    return asyncio.get_running_loop()
+
+
 def _refused(exc: BaseException) -> bool:
     """httpx-aiohttp 0.2 reports a refused connection (aiohttp's ClientConnectorError, an
     OSError) as httpx.ConnectTimeout: look at the real cause before calling it a timeout."""
@@ -520,6 +551,11 @@ def _new_async_client(backend: AsyncBackend) -> httpx.AsyncClient:
         transport = AiohttpTransport(verify=_ssl_context(), limits=limits)
         return httpx.AsyncClient(transport=transport, limits=limits)
     return httpx.AsyncClient(verify=_ssl_context(), limits=limits)
+
+
+def _timeout(seconds: float | None) -> dict[str, float | None]:
+    """The per-request timeout as httpx's transports read it from `request.extensions`."""
+    return httpx.Timeout(seconds).as_dict()
 
 
 def _noop() -> None:

@@ -69,6 +69,8 @@ _LLAMA_KEYS = (
     "skip_special_tokens",
 )
 _RESERVED = frozenset({"messages", "prompt", "stream", "stream_options"})
+# One encoder for every body: `json.dumps` with non-default arguments builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _JSON_OBJECT_HELP = (
     "Meta Llama on Azure does not support response_format={'type': 'json_object'} (Azure "
     "answers 422 parameter_not_supported). Use structured output (a JSON schema in the prompt, "
@@ -164,7 +166,7 @@ def _finish(
     is_llama = route.startswith("llama")
     # The Llama-native /v1 routes never take api-version (azure-wire.md §3).
     query = {"api-version": api_version} if api_version and not is_llama else {}
-    content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    content = _ENCODER.encode(body).encode()
     return PreparedRequest(
         "POST", route, ROUTES[route], query, out_headers, content, bool(body.get("stream"))
     )

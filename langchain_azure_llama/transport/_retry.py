@@ -8,8 +8,8 @@ with jitter, capped.
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
+import math
 import random
 import re
 import time
@@ -32,32 +32,46 @@ def retry_after_seconds(
     headers: Mapping[str, str], text: str | None = None, *, now: float | None = None
 ) -> float | None:
     """The wait the service asked for, in seconds, or None when it did not say."""
-    ms = headers.get("retry-after-ms")
+    ms = _number(headers.get("retry-after-ms"))
     if ms is not None:
-        try:
-            return max(float(ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
+        return max(ms / 1000.0, 0.0)
     value = headers.get("retry-after")
     if value is not None:
         seconds = _parse_retry_after(value, now)
         if seconds is not None:
             return seconds
     match = _TRY_AGAIN.search(text or "")
-    return float(match.group(1)) if match else None
+    return _number(match.group(1)) if match else None
+
+
+def _number(value: str | None) -> float | None:
+    """A finite number, else None: "nan", "inf" or "1e999" say nothing a caller can wait for."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _parse_retry_after(value: str, now: float | None) -> float | None:
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    seconds = _number(value)
+    if seconds is not None:
+        return max(seconds, 0.0)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     current = time.time() if now is None else now
     return max(when.timestamp() - current, 0.0)
+
+
+async def _asleep(seconds: float) -> None:
+    # asyncio is imported on first use: a sync-only caller never pays for it.
+    import asyncio
+
+    await asyncio.sleep(seconds)
 
 
 @dataclass
@@ -68,7 +82,7 @@ class RetryPolicy:
     initial_backoff: float = 0.5
     max_backoff: float = 8.0
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
-    asleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
+    asleep: Callable[[float], Awaitable[None]] = field(default=_asleep, repr=False)
     rng: Callable[[], float] = field(default=random.random, repr=False)
 
     def wait_for(self, attempt: int, retry_after: float | None) -> float:

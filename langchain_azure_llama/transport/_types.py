@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Literal, TypedDict
 
-from typing_extensions import NotRequired
+if sys.version_info >= (3, 11):
+    from typing import NotRequired
+else:  # pragma: no cover - Python 3.10
+    from typing_extensions import NotRequired
 
 __all__ = [
     "ChatCompletion",

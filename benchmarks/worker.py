@@ -1,0 +1,112 @@
+"""One benchmark worker: a fresh process that measures one client, then prints one JSON line.
+
+Run by benchmarks/run.py:  python benchmarks/worker.py KEY URL CALLS CHUNKS CONCURRENCY
+                           python benchmarks/worker.py --import-only KEY
+
+The import is timed first, before this script imports anything but `sys` and `time`, so it
+counts everything the client's import pulls in (asyncio, json, ...) over bare Python. Then:
+warm-up, sequential whole calls (each timed), a short warm-up stream and one long stream (time
+to first chunk, chunks per second seen by the loop), n concurrent async calls on one fresh
+event loop (wall time), and the process's peak RSS.
+"""
+
+import sys
+import time
+
+# What each client's user writes first; timed in a fresh process.
+IMPORTS: dict[str, str | tuple[str, str]] = {
+    "raw-httpx": "import json, httpx",
+    "raw-aiohttp": "import json, aiohttp",
+    "transport": "import langchain_azure_llama.transport",
+    "chat-azure-llama": "from langchain_azure_llama import ChatAzureLlama",
+    "litellm-azure-llama": "import litellm, litellm_provider; litellm_provider.register()",
+    "litellm-azure-ai": "import litellm",
+    "chat-openai": "from langchain_openai import ChatOpenAI",
+    "langchain-azure-ai": (
+        "from langchain_azure_ai.chat_models.inference import AzureAIChatCompletionsModel"
+    ),
+    "azure-ai-inference": (
+        "from azure.ai.inference import ChatCompletionsClient\n"
+        "from azure.ai.inference.aio import ChatCompletionsClient as A"
+    ),
+    # import-only rows: what the import targets are measured against
+    "bare python": "pass",
+    "langchain-core (BaseChatModel)": "from langchain_core.language_models import BaseChatModel",
+    "import langchain_azure_llama": "import langchain_azure_llama",
+    # (untimed setup, timed statement): our own cost once langchain-core is loaded
+    "ChatAzureLlama after langchain-core": (
+        "from langchain_core.language_models import BaseChatModel",
+        "from langchain_azure_llama import ChatAzureLlama",
+    ),
+}
+
+
+def _timed_import(key: str) -> float:
+    import warnings  # already loaded by the interpreter: free
+
+    statement = IMPORTS[key]
+    setup, timed = statement if isinstance(statement, tuple) else ("pass", statement)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecations some peers print on import
+        exec(setup, {})
+        start = time.perf_counter()
+        exec(timed, {})
+        return time.perf_counter() - start
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _import_only(key: str) -> dict[str, object]:
+    seconds = _timed_import(key)
+    return {"import_s": seconds, "litellm_loaded": "litellm" in sys.modules}
+
+
+def _measure(key: str, url: str, calls: int, chunks: int, concurrency: int) -> dict[str, object]:
+    try:
+        import_s = _timed_import(key)
+    except ImportError as exc:
+        return {"missing": f"{type(exc).__name__}: {exc}"}
+    import logging
+    import warnings
+
+    warnings.simplefilter("ignore")
+    logging.disable(logging.WARNING)  # peers' one-off warnings (tokenizer fallbacks) are noise
+    from clients import CLIENTS
+
+    client = CLIENTS[key](url)
+    client.load()
+    client.setup()
+    client.sequential(max(5, calls // 10))  # warm-up: connections, lazy imports, caches
+    call_s = client.sequential(calls)
+    client.timed_stream(50)
+    first_s, stream_s, seen = client.timed_stream(chunks)
+    wall_s = client.concurrent(concurrency)
+    return {
+        "import_s": import_s,
+        "call_s": call_s,
+        "first_chunk_s": first_s,
+        "stream_s": stream_s,
+        "chunks_seen": seen,
+        "concurrent_s": wall_s,
+        "peak_rss_mb": _peak_rss_mb(),
+        "litellm_loaded": "litellm" in sys.modules,
+    }
+
+
+def main() -> None:
+    if sys.argv[1] == "--import-only":
+        result = _import_only(sys.argv[2])
+    else:
+        key, url, calls, chunks, concurrency = sys.argv[1:6]
+        result = _measure(key, url, int(calls), int(chunks), int(concurrency))
+    import json
+
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
