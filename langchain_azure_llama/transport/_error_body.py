@@ -112,7 +112,7 @@ def _load(content: bytes | str | Any) -> Any:
         return content
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to parse: keep the text
         return content
 
 
@@ -137,7 +137,7 @@ def _unwrap_json_text(text: str) -> str:
         return text
     try:
         inner = json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
     if isinstance(inner, Mapping):
         nested = inner.get("message") or inner.get("detail")

@@ -49,7 +49,7 @@ class _StreamState:
             return None
         try:
             chunk = _loads(data)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
             raise ResponseDecodeError(
                 f"Azure AI endpoint {self.host} sent a stream event that is not JSON: "
                 f"{data[:200]!r}",
@@ -66,7 +66,15 @@ class _StreamState:
             raise self._error_event(chunk)
         choices = chunk.get("choices")
         if choices:
-            self._track(choices[0])
+            try:
+                self._track(choices[0])
+            except (AttributeError, KeyError, TypeError) as exc:  # valid JSON, wrong shape
+                raise ResponseDecodeError(
+                    f"Azure AI endpoint {self.host} sent a stream event that is not a "
+                    f"completion chunk: {data[:200]!r}",
+                    partial_text=self.text,
+                    body=chunk,
+                ) from exc
         usage = chunk.get("usage")
         if usage:
             self.usage = usage
@@ -77,6 +85,8 @@ class _StreamState:
         delta = choice.get("delta")
         piece = delta.get("content") if delta is not None else choice.get("text")
         if piece:
+            if piece.__class__ is not str:
+                raise TypeError("content is not a string")
             self.parts.append(piece)
         reason = choice.get("finish_reason")
         if reason:
