@@ -19,6 +19,7 @@ from ._prompted_tools import PromptedStream, history_to_wire, tool_names
 
 __all__ = [
     "LLAMA_PARAMS",
+    "SHAPE_ERRORS",
     "TYPED_PARAMS",
     "ChatCall",
     "Mode",
@@ -28,6 +29,7 @@ __all__ = [
     "is_tools_rejection",
     "merge_params",
     "refuse_llama_fields",
+    "unreadable",
     "wire_tool_choice",
 ]
 
@@ -228,8 +230,11 @@ class StreamPipeline:
         return self._converter.finish_reason
 
     def feed(self, wire: Mapping[str, Any]) -> list[AIMessageChunk]:
-        chunk = self._converter.convert(wire)
-        logprobs = choice_logprobs(wire)
+        try:
+            chunk = self._converter.convert(wire)
+            logprobs = choice_logprobs(wire)
+        except SHAPE_ERRORS as exc:
+            raise unreadable(wire, exc) from exc
         if chunk is not None and logprobs is not None:
             chunk.response_metadata["logprobs"] = logprobs
         return self._filtered(chunk)
@@ -242,3 +247,15 @@ class StreamPipeline:
         if chunk is None:
             return []
         return self._prompted.feed(chunk) if self._prompted else [chunk]
+
+
+# Errors a wire object of the wrong shape raises in conversion (pydantic's are ValueErrors).
+SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError, ValueError)
+
+
+def unreadable(body: Any, exc: BaseException) -> _t.ResponseDecodeError:
+    """Valid JSON that is not a completion: typed, never a bare AttributeError or TypeError."""
+    return _t.ResponseDecodeError(
+        f"Azure AI endpoint sent a completion of an unexpected shape ({type(exc).__name__}: {exc})",
+        body=body,
+    )

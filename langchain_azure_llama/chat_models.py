@@ -28,6 +28,7 @@ from . import __version__
 from . import transport as _t
 from ._calls import (
     LLAMA_PARAMS,
+    SHAPE_ERRORS,
     ChatCall,
     Mode,
     StreamPipeline,
@@ -35,6 +36,7 @@ from ._calls import (
     choice_logprobs,
     is_tools_rejection,
     refuse_llama_fields,
+    unreadable,
     wire_tool_choice,
 )
 from ._convert import FILTERED_FINISH_REASONS, PROVIDER, response_to_messages
@@ -471,7 +473,10 @@ class ChatAzureLlama(BaseChatModel):
     # -- results --------------------------------------------------------------------------------
 
     def _result(self, response: Any, call: ChatCall, mode: Mode) -> ChatResult:
-        messages = response_to_messages(response, fallback_model=call.fallback_model)
+        try:
+            messages = response_to_messages(response, fallback_model=call.fallback_model)
+        except SHAPE_ERRORS as exc:
+            raise unreadable(response, exc) from exc
         if not messages:
             raise ResponseDecodeError(
                 f"Azure AI endpoint {self._client.config.host} answered without choices.",

@@ -26,6 +26,8 @@ from litellm.types.utils import (
     all_litellm_params,
 )
 
+from langchain_azure_llama import transport as t
+
 __all__ = [
     "API_KEY",
     "DEPLOYMENT_KEY",
@@ -332,7 +334,14 @@ class StreamConverter:
         self._ids: dict[str, int] = {}
         self._next = 0
 
-    def convert(self, chunk: Mapping[str, Any]) -> Iterator[GenericStreamingChunk]:
+    def convert(self, chunk: Mapping[str, Any]) -> list[GenericStreamingChunk]:
+        """The chunks for one wire chunk; a chunk of the wrong shape is a typed decode error."""
+        try:
+            return list(self._convert(chunk))
+        except SHAPE_ERRORS as exc:
+            raise unreadable(chunk, exc) from exc
+
+    def _convert(self, chunk: Mapping[str, Any]) -> Iterator[GenericStreamingChunk]:
         choices = chunk.get("choices") or ()
         choice = choices[0] if choices else {}
         delta = choice.get("delta")
@@ -385,3 +394,15 @@ def _usage_block(usage: Mapping[str, Any]) -> ChatCompletionUsageBlock:
     completion = int(usage.get("completion_tokens") or 0)
     total = int(usage.get("total_tokens") or prompt + completion)
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+
+
+# Errors a wire object of the wrong shape raises in conversion (pydantic's are ValueErrors).
+SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError, ValueError)
+
+
+def unreadable(body: Any, exc: BaseException) -> t.ResponseDecodeError:
+    """Valid JSON that is not a completion: typed, never a bare AttributeError or TypeError."""
+    return t.ResponseDecodeError(
+        f"Azure AI endpoint sent a completion of an unexpected shape ({type(exc).__name__}: {exc})",
+        body=body,
+    )

@@ -36,12 +36,14 @@ from langchain_azure_llama import transport as t
 
 from ._clients import ClientCache, Settings
 from ._convert import (
+    SHAPE_ERRORS,
     RequestPlan,
     StreamConverter,
     fill_response,
     fill_text_response,
     plan_request,
     to_wire_messages,
+    unreadable,
 )
 from ._errors import to_litellm
 from ._models import register_models
@@ -231,13 +233,9 @@ class _SyncChunks:
     def __init__(self, stream: t.Stream[Any], model: str) -> None:
         self._stream = stream
         self._model = model
-        self._chunks = self._iterate()
-
-    def _iterate(self) -> Generator[GenericStreamingChunk, None, None]:
-        converter = StreamConverter()
-        with _mapped(self._model):
-            for chunk in self._stream:
-                yield from converter.convert(chunk)
+        # A module-level generator, not a method: a generator holding `self` would make a
+        # reference cycle, and a stream the caller drops would keep its connection until gc.
+        self._chunks = _sync_chunks(stream, model)
 
     def __iter__(self) -> Iterator[GenericStreamingChunk]:
         return self
@@ -322,7 +320,7 @@ class AzureLlamaLLM(CustomLLM):
                 timeout,
             )
             data = self._send(call, stream=False)
-        return _filled(call, data, model_response)
+            return _filled(call, data, model_response)
 
     async def acompletion(
         self,
@@ -355,7 +353,7 @@ class AzureLlamaLLM(CustomLLM):
                 timeout,
             )
             data = await self._asend(call, stream=False)
-        return _filled(call, data, model_response)
+            return _filled(call, data, model_response)
 
     def streaming(
         self,
@@ -433,6 +431,13 @@ class AzureLlamaLLM(CustomLLM):
             await stream.aclose()
 
 
+def _sync_chunks(stream: t.Stream[Any], model: str) -> Generator[GenericStreamingChunk, None, None]:
+    converter = StreamConverter()
+    with _mapped(model):
+        for chunk in stream:
+            yield from converter.convert(chunk)
+
+
 def _dispatch(http: Any, call: _Call, *, stream: bool) -> Any:
     """The transport call for `call` (a coroutine when `http` is the async client)."""
     if call.prompt is not None:
@@ -443,9 +448,11 @@ def _dispatch(http: Any, call: _Call, *, stream: bool) -> Any:
 
 
 def _filled(call: _Call, data: Any, model_response: ModelResponse) -> ModelResponse:
-    if call.prompt is not None:
-        return fill_text_response(data, model_response, call.model)
-    return fill_response(data, model_response, call.model)
+    fill = fill_text_response if call.prompt is not None else fill_response
+    try:
+        return fill(data, model_response, call.model)
+    except SHAPE_ERRORS as exc:
+        raise unreadable(data, exc) from exc
 
 
 handler = AzureLlamaLLM()

@@ -41,11 +41,15 @@ async def async_busy(client: t.AsyncAzureLlamaClient) -> int:
 
 
 async def released_sync(client: t.AzureLlamaClient, *, collect: bool = False) -> bool:
-    for _ in range(5 if collect else 1):
+    # A dropped LiteLLM stream is finalised by the garbage collector, and LiteLLM's logging
+    # thread may still hold it for a moment: poll (bounded, ~2 s) rather than check once.
+    for _ in range(100 if collect else 1):
         if collect:
             gc.collect()
         if sync_busy(client) == 0:
             return True
+        if collect:
+            await asyncio.sleep(0.02)
     return False
 
 

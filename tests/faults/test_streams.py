@@ -181,3 +181,34 @@ async def test_content_filter_error_event_mid_stream(
         assert type(error) is litellm.ContentPolicyViolationError
         assert error.provider_specific_fields["filtered_categories"] == ["violence"]
     assert "Once".startswith(reply.text)
+
+
+BAD_USAGE_CHUNK = {"choices": [{"delta": {"content": "hi"}, "index": 0}], "usage": "lots"}
+BAD_TOOL_ANSWER = {
+    "id": "x",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "", "tool_calls": [5]},
+            "finish_reason": "tool_calls",
+        }
+    ],
+    "usage": "lots",
+}
+
+
+@pytest.mark.parametrize("case", ALL_MODES)
+async def test_valid_json_of_the_wrong_shape_is_a_typed_decode_error(
+    case: Case, raw_server: RawServer, drive: Drivers
+) -> None:
+    """JSON that parses but is not a completion (usage not an object, a tool call that is a
+    number) reaches the front ends' converters: they raise the typed decode error, never a bare
+    AttributeError or TypeError."""
+    driver = drive(case, raw_server.url, max_retries=0)
+    if driver.streams:
+        raw_server.answer(sse(ROLE, BAD_USAGE_CHUNK), EVENT_STREAM)
+    else:
+        raw_server.answer(json.dumps(BAD_TOOL_ANSWER).encode(), "application/json")
+    reply = await driver.call()
+    assert type(reply.error) is DECODE[case[0]], repr(reply.caught)
+    assert "unexpected shape" in str(reply.error)
