@@ -228,24 +228,7 @@ class ChatAzureLlama(BaseChatModel):
         """Build the transport clients once; a bad endpoint or credential fails here."""
         self._add_version("langchain-azure-llama", __version__)
         refuse_llama_fields(self, self.api)
-        api_key = self.api_key.get_secret_value() if self.api_key is not None else None
-        if self.credential is not None and "api_key" not in self.model_fields_set:
-            api_key = None  # an explicit credential beats a key picked up from the env
-        options: dict[str, Any] = {
-            "api_key": api_key,
-            "credential": self.credential,
-            "api_version": self.api_version,
-            "deployment": self.deployment,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "default_headers": self.default_headers,
-        }
-        self._pools = Pools(
-            self.endpoint,
-            options,
-            http_client=self.http_client,
-            http_async_client_factory=self.http_async_client_factory,
-        )
+        self._pools = Pools.for_model(self)
         return self
 
     @property
