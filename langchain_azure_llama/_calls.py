@@ -46,15 +46,7 @@ TYPED_PARAMS = (
     "top_p",
 )
 # The Llama-native API's own parameters, typed on its /v1 routes only (azure-wire.md §13).
-LLAMA_PARAMS = (
-    "n",
-    "best_of",
-    "logprobs",
-    "ignore_eos",
-    "use_beam_search",
-    "stop_token_ids",
-    "skip_special_tokens",
-)
+LLAMA_PARAMS = _t.LLAMA_PARAMS
 _CLIENT_OPTIONS = ("headers", "timeout")
 
 

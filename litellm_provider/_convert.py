@@ -51,36 +51,10 @@ EXTRAS_KEY = "model_extras"
 DEPLOYMENT_KEY = "deployment"
 _PROVIDER_KEYS = frozenset({API_KEY, EXTRAS_KEY, DEPLOYMENT_KEY, "extra_body"})
 
-_TYPED = (
-    "frequency_penalty",
-    "max_tokens",
-    "presence_penalty",
-    "response_format",
-    "seed",
-    "stop",
-    "temperature",
-    "tool_choice",
-    "tools",
-    "top_p",
-)
-_TEXT_TYPED = (
-    "frequency_penalty",
-    "max_tokens",
-    "presence_penalty",
-    "seed",
-    "stop",
-    "temperature",
-    "top_p",
-)
-_LLAMA_TYPED = (
-    "n",
-    "best_of",
-    "logprobs",
-    "ignore_eos",
-    "use_beam_search",
-    "stop_token_ids",
-    "skip_special_tokens",
-)
+# The transport's typed keys, less `model` (each endpoint serves one model; see `_handler`).
+_TYPED = tuple(key for key in t.CHAT_PARAMS if key != "model")
+_TEXT_TYPED = tuple(key for key in t.COMPLETION_PARAMS if key != "model")
+_LLAMA_TYPED = t.LLAMA_PARAMS
 # Keys LiteLLM itself puts into optional_params that are not model parameters, with the reason
 # each is not sent. Everything else the caller passed goes to Azure, typed or as an extra.
 DROPPED: Mapping[str, str] = {

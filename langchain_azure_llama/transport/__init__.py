@@ -51,6 +51,9 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._request import (
+    CHAT_PARAMS,
+    COMPLETION_PARAMS,
+    LLAMA_PARAMS,
     ROUTES,
     Api,
     PreparedRequest,
@@ -77,8 +80,11 @@ from ._types import (
 
 __all__ = [
     "CATALOGUE",
+    "CHAT_PARAMS",
+    "COMPLETION_PARAMS",
     "DEFAULT_API_VERSION",
     "DEFAULT_SCOPES",
+    "LLAMA_PARAMS",
     "ROUTES",
     "APIConnectionError",
     "APIStatusError",

@@ -16,6 +16,9 @@ from ._config import ExtraParametersMode
 from ._errors import RequestValidationError
 
 __all__ = [
+    "CHAT_PARAMS",
+    "COMPLETION_PARAMS",
+    "LLAMA_PARAMS",
     "ROUTES",
     "Api",
     "PreparedRequest",
@@ -36,7 +39,7 @@ ROUTES: dict[Route, str] = {
 }
 _ROLES = frozenset({"system", "user", "assistant", "tool"})
 # The SDK's serialisation order; the wire does not care, but recorded requests compare equal.
-_CHAT_KEYS = (
+CHAT_PARAMS = (
     "frequency_penalty",
     "max_tokens",
     "model",
@@ -49,7 +52,7 @@ _CHAT_KEYS = (
     "tools",
     "top_p",
 )
-_COMPLETION_KEYS = (
+COMPLETION_PARAMS = (
     "frequency_penalty",
     "max_tokens",
     "model",
@@ -59,7 +62,7 @@ _COMPLETION_KEYS = (
     "temperature",
     "top_p",
 )
-_LLAMA_KEYS = (
+LLAMA_PARAMS = (
     "n",
     "best_of",
     "logprobs",
@@ -105,7 +108,7 @@ def build_chat_request(
     """Build a chat request for `/chat/completions` (api="inference") or `/v1/chat/completions`."""
     check_messages(messages)
     params = dict(params or {})
-    typed = _CHAT_KEYS + _LLAMA_KEYS if api == "llama" else _CHAT_KEYS
+    typed = CHAT_PARAMS + LLAMA_PARAMS if api == "llama" else CHAT_PARAMS
     _check_params(params, typed, stream=stream, api=api)
     body: dict[str, Any] = {"messages": list(messages), "stream": stream or None}
     body.update((key, params[key]) for key in typed if params.get(key) is not None)
@@ -133,7 +136,7 @@ def build_completion_request(
             "prompt must be a non-empty string or list of strings.", param="prompt"
         )
     params = dict(params or {})
-    typed = _COMPLETION_KEYS + _LLAMA_KEYS if api == "llama" else _COMPLETION_KEYS
+    typed = COMPLETION_PARAMS + LLAMA_PARAMS if api == "llama" else COMPLETION_PARAMS
     _check_params(params, typed, stream=stream, api=api)
     body: dict[str, Any] = {"prompt": prompt, "stream": stream or None}
     body.update((key, params[key]) for key in typed if params.get(key) is not None)
