@@ -9,7 +9,8 @@ AuthenticationError          → AuthenticationError          ModelAuthenticatio
 CredentialError              → CredentialError              ModelAuthenticationError
 PermissionDeniedError        → PermissionDeniedError        ModelPermissionDeniedError
 BadRequestError              → BadRequestError              ModelInvalidRequestError
-└── ContentFilterError       → ContentFilterError           ModelInvalidRequestError
+├── ContentFilterError       → ContentFilterError           ModelInvalidRequestError
+└── ContextWindowExceededError → ContextWindowExceededError ContextOverflowError
 UnprocessableEntityError     → UnprocessableEntityError     ModelInvalidRequestError
 RequestValidationError       → RequestValidationError       ModelInvalidRequestError
 NotFoundError                → NotFoundError                ModelNotFoundError
@@ -18,6 +19,7 @@ InternalServerError          → InternalServerError          ModelAPIError
 APIStatusError (other codes) → APIStatusError               ModelAPIError
 StreamInterruptedError       → StreamInterruptedError       ModelAPIError
 ResponseDecodeError          → ResponseDecodeError          ModelAPIError
+└── StructuredOutputError    → StructuredOutputError        OutputParserException
 APIConnectionError           → APIConnectionError           ModelConnectionError
 └── APITimeoutError          → APITimeoutError              ModelTimeoutError
 AzureLlamaError (anything)   → AzureLlamaError              ModelAPIError
@@ -35,6 +37,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from langchain_core.exceptions import (
+    ContextOverflowError,
     ModelAPIError,
     ModelAuthenticationError,
     ModelConnectionError,
@@ -44,6 +47,7 @@ from langchain_core.exceptions import (
     ModelPermissionDeniedError,
     ModelRateLimitError,
     ModelTimeoutError,
+    OutputParserException,
 )
 
 from . import transport as _t
@@ -57,6 +61,7 @@ __all__ = [
     "BadRequestError",
     "ContentFilterError",
     "ContentFilterWarning",
+    "ContextWindowExceededError",
     "CredentialError",
     "InternalServerError",
     "NotFoundError",
@@ -65,6 +70,7 @@ __all__ = [
     "RequestValidationError",
     "ResponseDecodeError",
     "StreamInterruptedError",
+    "StructuredOutputError",
     "UnprocessableEntityError",
     "map_error",
     "mapped_errors",
@@ -136,6 +142,16 @@ class ResponseDecodeError(_t.ResponseDecodeError, ModelAPIError):
     """A success status whose body is not the protocol."""
 
 
+class ContextWindowExceededError(
+    _t.ContextWindowExceededError, BadRequestError, ContextOverflowError
+):
+    """HTTP 400: the prompt plus `max_tokens` exceed the model's context window."""
+
+
+class StructuredOutputError(_t.StructuredOutputError, ResponseDecodeError, OutputParserException):
+    """The answer did not match the requested JSON schema, even after one repair round."""
+
+
 class APIConnectionError(_t.APIConnectionError, ModelConnectionError):
     """The endpoint could not be reached."""
 
@@ -152,6 +168,8 @@ _TABLE: dict[type[_t.AzureLlamaError], type[_t.AzureLlamaError]] = {
     _t.PermissionDeniedError: PermissionDeniedError,
     _t.BadRequestError: BadRequestError,
     _t.ContentFilterError: ContentFilterError,
+    _t.ContextWindowExceededError: ContextWindowExceededError,
+    _t.StructuredOutputError: StructuredOutputError,
     _t.UnprocessableEntityError: UnprocessableEntityError,
     _t.RequestValidationError: RequestValidationError,
     _t.NotFoundError: NotFoundError,

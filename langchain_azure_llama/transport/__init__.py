@@ -3,7 +3,10 @@
 Imports only the standard library, httpx, httpx-sse and pydantic, so both front ends (LangChain
 and LiteLLM) can sit on it without either loading the other. A call flows top to bottom:
 config (`_config`) → request build and validation (`_request`) → HTTP with auth and retries
-(`_auth`, `_retry`, `_client`) → SSE parse (`_streaming`) → errors (`_errors`, `_error_body`).
+(`_auth`, `_retry`, `_client`) → SSE parse (`_streaming`) → one shape check of every answer
+(`_shape`) → errors (`_errors`, `_error_body`). Above the client, `_llama` is the Llama protocol
+on wire dicts (tools native or prompted, structured output, refusals remembered): `chat`,
+`achat`, `chat_stream`, `achat_stream` take a client and a `ChatRequest`.
 `_catalogue` is the one table of Llama models (context, output, type, sources) the front ends
 read, and tells a chat deployment from a base-model one after a 404.
 """
@@ -31,7 +34,7 @@ from ._config import (
     TokenCredentialLike,
     is_serverless_host,
 )
-from ._error_body import ErrorInfo, error_from_response, parse_error_body
+from ._error_body import ErrorInfo, error_from_response, is_context_overflow, parse_error_body
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -40,6 +43,7 @@ from ._errors import (
     AzureLlamaError,
     BadRequestError,
     ContentFilterError,
+    ContextWindowExceededError,
     CredentialError,
     InternalServerError,
     NotFoundError,
@@ -48,7 +52,30 @@ from ._errors import (
     RequestValidationError,
     ResponseDecodeError,
     StreamInterruptedError,
+    StructuredOutputError,
     UnprocessableEntityError,
+)
+from ._llama import (
+    CAPABILITIES,
+    AsyncLlamaStream,
+    Capabilities,
+    CapabilityStore,
+    ChatRequest,
+    LlamaStream,
+    Plan,
+    Schema,
+    ToolCallBuffer,
+    achat,
+    achat_stream,
+    capability_key,
+    chat,
+    chat_stream,
+    extract_json,
+    parse_tool_calls,
+    plan_chat,
+    refused_feature,
+    schema_of,
+    tools_prompt,
 )
 from ._request import (
     CHAT_PARAMS,
@@ -65,6 +92,7 @@ from ._request import (
     check_messages,
 )
 from ._retry import RetryPolicy, is_retryable_status, retry_after_seconds
+from ._shape import check_chunk, check_completion, shape_problem
 from ._streaming import AsyncStream, Stream, completion_filter_error
 from ._types import (
     ChatCompletion,
@@ -79,6 +107,7 @@ from ._types import (
 )
 
 __all__ = [
+    "CAPABILITIES",
     "CATALOGUE",
     "CHAT_PARAMS",
     "COMPLETION_PARAMS",
@@ -91,48 +120,65 @@ __all__ = [
     "APITimeoutError",
     "Api",
     "AsyncAzureLlamaClient",
+    "AsyncLlamaStream",
     "AsyncStream",
     "AuthenticationError",
     "AzureLlamaClient",
     "AzureLlamaError",
     "BadRequestError",
+    "Capabilities",
+    "CapabilityStore",
     "CatalogueEntry",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatParams",
+    "ChatRequest",
     "ClientConfig",
     "ContentFilterError",
+    "ContextWindowExceededError",
     "CredentialError",
     "ErrorInfo",
     "ExtraParametersMode",
     "InternalServerError",
     "KeyAuth",
     "LlamaParams",
+    "LlamaStream",
     "Message",
     "ModelInfo",
     "ModelKind",
     "ModelSources",
     "NotFoundError",
     "PermissionDeniedError",
+    "Plan",
     "PreparedRequest",
     "RateLimitError",
     "RequestValidationError",
     "ResponseDecodeError",
     "RetryPolicy",
     "Route",
+    "Schema",
     "Secret",
     "Stream",
     "StreamInterruptedError",
+    "StructuredOutputError",
     "TextCompletion",
     "TokenAuth",
     "TokenCredentialLike",
     "ToolCall",
+    "ToolCallBuffer",
     "UnprocessableEntityError",
     "Usage",
+    "achat",
+    "achat_stream",
     "aexplain_not_found",
     "build_chat_request",
     "build_completion_request",
     "build_info_request",
+    "capability_key",
+    "chat",
+    "chat_stream",
+    "check_chunk",
+    "check_completion",
     "check_llama_params",
     "check_max_tokens",
     "check_messages",
@@ -140,11 +186,19 @@ __all__ = [
     "completion_filter_error",
     "error_from_response",
     "explain_not_found",
+    "extract_json",
+    "is_context_overflow",
     "is_retryable_status",
     "is_serverless_host",
     "lookup",
     "model_type_error",
     "normalize_model_type",
     "parse_error_body",
+    "parse_tool_calls",
+    "plan_chat",
+    "refused_feature",
     "retry_after_seconds",
+    "schema_of",
+    "shape_problem",
+    "tools_prompt",
 ]

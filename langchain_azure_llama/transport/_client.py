@@ -41,6 +41,7 @@ from ._request import (
     build_info_request,
 )
 from ._retry import RetryPolicy, is_retryable_status, retry_after_seconds
+from ._shape import Kind, check_completion
 from ._streaming import AsyncStream, Stream
 from ._types import ChatCompletion, ChatCompletionChunk, ModelInfo, TextCompletion
 
@@ -310,9 +311,8 @@ class AzureLlamaClient(_ClientBase):
     ) -> ChatCompletion:
         """One whole chat completion (see `prepare_chat` for the keyword arguments)."""
         timeout = kwargs.pop("timeout", None)
-        result: ChatCompletion = self.request(
-            self.prepare_chat(messages, params, **kwargs), timeout
-        )
+        data = self.request(self.prepare_chat(messages, params, **kwargs), timeout)
+        result: ChatCompletion = check_completion(data, "chat", self.config.host)
         return result
 
     def chat_stream(
@@ -328,9 +328,8 @@ class AzureLlamaClient(_ClientBase):
         self, prompt: str | Sequence[str], params: Mapping[str, Any] | None = None, **kwargs: Any
     ) -> TextCompletion:
         timeout = kwargs.pop("timeout", None)
-        result: TextCompletion = self.request(
-            self.prepare_completion(prompt, params, **kwargs), timeout
-        )
+        data = self.request(self.prepare_completion(prompt, params, **kwargs), timeout)
+        result: TextCompletion = check_completion(data, "text", self.config.host)
         return result
 
     def complete_stream(
@@ -359,7 +358,8 @@ class AzureLlamaClient(_ClientBase):
 
     def stream(self, prepared: PreparedRequest, timeout: float | None = None) -> Stream[Any]:
         """Open a stream; retries happen only until the response headers arrive."""
-        return Stream(self._send(prepared, timeout), self.config.host)
+        response = self._send(prepared, timeout)
+        return Stream(response, self.config.host, kind=_kind_of(prepared))
 
     def _send(self, prepared: PreparedRequest, timeout: float | None) -> httpx.Response:
         attempt = 0
@@ -438,9 +438,8 @@ class AsyncAzureLlamaClient(_ClientBase):
         **kwargs: Any,
     ) -> ChatCompletion:
         timeout = kwargs.pop("timeout", None)
-        result: ChatCompletion = await self.request(
-            self.prepare_chat(messages, params, **kwargs), timeout
-        )
+        data = await self.request(self.prepare_chat(messages, params, **kwargs), timeout)
+        result: ChatCompletion = check_completion(data, "chat", self.config.host)
         return result
 
     async def chat_stream(
@@ -458,9 +457,8 @@ class AsyncAzureLlamaClient(_ClientBase):
         self, prompt: str | Sequence[str], params: Mapping[str, Any] | None = None, **kwargs: Any
     ) -> TextCompletion:
         timeout = kwargs.pop("timeout", None)
-        result: TextCompletion = await self.request(
-            self.prepare_completion(prompt, params, **kwargs), timeout
-        )
+        data = await self.request(self.prepare_completion(prompt, params, **kwargs), timeout)
+        result: TextCompletion = check_completion(data, "text", self.config.host)
         return result
 
     async def complete_stream(
@@ -490,7 +488,8 @@ class AsyncAzureLlamaClient(_ClientBase):
     async def stream(
         self, prepared: PreparedRequest, timeout: float | None = None
     ) -> AsyncStream[Any]:
-        return AsyncStream(await self._send(prepared, timeout), self.config.host)
+        response = await self._send(prepared, timeout)
+        return AsyncStream(response, self.config.host, kind=_kind_of(prepared))
 
     async def _send(self, prepared: PreparedRequest, timeout: float | None) -> httpx.Response:
         http = await self._http()
@@ -517,6 +516,15 @@ class AsyncAzureLlamaClient(_ClientBase):
                 raise error from cause
             await self.retry.asleep(wait)
             attempt += 1
+
+
+def _kind_of(prepared: PreparedRequest) -> Kind | None:
+    """Which answer shape a stream of this request must have (checked per event)."""
+    if prepared.route in ("chat", "llama_chat"):
+        return "chat"
+    if prepared.route in ("completions", "llama_completions"):
+        return "text"
+    return None
 
 
 def _running_loop() -> asyncio.AbstractEventLoop:

@@ -8,6 +8,7 @@ a backend error whose `message` is itself JSON text; and non-JSON text such as `
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ContentFilterError,
+    ContextWindowExceededError,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
@@ -98,11 +100,25 @@ def error_from_response(
     }
     if info.content_filter:
         return ContentFilterError(text, source="prompt", categories=info.categories, **common)
+    if status == 400 and is_context_overflow(info.message):
+        return ContextWindowExceededError(text, **common)
     if status == 429:
         retry = retry_after_seconds(headers, info.message)
         return RateLimitError(text, retry_after=retry, **common)
     cls = _STATUS_CLASSES.get(status) or (InternalServerError if status >= 500 else APIStatusError)
     return cls(text, **common)
+
+
+# vLLM's wording for a request that does not fit the window, in its three historical forms:
+# "This model's maximum context length is N tokens. However, you requested M tokens ...",
+# "... However, your request has M input tokens ..." and "'max_tokens' ... is too large: N.
+# This model's maximum context length is ..."; all name the maximum context length.
+_OVERFLOW = re.compile(r"maximum context length is \d+ tokens", re.IGNORECASE)
+
+
+def is_context_overflow(message: str) -> bool:
+    """Does an error message say the prompt (plus `max_tokens`) exceeds the context window?"""
+    return _OVERFLOW.search(message) is not None
 
 
 def _load(content: bytes | str | Any) -> Any:

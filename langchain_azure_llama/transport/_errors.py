@@ -8,9 +8,11 @@ AzureLlamaError
 │   └── APITimeoutError           connect/read/pool timeout before the first streamed byte
 ├── StreamInterruptedError        the stream ended or broke before [DONE] (partial text kept)
 ├── ResponseDecodeError           the service answered 2xx with a body that is not the protocol
+│   └── StructuredOutputError     the answer did not match the requested JSON schema (after repair)
 └── APIStatusError                the service answered with an error status (or an error event)
     ├── BadRequestError           400
-    │   └── ContentFilterError    content safety blocked the prompt (400) or cut the completion
+    │   ├── ContentFilterError    content safety blocked the prompt (400) or cut the completion
+    │   └── ContextWindowExceededError  prompt + max_tokens exceed the model's context window
     ├── AuthenticationError       401
     ├── PermissionDeniedError     403
     ├── NotFoundError             404 (route or deployment missing; body often plain `NOT FOUND`)
@@ -36,6 +38,7 @@ __all__ = [
     "AzureLlamaError",
     "BadRequestError",
     "ContentFilterError",
+    "ContextWindowExceededError",
     "CredentialError",
     "InternalServerError",
     "NotFoundError",
@@ -44,6 +47,7 @@ __all__ = [
     "RequestValidationError",
     "ResponseDecodeError",
     "StreamInterruptedError",
+    "StructuredOutputError",
     "UnprocessableEntityError",
 ]
 
@@ -102,6 +106,17 @@ class ResponseDecodeError(AzureLlamaError):
         super().__init__(message)
         self.partial_text = partial_text
         self.body = body
+
+
+class StructuredOutputError(ResponseDecodeError):
+    """The answer is not JSON matching the requested schema, even after one repair round.
+
+    `partial_text` holds the last answer; `validation_error` says what was wrong with it.
+    """
+
+    def __init__(self, message: str, *, partial_text: str = "", validation_error: str = "") -> None:
+        super().__init__(message, partial_text=partial_text, body=partial_text)
+        self.validation_error = validation_error
 
 
 class APIStatusError(AzureLlamaError):
@@ -163,6 +178,14 @@ class ContentFilterError(BadRequestError):
             for name, result in self.categories.items()
             if isinstance(result, Mapping) and result.get("filtered")
         ]
+
+
+class ContextWindowExceededError(BadRequestError):
+    """HTTP 400: the prompt plus `max_tokens` do not fit the model's context window.
+
+    vLLM (behind Llama deployments) says "This model's maximum context length is N tokens.
+    However, you requested M tokens ..."; shorten the conversation or lower `max_tokens`.
+    """
 
 
 class AuthenticationError(APIStatusError):

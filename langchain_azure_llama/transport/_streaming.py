@@ -21,6 +21,7 @@ from ._errors import (
     ResponseDecodeError,
     StreamInterruptedError,
 )
+from ._shape import Kind, check_chunk
 
 __all__ = ["AsyncStream", "Stream", "completion_filter_error"]
 
@@ -31,10 +32,11 @@ _loads = json.loads
 class _StreamState:
     """Per-stream bookkeeping shared by the sync and async twins (kept to a few dict lookups)."""
 
-    __slots__ = ("chunks", "done", "finish_reason", "headers", "host", "parts", "usage")
+    __slots__ = ("chunks", "done", "finish_reason", "headers", "host", "kind", "parts", "usage")
 
-    def __init__(self, host: str, headers: Mapping[str, str]) -> None:
+    def __init__(self, host: str, headers: Mapping[str, str], kind: Kind | None = None) -> None:
         self.host = host
+        self.kind = kind
         self.headers = headers
         self.parts: list[str] = []
         self.chunks = 0
@@ -64,6 +66,8 @@ class _StreamState:
             )
         if "error" in chunk:
             raise self._error_event(chunk)
+        if self.kind is not None:
+            check_chunk(chunk, self.kind, self.host, self.text)
         choices = chunk.get("choices")
         if choices:
             try:
@@ -117,9 +121,9 @@ class _StreamState:
 
 
 class _StreamBase:
-    def __init__(self, response: httpx.Response, host: str) -> None:
+    def __init__(self, response: httpx.Response, host: str, kind: Kind | None = None) -> None:
         self.response = response
-        self._state = _StreamState(host, response.headers)
+        self._state = _StreamState(host, response.headers, kind)
 
     @property
     def headers(self) -> httpx.Headers:
@@ -170,9 +174,13 @@ class Stream(_StreamBase, Generic[T]):
     """A sync stream of parsed chunks; iterate it, or use it as a context manager."""
 
     def __init__(
-        self, response: httpx.Response, host: str, on_close: Callable[[], None] | None = None
+        self,
+        response: httpx.Response,
+        host: str,
+        on_close: Callable[[], None] | None = None,
+        kind: Kind | None = None,
     ) -> None:
-        super().__init__(response, host)
+        super().__init__(response, host, kind)
         self._on_close = on_close
 
     def __iter__(self) -> Iterator[T]:

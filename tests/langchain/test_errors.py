@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from langchain_core.exceptions import (
+    ContextOverflowError,
     ModelAPIError,
     ModelAuthenticationError,
     ModelConnectionError,
@@ -117,6 +118,18 @@ TABLE: list[tuple[str, t.AzureLlamaError, type[Any], type[ModelError]]] = [
     ),
     ("timeout", t.APITimeoutError("m", host="h"), lc.APITimeoutError, ModelTimeoutError),
     ("base", t.AzureLlamaError("m"), lc.AzureLlamaError, ModelAPIError),
+    (
+        "context-overflow",
+        t.ContextWindowExceededError("m", status_code=400, **STATUS),
+        lc.ContextWindowExceededError,
+        ContextOverflowError,
+    ),
+    (
+        "structured-output",
+        t.StructuredOutputError("m", partial_text="{}", validation_error="'n' is required"),
+        lc.StructuredOutputError,
+        ModelAPIError,
+    ),
 ]
 
 

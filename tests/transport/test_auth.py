@@ -64,7 +64,10 @@ def recorder(
                 json={"statusCode": 401, "message": "Auth token validation failed."},
                 headers={"x-ms-error-reason": "Invalid JWT."},
             )
-        return httpx.Response(status, json={"choices": []})
+        return httpx.Response(
+            status,
+            json={"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]},
+        )
 
     return seen, handler
 

@@ -95,7 +95,10 @@ def test_secret_never_shown(caplog: pytest.LogCaptureFixture) -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(1)
-        return httpx.Response(503 if len(seen) == 1 else 200, json={"choices": []})
+        return httpx.Response(
+            503 if len(seen) == 1 else 200,
+            json={"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]},
+        )
 
     client = make_sync(handler)
     client.chat([{"role": "user", "content": "x"}])

@@ -176,7 +176,9 @@ def test_client_sends_what_was_built() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json={"choices": []})
+        return httpx.Response(
+            200, json={"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]}
+        )
 
     client = make_sync(handler, deployment="llama-blue", default_headers={"x-team": "a"})
     client.chat(
@@ -194,6 +196,7 @@ def test_client_sends_what_was_built() -> None:
 
 def test_api_version_can_be_omitted() -> None:
     seen: list[httpx.Request] = []
-    client = make_sync(lambda r: seen.append(r) or httpx.Response(200, json={}), api_version=None)
+    body = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]}
+    client = make_sync(lambda r: seen.append(r) or httpx.Response(200, json=body), api_version=None)
     client.chat(USER)
     assert "api-version" not in seen[0].url.params

@@ -18,7 +18,9 @@ def _recorder() -> tuple[list[httpx.Request], Any]:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json={"choices": []})
+        return httpx.Response(
+            200, json={"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]}
+        )
 
     return seen, handler
 

@@ -130,7 +130,9 @@ async def test_malformed_event(kind: str, data: str) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 async def test_streaming_request_answered_with_json(kind: str) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"choices": []})
+        return httpx.Response(
+            200, json={"choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}}]}
+        )
 
     with pytest.raises(ResponseDecodeError, match="without an event stream"):
         if kind == "sync":

@@ -1,0 +1,42 @@
+"""The Llama protocol on wire dicts: tools native or prompted, structured output, refusals.
+
+Modules, in the order a call uses them: `_plan` (request → wire request), `_capabilities`
+(what an endpoint refused, and recognising a refusal), `_tools` (Meta's JSON tool-call format,
+there and back), `_schema` (prompted JSON schema, validation, repair), `_chat` (the sync and
+async calls and streams).
+"""
+
+from ._capabilities import (
+    CAPABILITIES,
+    Capabilities,
+    CapabilityStore,
+    capability_key,
+    refused_feature,
+)
+from ._chat import AsyncLlamaStream, LlamaStream, achat, achat_stream, chat, chat_stream
+from ._plan import ChatRequest, Plan, plan_chat
+from ._schema import Schema, extract_json, schema_of
+from ._tools import ToolCallBuffer, parse_tool_calls, tools_prompt
+
+__all__ = [
+    "CAPABILITIES",
+    "AsyncLlamaStream",
+    "Capabilities",
+    "CapabilityStore",
+    "ChatRequest",
+    "LlamaStream",
+    "Plan",
+    "Schema",
+    "ToolCallBuffer",
+    "achat",
+    "achat_stream",
+    "capability_key",
+    "chat",
+    "chat_stream",
+    "extract_json",
+    "parse_tool_calls",
+    "plan_chat",
+    "refused_feature",
+    "schema_of",
+    "tools_prompt",
+]
