@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install quickstart check test lint typecheck bench emulator
+.PHONY: install quickstart check test lint typecheck bench emulator live record
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -41,3 +41,14 @@ test:
 
 emulator: install
 	$(BIN)/azure-llama-emulator
+
+## Maintainers with an Azure deployment: tests/live (LangChain's standard suite, LiteLLM, the proxy)
+## against AZURE_INFERENCE_ENDPOINT + AZURE_INFERENCE_CREDENTIAL (+ AZURE_INFERENCE_MODEL when the
+## endpoint needs `model`); skipped without them. RECORD=1 rewrites tests/live/cassettes from it.
+live: install
+	$(BIN)/pytest tests/live -m live --force-enable-socket \
+		$(if $(RECORD),--record-mode=rewrite) $(LIVE_ARGS)
+
+## Re-record the live cassettes from Azure (auth headers and the host are scrubbed).
+record:
+	$(MAKE) live RECORD=1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -21,10 +21,18 @@ from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    model_validator,
+)
 from typing_extensions import Self
 
-from . import __version__
+from . import __version__, _tokens
 from . import transport as _t
 from ._calls import (
     LLAMA_PARAMS,
@@ -217,6 +225,14 @@ class ChatAzureLlama(BaseChatModel):
 
     http_async_client_factory: Any = Field(default=None, exclude=True, repr=False)
     """Optional zero-argument callable returning an `httpx.AsyncClient` (one per event loop)."""
+
+    # Settings field shared with AzureLlama: moves to the settings base with the others.
+    tokenizer: Annotated[Any, AfterValidator(_tokens.checked_tokenizer)] = Field(
+        default=None, exclude=True, repr=False
+    )
+    """A Llama tokenizer for exact `get_num_tokens*` counts: a path to a Hugging Face
+    ``tokenizer.json`` or a `tokenizers.Tokenizer` (extra ``[tokenizers]``). Without one the
+    counts are an offline estimate (README "Token counting")."""
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -578,6 +594,20 @@ class ChatAzureLlama(BaseChatModel):
         with mapped_errors():
             info = await self._async_client.get_model_info()
             return _t.check_model_type(info, expected="chat-completion", use=_USE_TEXT_MODEL)
+
+    # -- token counting (offline; exact with `tokenizer`) ----------------------------------------
+
+    def get_token_ids(self, text: str) -> list[int]:
+        return _tokens.token_ids(self, text)
+
+    def get_num_tokens(self, text: str) -> int:
+        return _tokens.num_tokens(self, text)
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Tokens of the prompt `messages` (and `tools`) become, Llama chat template included."""
+        return _tokens.count_messages(self, messages, tools)
 
     # -- lifecycle ------------------------------------------------------------------------------
 

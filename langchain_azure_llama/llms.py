@@ -6,17 +6,17 @@ import asyncio
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseLLM
 from langchain_core.language_models.base import LangSmithParams
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
-from . import __version__
+from . import __version__, _tokens
 from . import transport as _t
 from ._calls import LLAMA_PARAMS, merge_params, refuse_llama_fields
 from ._convert import FILTERED_FINISH_REASONS, PROVIDER
@@ -169,6 +169,13 @@ class AzureLlama(BaseLLM):
 
     http_async_client_factory: Any = Field(default=None, exclude=True, repr=False)
     """Optional zero-argument callable returning an `httpx.AsyncClient`."""
+
+    # Settings field shared with ChatAzureLlama: moves to the settings base with the others.
+    tokenizer: Annotated[Any, AfterValidator(_tokens.checked_tokenizer)] = Field(
+        default=None, exclude=True, repr=False
+    )
+    """A Llama tokenizer for exact `get_num_tokens`: a ``tokenizer.json`` path or a
+    `tokenizers.Tokenizer` (extra ``[tokenizers]``); an offline estimate without one."""
 
     model_config = ConfigDict(populate_by_name=True)
 
@@ -457,6 +464,14 @@ class AzureLlama(BaseLLM):
         with mapped_errors():
             info = await self._async_client.get_model_info()
             return _t.check_model_type(info, expected="text-generation", use=_USE_CHAT_MODEL)
+
+    # -- token counting (offline; exact with `tokenizer`) ----------------------------------
+
+    def get_token_ids(self, text: str) -> list[int]:
+        return _tokens.token_ids(self, text)
+
+    def get_num_tokens(self, text: str) -> int:
+        return _tokens.num_tokens(self, text)
 
     # -- lifecycle --------------------------------------------------------------------------
 
