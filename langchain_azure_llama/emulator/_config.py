@@ -85,7 +85,8 @@ class EmulatorConfig:
         if self.response_format_mode not in ("accept", "reject"):
             raise ValueError(f"unknown response_format_mode {self.response_format_mode!r}")
         if self.kind == "serverless" and (self.deployments or self.accepted_tokens):
-            # Serverless endpoints host one model and never accept Entra tokens (reference §4).
+            # Serverless endpoints host one model and never accept Entra tokens
+            # (docs/wire-protocol.md §4).
             raise ValueError("deployments and accepted_tokens need kind='managed'")
         if self.deployments is not None and not self.deployments:
             raise ValueError("deployments, when given, must name at least one deployment")

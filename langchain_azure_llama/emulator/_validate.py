@@ -1,7 +1,7 @@
 """Request validation, gateway first (extra-parameters, 422s) then backend (vLLM 400s).
 
 Model Inference routes (`/chat/completions`, `/completions`) know only the keys of the API
-(reference §6, §10); the `extra-parameters` header decides what happens to the others.
+(docs/wire-protocol.md §6, §10); the `extra-parameters` header decides what happens to the others.
 Llama-native routes (`/v1/...`) take the Llama parameters (n, best_of, logprobs, ...) as they
 are and check nothing about unknown keys, as vLLM does not.
 """

@@ -39,7 +39,7 @@ CLOCK_DEF = {  # the bare shape Meta's docs also show
 
 
 def chat_template_system(*tools: dict[str, Any]) -> str:
-    """The system prompt the Llama-3.1-Instruct chat template writes for custom tools."""
+    """The Llama-3.1-Instruct chat template's system prompt, tools_in_user_message=false."""
     definitions = "".join(json.dumps(t, indent=4) + "\n\n" for t in tools)
     return (
         "Environment: ipython\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n"
