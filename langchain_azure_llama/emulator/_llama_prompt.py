@@ -28,6 +28,7 @@ from typing import Any
 
 _DECODER = json.JSONDecoder()
 _WORD = re.compile(r"[a-z]{4,}")
+_DEMAND = re.compile(r"\b(?:must|always)\s+(?:call|use)\b", re.IGNORECASE)
 # Words too common to show that the user asks for one tool rather than another.
 _STOPWORDS = frozenset(
     {
@@ -166,19 +167,40 @@ def request_text(messages: Sequence[dict[str, Any]]) -> str:
     return ""
 
 
-def choose(functions: Sequence[dict[str, Any]], request: str) -> dict[str, Any] | None:
-    """The function the request asks for: named, else sharing a description word, else the
-    only one; None when several are defined and the request points at none of them."""
-    lowered = request.lower()
-    for function in functions:
-        name = function["name"].lower()
-        if name in lowered or name.replace("_", " ") in lowered:
-            return function
-    words = set(_WORD.findall(lowered)) - _STOPWORDS
+def instructions_text(messages: Sequence[dict[str, Any]]) -> str:
+    """The words of the system messages, without their JSON objects."""
+    texts = [json_objects(text_of(m))[1] for m in messages if m.get("role") == "system"]
+    return "\n".join(texts)
+
+
+def choose(
+    functions: Sequence[dict[str, Any]], request: str, instructions: str = ""
+) -> dict[str, Any] | None:
+    """The function the request names; else the only one the instructions name; else one
+    sharing a description word with the request; else the only one defined; else the first when
+    the instructions demand a call ("must call", "always use", ...). None otherwise."""
+    named = _named(functions, request)
+    if named:
+        return named[0]
+    named = _named(functions, instructions)
+    if len(named) == 1:
+        return named[0]
+    words = set(_WORD.findall(request.lower())) - _STOPWORDS
     for function in functions:
         if words & set(_WORD.findall(function["description"].lower())):
             return function
-    return functions[0] if len(functions) == 1 else None
+    if len(functions) == 1 or _DEMAND.search(instructions):
+        return functions[0]
+    return None
+
+
+def _named(functions: Sequence[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    lowered = text.lower()
+    return [
+        f
+        for f in functions
+        if f["name"].lower() in lowered or f["name"].lower().replace("_", " ") in lowered
+    ]
 
 
 def called_name(content: str) -> str | None:

@@ -14,10 +14,12 @@ any client's instruction sentences. The first rule that matches writes the reply
    right after an assistant turn that called a function in Meta's JSON format -> a JSON instance
    of the schema in force (rule 5) if any, else "The tool <name> returned: <content>.";
 4. function definitions as JSON in a system message or the first user message (Meta's JSON
-   tool calling) and a request that asks for one -- it names the function (`get_weather` or
-   `get weather`), or shares a word of 4+ letters with its description, or it is the only one
-   defined -> the text `{"name": ..., "parameters": {...}}`, arguments as in rule 2 from the
-   request (the last user message without its JSON);
+   tool calling) and one of them asked for -- the request (the last user message without its
+   JSON) names it (`get_weather` or `get weather`); else the system messages' words (outside
+   their JSON) name exactly one; else the request shares a word of 4+ letters with its
+   description; else it is the only one defined; else the first, when the system messages
+   demand a call ("must call", "always use") -> the text `{"name": ..., "parameters": {...}}`,
+   arguments as in rule 2 from the request;
 5. a schema in force -- `response_format` `json_schema` accepted natively, else the last JSON
    schema (`"type": "object"` with `properties`) in a system or user message -> a JSON instance
    of it, values taken from the last user message; if a system/user message says BADJSON and
@@ -256,7 +258,7 @@ def _prompted_call(prompt: Prompt) -> str | None:
     if not functions or last.get("role") != "user":
         return None
     request = llama.request_text(prompt.messages)
-    chosen = llama.choose(functions, request)
+    chosen = llama.choose(functions, request, llama.instructions_text(prompt.messages))
     if chosen is None:
         return None
     call = {"name": chosen["name"], "parameters": _arguments(chosen, request)}

@@ -172,6 +172,26 @@ def test_several_tools_and_an_unrelated_request_answer_in_text(client: httpx.Cli
     assert reply == "Emulated reply from Meta-Llama-3.1-8B-Instruct: Tell me a joke"
 
 
+@pytest.mark.parametrize(
+    ("instruction", "expected"),
+    [
+        pytest.param("Answer by calling get_time.", "get_time", id="one-named"),
+        pytest.param("Prefer get_time, then get_weather.", None, id="two-named"),
+        pytest.param("You must use one of the functions.", "get_time", id="demanded"),
+    ],
+)
+def test_instructions_that_name_one_function_or_demand_a_call_force_it(
+    client: httpx.Client, instruction: str, expected: str | None
+) -> None:
+    messages = _tools_chat("Hello!", CLOCK_DEF, WEATHER_DEF)
+    messages[0]["content"] += instruction
+    reply = _content(client, messages)
+    if expected is None:
+        assert reply.endswith(": Hello!")
+    else:
+        assert json.loads(reply)["name"] == expected
+
+
 def test_a_single_tool_is_always_called(client: httpx.Client) -> None:
     reply = _content(client, _tools_chat("hello", CLOCK_DEF))
     assert json.loads(reply) == {"name": "get_time", "parameters": {"tz": "example"}}
