@@ -1,9 +1,10 @@
 """A local emulator of the Azure AI Model Inference API for Meta Llama deployments.
 
-Built from the wire reference (`azure-wire.md`) alone and sharing no code with
-`langchain_azure_llama.transport`, so one misreading of the protocol cannot hide in both.
-Answers come from a deterministic responder (not a model) or, optionally, from an
-OpenAI-compatible upstream server re-shaped into Azure's wire shapes.
+Built from the wire protocol's public sources (`docs/wire-protocol.md`) alone and sharing no
+code with `langchain_azure_llama.transport`, so one misreading of the protocol cannot hide in
+both. Answers come from a deterministic responder (not a model) that reads prompts in Meta's
+documented Llama 3.1 format, or, optionally, from an OpenAI-compatible upstream server
+re-shaped into Azure's wire shapes.
 
     from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
 
@@ -16,7 +17,7 @@ Control headers (the emulator's own, never Azure's):
         `status=429; retry-after=2` (full syntax in `_faults`).
     x-emulator-reply-tokens: N -- reply with exactly N tokens `tok0 ... tok{N-1}`.
 
-Where the reference records no real shape, the choice made is noted in `_wire`.
+Where no source records a real shape, the choice made is noted in `_wire`.
 """
 
 from __future__ import annotations

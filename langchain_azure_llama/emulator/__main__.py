@@ -24,6 +24,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         deployments=deployments,
         accepted_tokens=tuple(args.token),
         tool_mode=args.tool_mode,
+        response_format_mode=args.response_format_mode,
+        json_fence=args.json_fence,
         rpm_limit=args.rpm,
         tpm_limit=args.tpm,
         upstream_url=args.upstream,
@@ -69,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--model-type", choices=["chat-completion", "text-generation"], default="chat-completion")
     add("--info-spelling", default="chat-completion")
     add("--tool-mode", choices=["native", "reject"], default="native")
+    add("--response-format-mode", choices=["accept", "reject"], default="accept")
+    add("--json-fence", action="store_true", help="fence prompted JSON answers in ```json")
     add("--rpm", type=int, default=None)
     add("--tpm", type=int, default=None)
     add("--upstream", default=None, help="OpenAI-compatible base URL to forward to")

@@ -9,6 +9,7 @@ from typing import Literal
 Kind = Literal["serverless", "managed"]
 ModelType = Literal["chat-completion", "text-generation"]
 ToolMode = Literal["native", "reject"]
+ResponseFormatMode = Literal["accept", "reject"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,12 @@ class EmulatorConfig:
         accepted_tokens: Managed only. Entra bearer tokens accepted besides the key.
         tool_mode: "native" answers `tools` with tool calls; "reject" answers any request with
             `tools` with the 400 that vLLM-backed Llama deployments return.
+        response_format_mode: "accept" answers a `response_format` of type `json_schema` with
+            JSON that validates against its schema; "reject" answers it with the documented
+            422 `parameter_not_supported` (REF-API), as Llama on Azure does for JSON output.
+            `json_object` gets that 422 in both modes (LLAMA-DOC: no JSON mode).
+        json_fence: Wrap the JSON the responder writes for a prompted tool call or a schema
+            found in the prompt in a ```json fence, to exercise clients' extraction.
         prompt_filter_trigger: A message containing it gets the 400 `content_filter` (LLAMA-DOC
             shape). Empty string disables it.
         jailbreak_trigger: A message containing it gets the 400 `content_filter` in the
@@ -54,6 +61,8 @@ class EmulatorConfig:
     deployments: Mapping[str, str] | None = None
     accepted_tokens: tuple[str, ...] = ()
     tool_mode: ToolMode = "native"
+    response_format_mode: ResponseFormatMode = "accept"
+    json_fence: bool = False
     prompt_filter_trigger: str = "BLOCKME"
     jailbreak_trigger: str = "JAILBREAK"
     output_filter_trigger: str = "FILTERME"
@@ -73,8 +82,11 @@ class EmulatorConfig:
             raise ValueError(f"unknown model_type {self.model_type!r}")
         if self.tool_mode not in ("native", "reject"):
             raise ValueError(f"unknown tool_mode {self.tool_mode!r}")
+        if self.response_format_mode not in ("accept", "reject"):
+            raise ValueError(f"unknown response_format_mode {self.response_format_mode!r}")
         if self.kind == "serverless" and (self.deployments or self.accepted_tokens):
-            # Serverless endpoints host one model and never accept Entra tokens (reference §4).
+            # Serverless endpoints host one model and never accept Entra tokens
+            # (docs/wire-protocol.md §4).
             raise ValueError("deployments and accepted_tokens need kind='managed'")
         if self.deployments is not None and not self.deployments:
             raise ValueError("deployments, when given, must name at least one deployment")

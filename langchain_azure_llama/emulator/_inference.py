@@ -18,7 +18,7 @@ from ._faults import Fault, FaultSyntaxError, parse_fault
 from ._responder import Prompt, Reply, count_prompt_tokens, respond, text_of
 from ._state import State
 from ._upstream import Upstream, azure_events, reshape
-from ._validate import Route, check_backend, parse_body, validate
+from ._validate import Route, check_backend, parse_body, response_schema, validate
 
 
 async def answer(
@@ -34,7 +34,9 @@ async def answer(
     safety = config.kind == "serverless" and not route.native
     if safety:
         _prompt_filter(messages, config)
-    body = validate(body, route, request.headers.get("extra-parameters"))
+    accept_schema = config.response_format_mode == "accept"
+    extra_mode = request.headers.get("extra-parameters")
+    body = validate(body, route, extra_mode, accept_json_schema=accept_schema)
     check_backend(body, reject_tools=config.tool_mode == "reject")
     headers = _wire.answer_headers(deployment, safety=safety)
     writer = _Answer(request, state, route, body, _shapes.Meta.new(model), headers)
@@ -113,10 +115,12 @@ def _prompt(
         model_name=model,
         tools=tools or (),
         tool_choice=body.get("tool_choice"),
+        response_schema=response_schema(body) if config.response_format_mode == "accept" else None,
         max_tokens=body.get("max_tokens"),
         stop=[stop] if isinstance(stop, str) else list(stop or ()),
         reply_tokens=_reply_tokens(request),
         output_filter=config.output_filter_trigger if safety else "",
+        json_fence=config.json_fence,
         seed_text=_wire.dumps(body),
     )
 

@@ -2,26 +2,35 @@
 
 Tokens are whitespace-separated words; token i > 0 keeps its leading whitespace, so joining the
 tokens gives the reply text back exactly. prompt_tokens counts the words of every message's text.
-The first rule that matches writes the reply:
+Prompts are read as Meta documents the Llama 3.1 format (see `_llama_prompt`), never by matching
+any client's instruction sentences. The first rule that matches writes the reply:
 
 1. header `x-emulator-reply-tokens: N` -> exactly "tok0 tok1 ... tok{N-1}";
-2. last message from role `tool` (or `ipython`) -> "The tool <name> returned: <content>.";
-3. native tools (tool_mode native), tool_choice not "none", last message from the user -> one
+2. native tools (tool_mode native), tool_choice not "none", last message from the user -> one
    tool call: the tool forced by tool_choice, else the first whose name the user wrote, else
    the first; arguments from its JSON schema (see `_schema`), where `name(3, "x")` in the user's
    text gives positional values and `prop=value` named ones; id `call_` + 24 hex of the body;
-4. prompted tool calling (Llama 3.1 JSON format): a system/user message holding
-   `Respond in the format {"name": function name, "parameters": dictionary of argument name and
-   its value}` and function definitions as JSON -> the text `{"name": ..., "parameters": ...}`
-   (tool picked as in 3), unless the last message is a tool result ("Tool result..." user turn);
-5. prompted structured output: a system/user message holding `Respond only with a JSON object
-   that matches this JSON schema` then a schema -> a JSON instance of it; if that message also
-   says BADJSON and no assistant turn exists yet -> the invalid `{"oops": ` (to test repair);
+3. a tool result has come back -- the last message has role `tool`/`ipython`, or is a user turn
+   right after an assistant turn that called a function in Meta's JSON format -> a JSON instance
+   of the schema in force (rule 5) if any, else "The tool <name> returned: <content>.";
+4. function definitions as JSON in a system message or the first user message (Meta's JSON
+   tool calling) and one of them asked for -- the request (the last user message without its
+   JSON) names it (`get_weather` or `get weather`); else the system messages' words (outside
+   their JSON) name exactly one; else the request shares a word of 4+ letters with its
+   description; else it is the only one defined; else the first, when the system messages
+   demand a call ("must call", "always use") -> the text `{"name": ..., "parameters": {...}}`,
+   arguments as in rule 2 from the request;
+5. a schema in force -- `response_format` `json_schema` accepted natively, else the last JSON
+   schema (`"type": "object"` with `properties`) in a system or user message -> a JSON instance
+   of it, values taken from the last user message; if a system/user message says BADJSON and
+   no assistant turn exists yet -> the invalid `{"oops": ` instead (to test repair);
 6. otherwise "Emulated reply from <model>: <first 12 words of the last user message>".
 
-Then, in order: `stop` strings cut the text (finish "stop"); `max_tokens` caps the tokens
-(finish "length"); the output-filter trigger in the last user message keeps 3 tokens (finish
-"content_filter"). Tool calls are never cut.
+With `json_fence`, the JSON of rules 3-5 read from the prompt (not a native `response_format`)
+comes inside a ```json fence, to exercise clients' extraction. Then, in order: `stop` strings
+cut the text (finish "stop"); `max_tokens` caps the tokens (finish "length"); the output-filter
+trigger in the last user message keeps 3 tokens (finish "content_filter"). Tool calls are never
+cut.
 """
 
 from __future__ import annotations
@@ -33,16 +42,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import _llama_prompt as llama
+from ._llama_prompt import text_of
 from ._schema import instance
 
-PROMPTED_TOOLS = (
-    'Respond in the format {"name": function name, "parameters": dictionary of argument name '
-    "and its value}"
-)
-PROMPTED_SCHEMA = "Respond only with a JSON object that matches this JSON schema"
+__all__ = ["Prompt", "Reply", "ToolCall", "count_prompt_tokens", "respond", "text_of", "tokenize"]
+
 BAD_JSON = "BADJSON"
 _TOKEN = re.compile(r"\s*\S+")
-_DECODER = json.JSONDecoder()
 
 
 @dataclass(frozen=True)
@@ -53,10 +60,12 @@ class Prompt:
     model_name: str
     tools: Sequence[Any] = ()
     tool_choice: Any = None
+    response_schema: dict[str, Any] | None = None  # an accepted native `json_schema`
     max_tokens: int | None = None
     stop: Sequence[str] = ()
     reply_tokens: int | None = None
     output_filter: str = ""  # "" when content safety does not run on this route
+    json_fence: bool = False
     seed_text: str = ""  # the raw body, so tool-call ids are deterministic per request
 
 
@@ -103,23 +112,10 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-def text_of(message: dict[str, Any]) -> str:
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [p.get("text") for p in content if isinstance(p, dict)]
-        return " ".join(p for p in parts if isinstance(p, str))
-    return ""
-
-
 def _text(prompt: Prompt) -> str:
     if prompt.reply_tokens is not None:
         return " ".join(f"tok{i}" for i in range(prompt.reply_tokens))
-    last = prompt.messages[-1] if prompt.messages else {}
-    if last.get("role") in ("tool", "ipython"):
-        return _tool_result(prompt.messages, last)
-    for rule in (_prompted_call, _prompted_json):
+    for rule in (_after_tool_result, _prompted_call, _schema_answer):
         text = rule(prompt)
         if text is not None:
             return text
@@ -140,22 +136,6 @@ def _cut(prompt: Prompt, text: str) -> tuple[tuple[str, ...], str]:
     return tuple(tokens), finish
 
 
-def _tool_result(messages: Sequence[dict[str, Any]], last: dict[str, Any]) -> str:
-    name = last.get("name") if isinstance(last.get("name"), str) else _call_name(messages, last)
-    subject = f"The tool {name}" if name else "The tool"
-    return f"{subject} returned: {text_of(last)}."
-
-
-def _call_name(messages: Sequence[dict[str, Any]], last: dict[str, Any]) -> str | None:
-    wanted = last.get("tool_call_id")
-    for message in reversed(messages):
-        for call in message.get("tool_calls") or []:
-            if isinstance(call, dict) and call.get("id") == wanted:
-                function = call.get("function") or {}
-                return str(function.get("name")) if isinstance(function, dict) else None
-    return None
-
-
 def _last_user_text(messages: Sequence[dict[str, Any]]) -> str:
     for message in reversed(messages):
         if message.get("role") == "user":
@@ -163,7 +143,7 @@ def _last_user_text(messages: Sequence[dict[str, Any]]) -> str:
     return ""
 
 
-# -- rule 3: native tool calls ---------------------------------------------------------------
+# -- rule 2: native tool calls ---------------------------------------------------------------
 
 
 def _native_call(prompt: Prompt) -> ToolCall | None:
@@ -172,7 +152,7 @@ def _native_call(prompt: Prompt) -> ToolCall | None:
     if not functions or prompt.tool_choice == "none" or last.get("role") != "user":
         return None
     user_text = text_of(last)
-    chosen = _choose(functions, _forced_name(prompt.tool_choice), user_text)
+    chosen = _choose_native(functions, _forced_name(prompt.tool_choice), user_text)
     arguments = json.dumps(_arguments(chosen, user_text))
     digest = hashlib.sha256(prompt.seed_text.encode()).hexdigest()[:24]
     return ToolCall(f"call_{digest}", str(chosen.get("name")), arguments)
@@ -189,7 +169,9 @@ def _forced_name(tool_choice: Any) -> str | None:
     return None
 
 
-def _choose(functions: Sequence[dict[str, Any]], forced: str | None, text: str) -> dict[str, Any]:
+def _choose_native(
+    functions: Sequence[dict[str, Any]], forced: str | None, text: str
+) -> dict[str, Any]:
     for function in functions:
         if forced is not None and function.get("name") == forced:
             return function
@@ -223,72 +205,87 @@ def _positional_hints(function: dict[str, Any], schema: Any, text: str) -> str:
     return " ".join(pairs) + " "
 
 
-# -- rules 4 and 5: prompted tools and prompted JSON -----------------------------------------
+# -- rules 3 to 5: Meta's prompt format ------------------------------------------------------
+
+
+def _after_tool_result(prompt: Prompt) -> str | None:
+    messages = prompt.messages
+    result = _tool_result(messages)
+    if result is None:
+        return None
+    name, content = result
+    schema = _schema_in_force(prompt)
+    if schema is not None:
+        value = instance(schema, _last_user_text(messages[:-1]))
+        return _json_text(value, fence=_fence_schema(prompt))
+    subject = f"The tool {name}" if name else "The tool"
+    return f"{subject} returned: {content}."
+
+
+def _tool_result(messages: Sequence[dict[str, Any]]) -> tuple[str | None, str] | None:
+    """(tool name, output) when the last message brings a tool's output back, else None."""
+    if not messages:
+        return None
+    last = messages[-1]
+    if last.get("role") in ("tool", "ipython"):
+        name = last.get("name")
+        return (name if isinstance(name, str) else _call_name(messages, last)), text_of(last)
+    before = messages[-2] if len(messages) > 1 else {}
+    if last.get("role") == "user" and before.get("role") == "assistant":
+        called = llama.called_name(text_of(before))
+        if called is not None:
+            return called, text_of(last)
+    return None
+
+
+def _call_name(messages: Sequence[dict[str, Any]], last: dict[str, Any]) -> str | None:
+    wanted = last.get("tool_call_id")
+    for message in reversed(messages):
+        for call in message.get("tool_calls") or []:
+            if isinstance(call, dict) and call.get("id") == wanted:
+                function = call.get("function") or {}
+                return str(function.get("name")) if isinstance(function, dict) else None
+        if message.get("role") == "assistant" and not message.get("tool_calls"):
+            called = llama.called_name(text_of(message))
+            if called is not None:
+                return called
+    return None
 
 
 def _prompted_call(prompt: Prompt) -> str | None:
-    holder = _message_with(prompt.messages, PROMPTED_TOOLS)
     last = prompt.messages[-1] if prompt.messages else {}
-    if holder is None or last.get("role") != "user":
+    functions = llama.functions_in(prompt.messages)
+    if not functions or last.get("role") != "user":
         return None
-    if text_of(last).lstrip().startswith("Tool result"):
+    request = llama.request_text(prompt.messages)
+    chosen = llama.choose(functions, request, llama.instructions_text(prompt.messages))
+    if chosen is None:
         return None
-    functions, _ = _json_objects(text_of(holder))
-    functions = [f for f in map(_as_function, functions) if f is not None]
-    if not functions:
-        return None
-    _, plain = _json_objects(text_of(last))  # the user's words, without the definitions
-    plain = plain.replace(PROMPTED_TOOLS, "")
-    chosen = _choose(functions, _forced_name(prompt.tool_choice), plain)
-    arguments = _arguments(chosen, plain)
-    return json.dumps({"name": chosen.get("name"), "parameters": arguments})
+    call = {"name": chosen["name"], "parameters": _arguments(chosen, request)}
+    return _json_text(call, fence=prompt.json_fence)
 
 
-def _prompted_json(prompt: Prompt) -> str | None:
-    holder = _message_with(prompt.messages, PROMPTED_SCHEMA)
-    if holder is None:
+def _schema_answer(prompt: Prompt) -> str | None:
+    schema = _schema_in_force(prompt)
+    if schema is None:
         return None
-    text = text_of(holder)
-    schemas, _ = _json_objects(text[text.index(PROMPTED_SCHEMA) :])
-    if not schemas:
-        return None
-    if BAD_JSON in text and not any(m.get("role") == "assistant" for m in prompt.messages):
+    messages = prompt.messages
+    said_bad = any(m.get("role") in ("system", "user") and BAD_JSON in text_of(m) for m in messages)
+    if said_bad and not any(m.get("role") == "assistant" for m in messages):
         return '{"oops": '
-    return json.dumps(instance(schemas[0], _last_user_text(prompt.messages)))
+    value = instance(schema, _last_user_text(messages))
+    return _json_text(value, fence=_fence_schema(prompt))
 
 
-def _message_with(messages: Sequence[dict[str, Any]], phrase: str) -> dict[str, Any] | None:
-    for message in messages:
-        if message.get("role") in ("system", "user") and phrase in text_of(message):
-            return message
-    return None
+def _schema_in_force(prompt: Prompt) -> dict[str, Any] | None:
+    return prompt.response_schema or llama.schema_in(prompt.messages)
 
 
-def _json_objects(text: str) -> tuple[list[Any], str]:
-    """Every JSON object found scanning from each `{`, and the text with them removed."""
-    found: list[Any] = []
-    rest: list[str] = []
-    cursor, pos = 0, text.find("{")
-    while pos >= 0:
-        try:
-            value, end = _DECODER.raw_decode(text, pos)
-        except ValueError:
-            pos = text.find("{", pos + 1)
-            continue
-        found.append(value)
-        rest.append(text[cursor:pos])
-        cursor, pos = end, text.find("{", end)
-    rest.append(text[cursor:])
-    return found, "".join(rest)
+def _fence_schema(prompt: Prompt) -> bool:
+    # A native `response_format` is answered as bare JSON, as constrained decoding produces it.
+    return prompt.json_fence and prompt.response_schema is None
 
 
-def _as_function(value: Any) -> dict[str, Any] | None:
-    if not isinstance(value, dict):
-        return None
-    inner = value.get("function")
-    function: dict[str, Any] = (
-        inner if value.get("type") == "function" and isinstance(inner, dict) else value
-    )
-    if isinstance(function.get("name"), str) and "parameters" in function:
-        return function
-    return None
+def _json_text(value: Any, *, fence: bool) -> str:
+    text = json.dumps(value)
+    return f"```json\n{text}\n```" if fence else text

@@ -81,7 +81,7 @@ def _authenticate(headers: Mapping[str, str], config: EmulatorConfig) -> None:
     scheme, _, token = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer":
         token = token.strip()
-        # Serverless never takes Entra tokens (reference §4): only the key passes.
+        # Serverless never takes Entra tokens (docs/wire-protocol.md §4): only the key passes.
         accepted = (config.api_key, *config.accepted_tokens)
         if any(_same(token, candidate) for candidate in accepted):
             return

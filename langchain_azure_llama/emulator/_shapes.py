@@ -1,4 +1,4 @@
-"""Success bodies and SSE events in the recorded shapes (reference §7, §8, §10).
+"""Success bodies and SSE events in the recorded shapes (docs/wire-protocol.md §7, §8, §10).
 
 Stream chunks are serialised with sorted keys, as the recordings show them
 (`{"choices":[{"delta":...,"finish_reason":...,"index":0,"logprobs":null}],"created":...}`).

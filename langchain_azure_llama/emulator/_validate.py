@@ -1,7 +1,7 @@
 """Request validation, gateway first (extra-parameters, 422s) then backend (vLLM 400s).
 
 Model Inference routes (`/chat/completions`, `/completions`) know only the keys of the API
-(reference §6, §10); the `extra-parameters` header decides what happens to the others.
+(docs/wire-protocol.md §6, §10); the `extra-parameters` header decides what happens to the others.
 Llama-native routes (`/v1/...`) take the Llama parameters (n, best_of, logprobs, ...) as they
 are and check nothing about unknown keys, as vLLM does not.
 """
@@ -63,13 +63,15 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def validate(body: dict[str, Any], route: Route, extra_mode: str | None) -> dict[str, Any]:
+def validate(
+    body: dict[str, Any], route: Route, extra_mode: str | None, *, accept_json_schema: bool
+) -> dict[str, Any]:
     """The body the model sees, or a `Rejection` raised with the service's answer."""
     if route.native:
         body = _native_stream_flag(body)
     else:
         body = _apply_extra_mode(body, route, extra_mode)
-        _check_response_format(body)
+        _check_response_format(body, accept_json_schema)
     _check_input(body, route)
     _check_types(body)
     return body
@@ -109,12 +111,26 @@ def _native_stream_flag(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-def _check_response_format(body: dict[str, Any]) -> None:
+def response_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The schema of a `json_schema` response format, else None."""
+    fmt = body.get("response_format")
+    spec = fmt.get("json_schema") if isinstance(fmt, dict) else None
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    return schema if isinstance(fmt, dict) and fmt.get("type") == "json_schema" else None
+
+
+def _check_response_format(body: dict[str, Any], accept_json_schema: bool) -> None:
     fmt = body.get("response_format")
     kind = fmt.get("type") if isinstance(fmt, dict) else fmt
-    if fmt is not None and kind != "text":
-        # Llama has no JSON mode (LLAMA-DOC); REF-API documents exactly this 422.
-        raise _wire.parameter_not_supported("response_format", kind)
+    if fmt is None or kind == "text":
+        return
+    if kind == "json_schema" and accept_json_schema:
+        if not isinstance(response_schema(body), dict):
+            loc = ["body", "response_format", "json_schema", "schema"]
+            raise _wire.invalid(loc, "Field required", fmt.get("json_schema"))
+        return
+    # Llama has no JSON mode (LLAMA-DOC); REF-API documents exactly this 422.
+    raise _wire.parameter_not_supported("response_format", kind)
 
 
 def _check_input(body: dict[str, Any], route: Route) -> None:

@@ -1,7 +1,7 @@
-"""Error responses, each in the exact shape the reference (azure-wire.md §11) recorded.
+"""Error responses, each in the shape docs/wire-protocol.md §11 records or documents.
 
 Every error is raised as a `Rejection` and turned into a response in one place (the server).
-Where the reference records no real body, the choice made is said next to the builder.
+Where no source records a real body, the choice made is said next to the builder.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def json_response(value: object, headers: Mapping[str, str]) -> web.Response:
 
 
 def answer_headers(deployment: str | None, *, safety: bool = False) -> dict[str, str]:
-    """Headers of a successful answer, as recorded on MaaS (reference §5)."""
+    """Headers of a successful answer, as recorded on MaaS (docs/wire-protocol.md §5)."""
     headers = {"x-request-id": str(uuid.uuid4()), "azureml-model-session": "emulator-0"}
     if deployment is not None:
         headers["azureml-model-deployment"] = deployment
@@ -92,8 +92,8 @@ def no_deployment() -> Rejection:
 
 
 def extra_parameters(keys: Sequence[str]) -> Rejection:
-    # The text is the one LiteLLM parses (reference §5). The real body shape is unrecorded; we
-    # use {"detail": "..."} as the gateway stub the reference quotes does (FastAPI style).
+    # The text is the one LiteLLM parses (docs/wire-protocol.md §5). The real body shape is
+    # unrecorded; {"detail": "..."} (FastAPI style) is what gateway stubs in public code use.
     text = (
         f"Extra parameters {list(keys)!r} are not allowed when extra-parameters is not set or "
         "set to be 'error'. Set extra-parameters to 'pass-through' to pass to the model."
@@ -130,7 +130,8 @@ def prompt_filtered() -> Rejection:
 
 
 def jailbreak_filtered() -> Rejection:
-    # AOAI/Foundry shape (reference §11): the same error plus innererror.content_filter_result.
+    # AOAI/Foundry shape (docs/wire-protocol.md §11): the same error plus
+    # innererror.content_filter_result.
     safe = {"filtered": False, "severity": "safe"}
     result = {
         "hate": safe,
@@ -176,7 +177,8 @@ def tools_unsupported() -> Rejection:
 
 
 def rate_limited(seconds: int) -> Rejection:
-    # APIM throttling body (reference §11, inferred for MaaS) with a whole-second retry-after.
+    # APIM throttling body (docs/wire-protocol.md §11, inferred for MaaS) with a whole-second
+    # retry-after.
     body = {
         "statusCode": 429,
         "message": f"Rate limit is exceeded. Try again in {seconds} seconds.",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ._helpers import get
+from ._helpers import get, post
 
 SCRIPT = Path(sys.executable).parent / "azure-llama-emulator"
 
@@ -33,6 +33,8 @@ def test_cli_serves_until_terminated(command: list[str]) -> None:
         "a=Meta-Llama-3.1-70B-Instruct",
         "--rpm",
         "5",
+        "--response-format-mode",
+        "reject",
     ]
     with subprocess.Popen(
         [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -49,6 +51,20 @@ def test_cli_serves_until_terminated(command: list[str]) -> None:
             info = get(f"{match.group(1)}/info", headers={"api-key": "cli-key"})
             assert info.status_code == 200
             assert info.json()["model_name"] == "Meta-Llama-3.1-70B-Instruct"
+            response_format = {"type": "json_schema", "json_schema": {"schema": {}}}
+            refused = post(
+                f"{match.group(1)}/chat/completions",
+                headers={"api-key": "cli-key", "azureml-model-deployment": "a"},
+                json={
+                    "messages": [{"role": "user", "content": "hi"}],
+                    "response_format": response_format,
+                },
+            )
+            assert refused.status_code == 422
+            assert refused.json()["detail"] == {
+                "loc": ["body", "response_format"],
+                "input": "json_schema",
+            }
         finally:
             proc.terminate()
         assert proc.wait(timeout=10) == 0

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import pathlib
+from collections.abc import Iterable
 
 import pytest
 
@@ -28,6 +31,29 @@ def test_emulator_shares_no_code_with_transport_or_frameworks() -> None:
         assert f".{banned} import" not in text
 
 
+def _long_literals(paths: Iterable[pathlib.Path]) -> set[str]:
+    found: set[str] = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found.update(line.strip() for line in node.value.splitlines())
+    return {text for text in found if len(text) >= 24 and " " in text}
+
+
+def test_emulator_does_not_know_the_library_prompts() -> None:
+    # Prompted tools and structured output must be understood as Meta documents them, so no
+    # sentence the library writes may be something the emulator looks for.
+    package = pathlib.Path(emulator_pkg.__file__).parent
+    root = package.parent.parent
+    library = [
+        path
+        for folder in ("langchain_azure_llama", "litellm_provider")
+        for path in (root / folder).rglob("*.py")
+        if package not in path.parents
+    ]
+    assert not _long_literals(package.glob("*.py")) & _long_literals(library)
+
+
 def test_config_defaults_match_the_brief() -> None:
     cfg = EmulatorConfig()
     assert (cfg.api_key, cfg.kind, cfg.model_name) == (
@@ -40,6 +66,7 @@ def test_config_defaults_match_the_brief() -> None:
         "chat-completion",
         "native",
     )
+    assert (cfg.response_format_mode, cfg.json_fence) == ("accept", False)
     assert (cfg.prompt_filter_trigger, cfg.output_filter_trigger, cfg.jailbreak_trigger) == (
         "BLOCKME",
         "FILTERME",
@@ -63,6 +90,7 @@ def test_config_is_frozen_and_replaceable() -> None:
         pytest.param({"accepted_tokens": ("t",)}, id="tokens-need-managed"),
         pytest.param({"kind": "managed", "deployments": {}}, id="empty-deployments"),
         pytest.param({"tool_mode": "maybe"}, id="unknown-tool-mode"),
+        pytest.param({"response_format_mode": "maybe"}, id="unknown-response-format-mode"),
         pytest.param({"model_type": "embeddings"}, id="unknown-model-type"),
     ],
 )
