@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ._helpers import get
+from tests._support.emulator import get
 
 SCRIPT = Path(sys.executable).parent / "azure-llama-emulator"
 

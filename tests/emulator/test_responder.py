@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from langchain_azure_llama.emulator._schema import instance
-
-from ._helpers import chunks, user
+from tests._support.emulator import chunks, user
 
 WEATHER_DEF = {
     "type": "function",
