@@ -34,10 +34,54 @@ _LAZY: dict[str, str] = {
     "UnprocessableEntityError": "._errors",
 }
 
-__all__ = ["__version__", *sorted(_LAZY)]
+# A literal list, so that type checkers know these are re-exported.
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "AzureLlama",
+    "AzureLlamaError",
+    "BadRequestError",
+    "ChatAzureLlama",
+    "ContentFilterError",
+    "ContentFilterWarning",
+    "CredentialError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestValidationError",
+    "ResponseDecodeError",
+    "StreamInterruptedError",
+    "UnprocessableEntityError",
+    "__version__",
+]
 
+# Type checkers see the real classes (at run time `__getattr__` loads them on first access);
+# `tests/test_packaging.py` pins that this block and `_LAZY` name the same things.
 if TYPE_CHECKING:  # pragma: no cover
-    pass
+    from ._errors import (
+        APIConnectionError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        AzureLlamaError,
+        BadRequestError,
+        ContentFilterError,
+        ContentFilterWarning,
+        CredentialError,
+        InternalServerError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        RequestValidationError,
+        ResponseDecodeError,
+        StreamInterruptedError,
+        UnprocessableEntityError,
+    )
+    from .chat_models import ChatAzureLlama
+    from .llms import AzureLlama
 
 
 def __getattr__(name: str) -> Any:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, ToolMessage
+from langchain_core.messages import AIMessageChunk, BaseMessage
 
 from . import transport as _t
 from ._convert import ChunkConverter, messages_to_wire
@@ -62,14 +62,6 @@ class ChatCall:
     options: dict[str, Any] = field(default_factory=dict)
     fallback_model: str | None = None
     api: _t.Api = "inference"
-
-    @property
-    def uses_tools(self) -> bool:
-        """Whether tool calling matters: tools are bound, or the history holds tool turns."""
-        return bool(self.tools) or any(
-            isinstance(m, ToolMessage) or (isinstance(m, AIMessage) and m.tool_calls)
-            for m in self.messages
-        )
 
     @property
     def names(self) -> frozenset[str]:

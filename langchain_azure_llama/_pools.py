@@ -35,28 +35,6 @@ class Pools:
             endpoint, http_client_factory=http_async_client_factory, **options
         )
 
-    @classmethod
-    def for_model(cls, model: Any) -> Pools:
-        """The pools of a `ChatAzureLlama` or `AzureLlama`, from its settings."""
-        api_key = model.api_key.get_secret_value() if model.api_key is not None else None
-        if model.credential is not None and "api_key" not in model.model_fields_set:
-            api_key = None  # an explicit credential beats a key picked up from the env
-        options: dict[str, Any] = {
-            "api_key": api_key,
-            "credential": model.credential,
-            "api_version": model.api_version,
-            "deployment": model.deployment,
-            "timeout": model.timeout,
-            "max_retries": model.max_retries,
-            "default_headers": model.default_headers,
-        }
-        return cls(
-            model.endpoint,
-            options,
-            http_client=model.http_client,
-            http_async_client_factory=model.http_async_client_factory,
-        )
-
     def __copy__(self) -> Pools:
         return self
 

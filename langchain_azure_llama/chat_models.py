@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.language_models.base import LangSmithParams
 from langchain_core.language_models.chat_models import (
     agenerate_from_stream,
     generate_from_stream,
@@ -19,23 +18,12 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
-from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    SecretStr,
-    model_validator,
-)
-from typing_extensions import Self
+from pydantic import BaseModel, PrivateAttr
 
-from . import __version__, _tokens
+from . import _tokens
 from . import transport as _t
 from ._calls import (
-    LLAMA_PARAMS,
     SHAPE_ERRORS,
     ChatCall,
     Mode,
@@ -43,15 +31,14 @@ from ._calls import (
     build_call,
     choice_logprobs,
     is_tools_rejection,
-    refuse_llama_fields,
     unreadable,
     wire_tool_choice,
 )
-from ._convert import FILTERED_FINISH_REASONS, PROVIDER, response_to_messages
+from ._convert import FILTERED_FINISH_REASONS, response_to_messages
 from ._errors import ContentFilterWarning, ResponseDecodeError, mapped_errors
-from ._pools import Pools
 from ._profile import profile_for
 from ._prompted_tools import apply_to_message
+from ._settings import _AzureLlamaSettings
 from ._structured import Method, structured_runnable
 
 __all__ = ["ChatAzureLlama"]
@@ -63,7 +50,7 @@ _USE_TEXT_MODEL = (
 )
 
 
-class ChatAzureLlama(BaseChatModel):
+class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
     """Meta Llama deployed on Azure AI (serverless API or managed compute).
 
     Setup: set ``AZURE_INFERENCE_ENDPOINT`` and ``AZURE_INFERENCE_CREDENTIAL`` (the endpoint
@@ -124,150 +111,13 @@ class ChatAzureLlama(BaseChatModel):
     (`status_code`, `request_id`, `body`, ...) and the matching langchain-core `Model*Error`.
     """
 
-    model: str | None = Field(default=None, alias="model_name")
-    """Model name sent as `model` and used for tracing (e.g. "Meta-Llama-3.1-8B-Instruct").
-
-    Optional on serverless endpoints, which serve one model; the name in each response wins
-    in `response_metadata["model_name"]`."""
-
-    endpoint: str | None = Field(
-        default_factory=from_env("AZURE_INFERENCE_ENDPOINT", default=None), alias="base_url"
-    )
-    """Endpoint URL, e.g. ``https://<host>.<region>.models.ai.azure.com``; defaults to
-    ``AZURE_INFERENCE_ENDPOINT``."""
-
-    api_key: SecretStr | None = Field(
-        default_factory=secret_from_env("AZURE_INFERENCE_CREDENTIAL", default=None)
-    )
-    """Endpoint key; defaults to ``AZURE_INFERENCE_CREDENTIAL``. Sent as both
-    ``Authorization: Bearer`` and ``api-key``, as the Azure SDK does."""
-
-    credential: Any = Field(default=None, exclude=True, repr=False)
-    """Entra ID token credential (``get_token(*scopes)``) for managed compute endpoints.
-
-    Exclusive with `api_key`; not serialised."""
-
-    api_version: str | None = _t.DEFAULT_API_VERSION
-    """``api-version`` query parameter; None omits it."""
-
-    deployment: str | None = None
-    """Managed compute deployment, sent as the ``azureml-model-deployment`` header."""
-
-    api: _t.Api = "inference"
-    """"inference": the Azure AI Model Inference API (``/chat/completions``); "llama": the
-    Llama-native API (``/v1/chat/completions``), where the Llama parameters below are typed."""
-
-    temperature: float | None = None
-    """Sampling temperature, 0 to 2."""
-
-    max_tokens: int | None = None
-    """Most tokens to generate."""
-
-    top_p: float | None = None
-    """Nucleus sampling mass, 0 to 1."""
-
-    stop: list[str] | None = Field(default=None, alias="stop_sequences")
-    """Stop sequences."""
-
-    presence_penalty: float | None = None
-    """Presence penalty, -2 to 2."""
-
-    frequency_penalty: float | None = None
-    """Frequency penalty, -2 to 2."""
-
-    seed: int | None = None
-    """Sampling seed."""
-
-    n: int | None = None
-    """Llama-native API only: completions per prompt."""
-
-    best_of: int | None = None
-    """Llama-native API only: candidates generated server-side, the best `n` returned (>= `n`;
-    cannot stream)."""
-
-    logprobs: int | None = None
-    """Llama-native API only: how many top log-probabilities to return per token."""
-
-    use_beam_search: bool | None = None
-    """Llama-native API only: beam search (needs `best_of` > 1 and `temperature` = 0)."""
-
-    ignore_eos: bool | None = None
-    """Llama-native API only: keep generating after the end-of-sequence token."""
-
-    stop_token_ids: list[int] | None = None
-    """Llama-native API only: token ids that stop generation."""
-
-    skip_special_tokens: bool | None = None
-    """Llama-native API only: drop special tokens from the output."""
-
-    timeout: float | None = None
-    """Request timeout in seconds (the transport's default, 60, when None)."""
-
-    max_retries: int = 2
-    """Retries of connection errors, 408, 429 and 5xx before the first byte (honours
-    ``retry-after``)."""
-
-    model_extras: dict[str, Any] | None = None
-    """Model-specific body keys passed through with ``extra-parameters: pass-through``."""
-
-    streaming: bool = False
-    """Stream under the hood even for `invoke`."""
-
-    default_headers: dict[str, str] | None = None
-    """Headers added to every request."""
-
     tool_calling: Literal["auto", "native", "prompt"] = "auto"
     """How `bind_tools` reaches the model: native `tools`, prompted, or native with a switch
     to prompted when the endpoint refuses tools."""
 
-    http_client: Any = Field(default=None, exclude=True, repr=False)
-    """Optional `httpx.Client` for sync calls (tests inject a mock transport here)."""
-
-    http_async_client_factory: Any = Field(default=None, exclude=True, repr=False)
-    """Optional zero-argument callable returning an `httpx.AsyncClient` (one per event loop)."""
-
-    # Settings field shared with AzureLlama: moves to the settings base with the others.
-    tokenizer: Annotated[Any, AfterValidator(_tokens.checked_tokenizer)] = Field(
-        default=None, exclude=True, repr=False
-    )
-    """A Llama tokenizer for exact `get_num_tokens*` counts: a path to a Hugging Face
-    ``tokenizer.json`` or a `tokenizers.Tokenizer` (extra ``[tokenizers]``). Without one the
-    counts are an offline estimate (README "Token counting")."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    _pools: Pools = PrivateAttr()
+    _model_kind = "chat-completion"
+    _use_instead = _USE_TEXT_MODEL
     _prompted_targets: set[tuple[str | None, ...]] = PrivateAttr(default_factory=set)
-
-    @model_validator(mode="after")
-    def _set_azure_llama_clients(self) -> Self:
-        """Build the transport clients once; a bad endpoint or credential fails here."""
-        self._add_version("langchain-azure-llama", __version__)
-        refuse_llama_fields(self, self.api)
-        self._pools = Pools.for_model(self)
-        return self
-
-    @property
-    def _client(self) -> _t.AzureLlamaClient:
-        return self._pools.sync
-
-    @property
-    def _async_client(self) -> _t.AsyncAzureLlamaClient:
-        return self._pools.async_
-
-    # -- identity, tracing, serialisation ------------------------------------------------------
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return ["langchain_azure_llama", "chat_models"]
-
-    @property
-    def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": "AZURE_INFERENCE_CREDENTIAL"}
 
     @property
     def _llm_type(self) -> str:
@@ -275,45 +125,10 @@ class ChatAzureLlama(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "endpoint": self.endpoint,
-            "deployment": self.deployment,
-            "api_version": self.api_version,
-            "api": self.api,
-            "tool_calling": self.tool_calling,
-            **self._defaults(),
-        }
+        return {**super()._identifying_params, "tool_calling": self.tool_calling}
 
     def _resolve_model_profile(self) -> ModelProfile | None:
         return profile_for(self.model)
-
-    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = super()._get_ls_params(stop=stop, **kwargs)
-        params["ls_provider"] = PROVIDER
-        model = kwargs.get("model")
-        params["ls_model_name"] = model if isinstance(model, str) else self._model_label()
-        if stop or self.stop:
-            params["ls_stop"] = stop or self.stop
-        return params
-
-    def _model_label(self) -> str:
-        return self.model or self.deployment or "unknown"
-
-    def _defaults(self) -> dict[str, Any]:
-        defaults = {
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "max_tokens": self.max_tokens,
-            "presence_penalty": self.presence_penalty,
-            "frequency_penalty": self.frequency_penalty,
-            "seed": self.seed,
-            "stop": self.stop,
-            "model": self.model,
-        }
-        if self.api == "llama":
-            defaults.update((key, getattr(self, key)) for key in LLAMA_PARAMS)
-        return defaults
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -509,6 +324,14 @@ class ChatAzureLlama(BaseChatModel):
                 stacklevel=3,
             )
 
+    # -- token counting (the base counts text; the chat template is counted here) ---------------
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """Tokens of the prompt `messages` (and `tools`) become, Llama chat template included."""
+        return _tokens.count_messages(self, messages, tools)
+
     # -- tools and structured output -----------------------------------------------------------
 
     def bind_tools(
@@ -558,63 +381,3 @@ class ChatAzureLlama(BaseChatModel):
         if kwargs:
             raise ValueError(f"Received unsupported arguments {kwargs}")
         return structured_runnable(self, schema, method=method, include_raw=include_raw)
-
-    # -- the deployment ----------------------------------------------------------------------
-
-    def get_model_info(self, *, refresh: bool = False) -> _t.ModelInfo:
-        """The deployment's ``/info``: `model_name`, `model_type`, `model_provider_name`, ...
-
-        `model_type` is normalised (``chat-completion`` / ``text-generation``; the raw value
-        is `raw_model_type`); `served_model_*` fields are kept. Cached on the sync client.
-
-        Args:
-            refresh: Ask the endpoint again instead of using the cached answer.
-        """
-        with mapped_errors():
-            return self._client.get_model_info(refresh=refresh)
-
-    async def aget_model_info(self, *, refresh: bool = False) -> _t.ModelInfo:
-        """Async `get_model_info` (cached on the async client)."""
-        with mapped_errors():
-            return await self._async_client.get_model_info(refresh=refresh)
-
-    def check_model_type(self) -> _t.ModelInfo:
-        """Check now (one cached ``/info`` request) that the deployment is a chat model.
-
-        Raises:
-            NotFoundError: It is a text-generation (base) model; the message says to use
-                `AzureLlama`.
-        """
-        with mapped_errors():
-            info = self._client.get_model_info()
-            return _t.check_model_type(info, expected="chat-completion", use=_USE_TEXT_MODEL)
-
-    async def acheck_model_type(self) -> _t.ModelInfo:
-        """Async `check_model_type`."""
-        with mapped_errors():
-            info = await self._async_client.get_model_info()
-            return _t.check_model_type(info, expected="chat-completion", use=_USE_TEXT_MODEL)
-
-    # -- token counting (offline; exact with `tokenizer`) ----------------------------------------
-
-    def get_token_ids(self, text: str) -> list[int]:
-        return _tokens.token_ids(self, text)
-
-    def get_num_tokens(self, text: str) -> int:
-        return _tokens.num_tokens(self, text)
-
-    def get_num_tokens_from_messages(
-        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
-    ) -> int:
-        """Tokens of the prompt `messages` (and `tools`) become, Llama chat template included."""
-        return _tokens.count_messages(self, messages, tools)
-
-    # -- lifecycle ------------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the sync connection pool."""
-        self._client.close()
-
-    async def aclose(self) -> None:
-        """Close the async connection pool of the running event loop."""
-        await self._async_client.aclose()

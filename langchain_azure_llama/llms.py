@@ -6,22 +6,17 @@ import asyncio
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseLLM
-from langchain_core.language_models.base import LangSmithParams
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
-from langchain_core.utils import from_env, secret_from_env
-from pydantic import AfterValidator, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
-from typing_extensions import Self
 
-from . import __version__, _tokens
 from . import transport as _t
-from ._calls import LLAMA_PARAMS, merge_params, refuse_llama_fields
-from ._convert import FILTERED_FINISH_REASONS, PROVIDER
+from ._calls import LLAMA_PARAMS, merge_params
+from ._convert import FILTERED_FINISH_REASONS
 from ._errors import ContentFilterWarning, mapped_errors
-from ._pools import Pools
+from ._settings import _AzureLlamaSettings
 
 __all__ = ["AzureLlama"]
 
@@ -50,7 +45,7 @@ class _TextCall:
         return dict(self.options)
 
 
-class AzureLlama(BaseLLM):
+class AzureLlama(_AzureLlamaSettings, BaseLLM):
     """A Meta Llama base model (text completion) deployed on Azure AI.
 
     Base models such as ``Meta-Llama-3.1-8B``, ``Meta-Llama-3-8B`` or ``Llama-2-7b`` answer
@@ -82,174 +77,12 @@ class AzureLlama(BaseLLM):
     `ChatAzureLlama`; `check_model_type()` checks up front (one cached ``/info`` request).
     """
 
-    model: str | None = Field(default=None, alias="model_name")
-    """Model name, sent as `model` and used for tracing (e.g. "Meta-Llama-3.1-8B")."""
-
-    endpoint: str | None = Field(
-        default_factory=from_env("AZURE_INFERENCE_ENDPOINT", default=None), alias="base_url"
-    )
-    """Endpoint URL; defaults to ``AZURE_INFERENCE_ENDPOINT``."""
-
-    api_key: SecretStr | None = Field(
-        default_factory=secret_from_env("AZURE_INFERENCE_CREDENTIAL", default=None)
-    )
-    """Endpoint key; defaults to ``AZURE_INFERENCE_CREDENTIAL``."""
-
-    credential: Any = Field(default=None, exclude=True, repr=False)
-    """Entra ID token credential (managed compute); exclusive with `api_key`; not serialised."""
-
-    api_version: str | None = _t.DEFAULT_API_VERSION
-    """``api-version`` query parameter (Model Inference API only); None omits it."""
-
-    deployment: str | None = None
-    """Managed compute deployment, sent as the ``azureml-model-deployment`` header."""
-
-    api: _t.Api = "inference"
-    """"inference": ``/completions``; "llama": the Llama-native ``/v1/completions``."""
-
-    temperature: float | None = None
-    """Sampling temperature, 0 to 2."""
-
-    max_tokens: int | None = None
-    """Most tokens to generate (Azure's default is small: set it)."""
-
-    top_p: float | None = None
-    """Nucleus sampling mass, 0 to 1."""
-
-    stop: list[str] | None = Field(default=None, alias="stop_sequences")
-    """Stop sequences."""
-
-    presence_penalty: float | None = None
-    """Presence penalty, -2 to 2."""
-
-    frequency_penalty: float | None = None
-    """Frequency penalty, -2 to 2."""
-
-    seed: int | None = None
-    """Sampling seed."""
-
-    n: int | None = None
-    """Llama-native API only: completions per prompt."""
-
-    best_of: int | None = None
-    """Llama-native API only: candidates generated, the best `n` returned (cannot stream)."""
-
-    logprobs: int | None = None
-    """Llama-native API only: how many top log-probabilities to return per token."""
-
-    use_beam_search: bool | None = None
-    """Llama-native API only: beam search (needs `best_of` > 1 and `temperature` = 0)."""
-
-    ignore_eos: bool | None = None
-    """Llama-native API only: keep generating after the end-of-sequence token."""
-
-    stop_token_ids: list[int] | None = None
-    """Llama-native API only: token ids that stop generation."""
-
-    skip_special_tokens: bool | None = None
-    """Llama-native API only: drop special tokens from the output."""
-
-    timeout: float | None = None
-    """Request timeout in seconds (the transport's default, 60, when None)."""
-
-    max_retries: int = 2
-    """Retries of connection errors, 408, 429 and 5xx before the first byte."""
-
-    model_extras: dict[str, Any] | None = None
-    """Model-specific body keys passed through with ``extra-parameters: pass-through``."""
-
-    streaming: bool = False
-    """Stream under the hood even for `invoke`."""
-
-    default_headers: dict[str, str] | None = None
-    """Headers added to every request."""
-
-    http_client: Any = Field(default=None, exclude=True, repr=False)
-    """Optional `httpx.Client` for sync calls."""
-
-    http_async_client_factory: Any = Field(default=None, exclude=True, repr=False)
-    """Optional zero-argument callable returning an `httpx.AsyncClient`."""
-
-    # Settings field shared with ChatAzureLlama: moves to the settings base with the others.
-    tokenizer: Annotated[Any, AfterValidator(_tokens.checked_tokenizer)] = Field(
-        default=None, exclude=True, repr=False
-    )
-    """A Llama tokenizer for exact `get_num_tokens`: a ``tokenizer.json`` path or a
-    `tokenizers.Tokenizer` (extra ``[tokenizers]``); an offline estimate without one."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    _pools: Pools = PrivateAttr()
-
-    @model_validator(mode="after")
-    def _set_azure_llama_clients(self) -> Self:
-        """Build the transport clients once; a bad endpoint or credential fails here."""
-        self._add_version("langchain-azure-llama", __version__)
-        refuse_llama_fields(self, self.api)
-        self._pools = Pools.for_model(self)
-        return self
-
-    @property
-    def _client(self) -> _t.AzureLlamaClient:
-        return self._pools.sync
-
-    @property
-    def _async_client(self) -> _t.AsyncAzureLlamaClient:
-        return self._pools.async_
-
-    # -- identity, tracing, serialisation ------------------------------------------------------
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return ["langchain_azure_llama", "llms"]
-
-    @property
-    def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": "AZURE_INFERENCE_CREDENTIAL"}
+    _model_kind = "text-generation"
+    _use_instead = _USE_CHAT_MODEL
 
     @property
     def _llm_type(self) -> str:
         return "azure-llama"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "endpoint": self.endpoint,
-            "deployment": self.deployment,
-            "api_version": self.api_version,
-            "api": self.api,
-            **self._defaults(),
-        }
-
-    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = super()._get_ls_params(stop=stop, **kwargs)
-        params["ls_provider"] = PROVIDER
-        model = kwargs.get("model")
-        params["ls_model_name"] = model if isinstance(model, str) else self._model_label()
-        return params
-
-    def _model_label(self) -> str:
-        return self.model or self.deployment or "unknown"
-
-    def _defaults(self) -> dict[str, Any]:
-        defaults = {
-            "temperature": self.temperature,
-            "top_p": self.top_p,
-            "max_tokens": self.max_tokens,
-            "presence_penalty": self.presence_penalty,
-            "frequency_penalty": self.frequency_penalty,
-            "seed": self.seed,
-            "stop": self.stop,
-            "model": self.model,
-        }
-        if self.api == "llama":
-            defaults.update((key, getattr(self, key)) for key in LLAMA_PARAMS)
-        return defaults
 
     def _plan(self, stop: list[str] | None, kwargs: dict[str, Any]) -> _TextCall:
         typed = _TEXT_PARAMS + LLAMA_PARAMS if self.api == "llama" else _TEXT_PARAMS
@@ -432,56 +265,6 @@ class AzureLlama(BaseLLM):
             if better is None:
                 raise
             raise better from exc
-
-    # -- the deployment ----------------------------------------------------------------------
-
-    def get_model_info(self, *, refresh: bool = False) -> _t.ModelInfo:
-        """The deployment's ``/info`` (type normalised, `served_model_*` kept), cached.
-
-        Args:
-            refresh: Ask the endpoint again instead of using the cached answer.
-        """
-        with mapped_errors():
-            return self._client.get_model_info(refresh=refresh)
-
-    async def aget_model_info(self, *, refresh: bool = False) -> _t.ModelInfo:
-        """Async `get_model_info` (cached on the async client)."""
-        with mapped_errors():
-            return await self._async_client.get_model_info(refresh=refresh)
-
-    def check_model_type(self) -> _t.ModelInfo:
-        """Check now (one cached ``/info`` request) that the deployment is a text model.
-
-        Raises:
-            NotFoundError: It is a chat model; the message says to use `ChatAzureLlama`.
-        """
-        with mapped_errors():
-            info = self._client.get_model_info()
-            return _t.check_model_type(info, expected="text-generation", use=_USE_CHAT_MODEL)
-
-    async def acheck_model_type(self) -> _t.ModelInfo:
-        """Async `check_model_type`."""
-        with mapped_errors():
-            info = await self._async_client.get_model_info()
-            return _t.check_model_type(info, expected="text-generation", use=_USE_CHAT_MODEL)
-
-    # -- token counting (offline; exact with `tokenizer`) ----------------------------------
-
-    def get_token_ids(self, text: str) -> list[int]:
-        return _tokens.token_ids(self, text)
-
-    def get_num_tokens(self, text: str) -> int:
-        return _tokens.num_tokens(self, text)
-
-    # -- lifecycle --------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Close the sync connection pool."""
-        self._client.close()
-
-    async def aclose(self) -> None:
-        """Close the async connection pool of the running event loop."""
-        await self._async_client.aclose()
 
 
 # -- pure conversions: wire → LangChain ------------------------------------------------------

@@ -35,15 +35,27 @@ the price. `get_model_info(api_base=..., api_key=..., deployment=...)` reads a d
 ``/info`` (cached). A ``max_tokens`` above a known model's max output is refused before sending.
 
 Importing this package does not import LiteLLM; `handler`, `AzureLlamaLLM` and `register` load it.
+LiteLLM is the ``[litellm]`` extra (``pip install 'langchain-azure-llama[litellm]'``): without it,
+``import litellm_provider`` raises an `ImportError` saying so.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import threading
 from typing import TYPE_CHECKING, Any
 
 from ._models import MODELS, PROVIDER, ModelFacts, model_cost_map, register_models
+
+# LiteLLM is an optional extra: say how to get it now rather than fail on first use. `find_spec`
+# looks for the package without importing it (importing litellm is slow and tries the network).
+if importlib.util.find_spec("litellm") is None:  # pragma: no cover - exercised in a subprocess
+    raise ImportError(
+        "litellm_provider needs LiteLLM, which langchain-azure-llama installs only as an extra: "
+        "pip install 'langchain-azure-llama[litellm]'",
+        name="litellm",
+    )
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._handler import AzureLlamaLLM, aget_model_info, get_model_info, handler

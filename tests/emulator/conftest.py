@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig
-
-from ._helpers import AUTH
+from tests._support.emulator import AUTH
 
 
 @pytest.fixture(scope="session")

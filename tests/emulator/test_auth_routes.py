@@ -8,8 +8,7 @@ import httpx
 import pytest
 
 from langchain_azure_llama.emulator import Emulator
-
-from ._helpers import KEY, get, post, user
+from tests._support.emulator import KEY, get, post, user
 
 UNAUTHORIZED = {
     "statusCode": 401,

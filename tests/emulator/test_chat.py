@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from langchain_azure_llama.emulator import Emulator
-
-from ._helpers import chunks, data_lines, user
+from tests._support.emulator import chunks, data_lines, user
 
 MODEL = "Meta-Llama-3.1-8B-Instruct"
 WEATHER = {

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ._helpers import get, post
+from tests._support.emulator import get, post
 
 SCRIPT = Path(sys.executable).parent / "azure-llama-emulator"
 

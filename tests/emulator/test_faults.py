@@ -8,8 +8,7 @@ import httpx
 import pytest
 
 from langchain_azure_llama.emulator import Emulator, Fault
-
-from ._helpers import user
+from tests._support.emulator import user
 
 STREAM = {**user("one two three four five six"), "stream": True}
 CHUNKS = 11  # the role chunk, then "Emulated reply from <model>: one ... six" (10 tokens)

@@ -7,8 +7,7 @@ from collections.abc import Callable
 import httpx
 
 from langchain_azure_llama.emulator import Emulator
-
-from ._helpers import user
+from tests._support.emulator import user
 
 
 def _assert_429(response: httpx.Response) -> None:

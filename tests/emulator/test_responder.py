@@ -16,8 +16,7 @@ import pytest
 
 from langchain_azure_llama.emulator import Emulator
 from langchain_azure_llama.emulator._schema import instance
-
-from ._helpers import chunks, user
+from tests._support.emulator import chunks, user
 
 WEATHER_DEF = {
     "type": "function",

@@ -8,8 +8,7 @@ import httpx
 import pytest
 
 from langchain_azure_llama.emulator import Emulator
-
-from ._helpers import chunks, user
+from tests._support.emulator import chunks, user
 
 FILTER_MESSAGE = (
     "The response was filtered due to the prompt triggering Microsoft's content management "

@@ -11,8 +11,7 @@ import pytest
 from aiohttp import web
 
 from langchain_azure_llama.emulator import Emulator
-
-from ._helpers import AUTH, chunks, user
+from tests._support.emulator import AUTH, chunks, user
 
 USAGE = {"prompt_tokens": 4, "completion_tokens": 3, "total_tokens": 7}
 

@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 from langchain_azure_llama.emulator import Emulator
-
-from ._helpers import chunks, user
+from tests._support.emulator import chunks, user
 
 BASE = "Meta-Llama-3.1-8B"
 LLAMA_EXTRAS = {

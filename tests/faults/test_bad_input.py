@@ -15,8 +15,7 @@ from langchain_core.messages import ChatMessage, HumanMessage
 import langchain_azure_llama as lc
 from langchain_azure_llama import ChatAzureLlama
 from langchain_azure_llama.emulator import Emulator
-
-from .conftest import ALL_MODES, KEY, LITELLM_MODES, MODEL, Case, Drivers, Lookups
+from tests._support.faults import ALL_MODES, KEY, LITELLM_MODES, MODEL, Case, Drivers, Lookups
 
 IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
 AUDIO = {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}

@@ -18,8 +18,7 @@ import pytest
 
 from langchain_azure_llama import transport as t
 from langchain_azure_llama.emulator import Emulator
-
-from .conftest import KEY, REPLY, Driver, Drivers
+from tests._support.faults import KEY, REPLY, Driver, Drivers
 
 LONG = {"x-emulator-reply-tokens": "3000"}
 USER = [{"role": "user", "content": "tell me everything"}]

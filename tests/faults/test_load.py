@@ -35,8 +35,7 @@ import pytest
 import litellm_provider
 from langchain_azure_llama import ChatAzureLlama
 from langchain_azure_llama import transport as t
-
-from .conftest import KEY, LITELLM_MODEL, MODEL
+from tests._support.faults import KEY, LITELLM_MODEL, MODEL
 
 SOAK = os.environ.get("SOAK") == "1"
 ROUNDS = 5 if SOAK else 1

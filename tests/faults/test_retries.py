@@ -14,8 +14,7 @@ from langchain_core.exceptions import ModelAPIError, ModelRateLimitError
 
 import langchain_azure_llama as lc
 from langchain_azure_llama.emulator import Emulator, Fault
-
-from .conftest import ALL_MODES, REPLY, Case, Drivers, FakeClock
+from tests._support.faults import ALL_MODES, REPLY, Case, Drivers, FakeClock
 
 
 def inject(emu: Emulator, *faults: Fault) -> None:

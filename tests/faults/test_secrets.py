@@ -34,8 +34,7 @@ from litellm.integrations.custom_logger import CustomLogger
 import langchain_azure_llama as lc
 from langchain_azure_llama import ChatAzureLlama
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
-
-from .conftest import (
+from tests._support.faults import (
     KEY,
     MODEL,
     Driver,

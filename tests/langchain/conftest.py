@@ -8,7 +8,6 @@ settings (rate limits, faults) start their own.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,12 +15,14 @@ from langchain_tests.conftest import base_vcr_config
 
 from langchain_azure_llama import ChatAzureLlama
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig
-
-# Distinctive, so that the cassette scan cannot miss it.
-EMULATOR_KEY = "emu-key-3f9c27d1b6a84e05"
-MODEL = "Meta-Llama-3.1-8B-Instruct"
-CASSETTES = Path(__file__).parent / "cassettes"
-EMULATORS: dict[str, Emulator] = {}
+from tests._support.langchain import (
+    CASSETTES,
+    EMULATOR_KEY,
+    EMULATORS,
+    MODEL,
+    Api,
+    model_params,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -47,10 +48,6 @@ def reject_emu(emulators: dict[str, Emulator]) -> Emulator:
     return emulators["reject"]
 
 
-def model_params(emu: Emulator, **overrides: Any) -> dict[str, Any]:
-    return {"endpoint": emu.url, "api_key": EMULATOR_KEY, "model": MODEL, **overrides}
-
-
 @pytest.fixture
 async def make_model() -> AsyncIterator[Callable[..., ChatAzureLlama]]:
     """Build models against an emulator; their pools close in the test's own event loop."""
@@ -67,43 +64,9 @@ async def make_model() -> AsyncIterator[Callable[..., ChatAzureLlama]]:
         await model.aclose()
 
 
-class Api:
-    """One test body for both APIs: `await api.invoke(runnable, ...)` is sync or async."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-
-    @property
-    def is_async(self) -> bool:
-        return self.kind == "async"
-
-    async def invoke(self, runnable: Any, value: Any, **kwargs: Any) -> Any:
-        if self.is_async:
-            return await runnable.ainvoke(value, **kwargs)
-        return runnable.invoke(value, **kwargs)
-
-    async def stream(self, runnable: Any, value: Any, **kwargs: Any) -> list[Any]:
-        if self.is_async:
-            return [chunk async for chunk in runnable.astream(value, **kwargs)]
-        return list(runnable.stream(value, **kwargs))
-
-    async def batch(self, runnable: Any, values: list[Any], **kwargs: Any) -> list[Any]:
-        if self.is_async:
-            return list(await runnable.abatch(values, **kwargs))
-        return list(runnable.batch(values, **kwargs))
-
-
 @pytest.fixture(params=["sync", "async"], ids=["sync", "async"])
 def api(request: pytest.FixtureRequest) -> Api:
     return Api(request.param)
-
-
-def merged(chunks: list[Any]) -> Any:
-    """Add message chunks up, as a caller of `stream` would."""
-    total = chunks[0]
-    for chunk in chunks[1:]:
-        total = total + chunk
-    return total
 
 
 # -- VCR: cassettes recorded from the emulator, auth headers filtered --------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CASSETTES, EMULATOR_KEY
+from tests._support.langchain import CASSETTES, EMULATOR_KEY
 
 _BEARER = re.compile(r"bearer\s+(?!PLACEHOLDER)\S+", re.IGNORECASE)
 

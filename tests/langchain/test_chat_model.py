@@ -15,8 +15,7 @@ from langchain_core.tools import tool
 
 from langchain_azure_llama import ChatAzureLlama, ContentFilterWarning
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig
-
-from .conftest import EMULATOR_KEY, MODEL, Api, merged
+from tests._support.langchain import EMULATOR_KEY, MODEL, Api, merged
 
 Make = Callable[..., ChatAzureLlama]
 

@@ -25,8 +25,7 @@ from langchain_azure_llama._convert import (
     wire_tool_calls,
 )
 from langchain_azure_llama._errors import RequestValidationError
-
-from .conftest import merged
+from tests._support.langchain import merged
 
 CALL = {"name": "get_weather", "args": {"city": "Zürich"}, "id": "call_1", "type": "tool_call"}
 WIRE_CALL = {

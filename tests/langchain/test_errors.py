@@ -25,8 +25,7 @@ from langchain_azure_llama import ChatAzureLlama
 from langchain_azure_llama import _errors as lc
 from langchain_azure_llama import transport as t
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
-
-from .conftest import EMULATOR_KEY, MODEL, Api
+from tests._support.langchain import EMULATOR_KEY, MODEL, Api
 
 Make = Callable[..., ChatAzureLlama]
 STATUS = {"request_id": "req-1", "code": "c", "param": "p", "body": {"x": 1}, "headers": {"a": "b"}}

@@ -28,8 +28,7 @@ from langchain_azure_llama._prompted_tools import (
     parse_tool_calls,
     tools_prompt,
 )
-
-from .conftest import merged
+from tests._support.langchain import merged
 
 
 def get_weather(city: str) -> str:

@@ -19,8 +19,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
 from langchain_azure_llama import ChatAzureLlama
-
-from .conftest import EMULATORS, model_params
+from tests._support.langchain import EMULATORS, model_params
 
 # test_stream_time records its cassette on the first run without using `benchmark`.
 pytestmark = pytest.mark.filterwarnings(

@@ -8,8 +8,7 @@ import pytest
 from langchain_tests.unit_tests import ChatModelUnitTests
 
 from langchain_azure_llama import ChatAzureLlama
-
-from .conftest import MODEL
+from tests._support.langchain import MODEL
 
 ENDPOINT = "https://my-llama.eastus2.models.ai.azure.com"
 # `load` is a beta API; the standard serialisation test calls it.

@@ -16,8 +16,7 @@ from typing_extensions import TypedDict
 from langchain_azure_llama import ChatAzureLlama, ContentFilterWarning
 from langchain_azure_llama._structured import JSON_SCHEMA_INSTRUCTION, extract_json
 from langchain_azure_llama.emulator import Emulator
-
-from .conftest import Api
+from tests._support.langchain import Api
 
 Make = Callable[..., ChatAzureLlama]
 

@@ -9,8 +9,7 @@ import litellm
 import pytest
 
 from langchain_azure_llama.emulator import Emulator
-
-from .conftest import MODEL, MODES, call_kwargs, run
+from tests._support.litellm import MODEL, MODES, call_kwargs, run
 
 REPLY = f"Emulated reply from {MODEL}: hello there"
 WEATHER_TOOL = {

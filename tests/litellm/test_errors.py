@@ -12,8 +12,7 @@ from litellm.exceptions import MidStreamFallbackError
 from langchain_azure_llama import transport as t
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
 from litellm_provider._errors import to_litellm
-
-from .conftest import KEY, MODES, call_kwargs, run
+from tests._support.litellm import KEY, MODES, call_kwargs, run
 
 
 def _status(cls: type[t.APIStatusError], status: int, **kwargs: Any) -> t.APIStatusError:

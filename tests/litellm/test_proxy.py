@@ -21,8 +21,7 @@ import httpx
 import pytest
 
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig
-
-from .conftest import KEY
+from tests._support.litellm import KEY
 
 pytest.importorskip("fastapi", reason="LiteLLM's proxy extra is not installed (see docstring)")
 pytest.importorskip("uvicorn", reason="LiteLLM's proxy extra is not installed (see docstring)")

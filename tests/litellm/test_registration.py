@@ -13,8 +13,7 @@ from litellm.llms.custom_llm import CustomLLM
 import litellm_provider
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig
 from litellm_provider import AzureLlamaLLM
-
-from .conftest import KEY, call_kwargs, run
+from tests._support.litellm import KEY, call_kwargs, run
 
 
 def test_exported_members() -> None:

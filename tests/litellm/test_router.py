@@ -11,8 +11,7 @@ import pytest
 import yaml
 
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
-
-from .conftest import KEY, MODEL
+from tests._support.litellm import KEY, MODEL
 
 COOKBOOK = Path(__file__).parents[2] / "cookbook" / "litellm_proxy_config.yaml"
 # Azure's serverless quota per deployment (azure-wire.md §14): 1,000 requests/min and 200,000

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig
-
-from .conftest import KEY, MODES, call_kwargs, run
+from tests._support.litellm import KEY, MODES, call_kwargs, run
 
 BASE = "Meta-Llama-3.1-8B"
 

@@ -18,8 +18,7 @@ from langchain_azure_llama import ChatAzureLlama, RequestValidationError
 from langchain_azure_llama.emulator import Emulator
 from langchain_azure_llama.transport import CATALOGUE, check_max_tokens, lookup
 from langchain_azure_llama.transport import RequestValidationError as TransportValidationError
-
-from .conftest import (
+from tests._support.routes import (
     BASE_MODEL,
     CHAT_MODEL,
     chat_model,

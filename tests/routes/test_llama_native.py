@@ -24,8 +24,7 @@ from langchain_azure_llama import (
     RequestValidationError,
 )
 from langchain_azure_llama.emulator import Emulator
-
-from .conftest import (
+from tests._support.routes import (
     CHAT_MODEL,
     KEY,
     MODES,

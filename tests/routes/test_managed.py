@@ -15,8 +15,7 @@ import pytest
 import litellm_provider
 from langchain_azure_llama import AuthenticationError, ChatAzureLlama
 from langchain_azure_llama.emulator import Emulator
-
-from .conftest import (
+from tests._support.routes import (
     BASE_MODEL,
     BLUE,
     DEPLOYMENTS,

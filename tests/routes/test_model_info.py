@@ -19,8 +19,7 @@ import litellm_provider
 from langchain_azure_llama import NotFoundError
 from langchain_azure_llama.emulator import Emulator
 from langchain_azure_llama.transport import model_type_error
-
-from .conftest import (
+from tests._support.routes import (
     BASE_MODEL,
     BLUE,
     CHAT_MODEL,

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from langchain_azure_llama.emulator import Emulator
-
-from .conftest import (
+from tests._support.routes import (
     APIS,
     BASE_MODEL,
     CHAT_MODEL,

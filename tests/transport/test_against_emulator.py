@@ -26,8 +26,7 @@ from langchain_azure_llama.transport import (
     RetryPolicy,
     StreamInterruptedError,
 )
-
-from .conftest import FakeClock
+from tests._support.transport import FakeClock
 
 USER = [{"role": "user", "content": "Tell me about Seattle"}]
 KINDS = [pytest.param("sync", id="sync"), pytest.param("async", id="async")]

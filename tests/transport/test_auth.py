@@ -14,8 +14,7 @@ from langchain_azure_llama.transport import (
     CredentialError,
     TokenAuth,
 )
-
-from .conftest import KEY, make_async, make_sync
+from tests._support.transport import KEY, make_async, make_sync
 
 USER = [{"role": "user", "content": "Hi"}]
 MANAGED = "https://my-endpoint.eastus2.inference.ml.azure.com"

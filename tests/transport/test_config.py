@@ -15,8 +15,7 @@ from langchain_azure_llama.transport import (
     RequestValidationError,
     Secret,
 )
-
-from .conftest import KEY, make_sync
+from tests._support.transport import KEY, make_sync
 
 
 def test_environment_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

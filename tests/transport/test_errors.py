@@ -23,8 +23,7 @@ from langchain_azure_llama.transport import (
     UnprocessableEntityError,
     parse_error_body,
 )
-
-from .conftest import KEY, make_async, make_sync
+from tests._support.transport import KEY, make_async, make_sync
 
 USER = [{"role": "user", "content": "Hi"}]
 VLLM = json.dumps(

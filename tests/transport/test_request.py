@@ -13,8 +13,7 @@ from langchain_azure_llama.transport import (
     build_chat_request,
     build_completion_request,
 )
-
-from .conftest import make_sync
+from tests._support.transport import make_sync
 
 USER = [{"role": "user", "content": "Hello"}]
 

@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from langchain_azure_llama.transport import build_chat_request
-
-from .conftest import ENDPOINT, make_async, make_sync
+from tests._support.transport import ENDPOINT, make_async, make_sync
 
 
 def _recorder() -> tuple[list[httpx.Request], Any]:

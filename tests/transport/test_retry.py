@@ -18,8 +18,7 @@ from langchain_azure_llama.transport import (
     StreamInterruptedError,
     retry_after_seconds,
 )
-
-from .conftest import FakeClock, make_async, make_sync, sse, sse_response
+from tests._support.transport import FakeClock, make_async, make_sync, sse, sse_response
 
 USER = [{"role": "user", "content": "Hi"}]
 NOW = 1_700_000_000.0

@@ -20,8 +20,7 @@ from langchain_azure_llama.transport import (
     StreamInterruptedError,
     completion_filter_error,
 )
-
-from .conftest import make_async, make_sync, sse, sse_response
+from tests._support.transport import make_async, make_sync, sse, sse_response
 
 USER = [{"role": "user", "content": "Hi"}]
 

@@ -1,0 +1,321 @@
+"""The settings `ChatAzureLlama` and `AzureLlama` share, declared once.
+
+`_AzureLlamaSettings` holds the fields (endpoint, auth, sampling, Llama-native parameters, client
+options), their validation, the transport pools built from them, LangChain's serialisation and
+tracing hooks, model info and `close`. Each front end puts it first among its bases::
+
+    class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel): ...
+    class AzureLlama(_AzureLlamaSettings, BaseLLM): ...
+
+so that its hooks win over langchain-core's defaults while `BaseChatModel` / `BaseLLM` keep
+everything else. Unknown constructor keywords are not dropped (pydantic's ``extra="ignore"``
+would): they move into `model_extras`, with a warning naming them, as `ChatOpenAI` moves them
+into `model_kwargs`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+
+from langchain_core.language_models.base import BaseLanguageModel, LangSmithParams
+from langchain_core.utils import get_pydantic_field_names
+from pydantic import AfterValidator, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from typing_extensions import Self
+
+from . import __version__, _tokens
+from . import transport as _t
+from ._calls import LLAMA_PARAMS, refuse_llama_fields
+from ._convert import PROVIDER
+from ._errors import mapped_errors
+from ._pools import Pools
+from .transport._env import CREDENTIAL_ENV, endpoint_from_env, resolve_auth
+
+__all__ = ["_AzureLlamaSettings"]
+
+if TYPE_CHECKING:
+    _Base = BaseLanguageModel[Any]
+else:
+    # The unparametrised class: both `BaseChatModel` and `BaseLLM` have it in their MRO.
+    _Base = BaseLanguageModel
+
+
+class _AzureLlamaSettings(_Base):
+    """Fields and hooks common to the chat model and the text-completion model."""
+
+    _model_kind: ClassVar[_t.ModelKind]
+    """The `/info` model type this class serves ("chat-completion" or "text-generation")."""
+    _use_instead: ClassVar[str]
+    """What to use for a deployment of the other model type."""
+
+    model: str | None = Field(default=None, alias="model_name")
+    """Model name sent as `model` and used for tracing (e.g. "Meta-Llama-3.1-8B-Instruct").
+
+    Optional on serverless endpoints, which serve one model; the name in each response wins
+    in the response metadata."""
+
+    endpoint: str | None = Field(default=None, alias="base_url")
+    """Endpoint URL, e.g. ``https://<host>.<region>.models.ai.azure.com``; defaults to
+    ``AZURE_INFERENCE_ENDPOINT``."""
+
+    api_key: SecretStr | None = None
+    """Endpoint key; defaults to ``AZURE_INFERENCE_CREDENTIAL`` unless `credential` is given.
+    Sent as both ``Authorization: Bearer`` and ``api-key``, as the Azure SDK does."""
+
+    credential: Any = Field(default=None, exclude=True, repr=False)
+    """Entra ID token credential (``get_token(*scopes)``) for managed compute endpoints.
+
+    Exclusive with `api_key` (a key in the environment is then ignored); not serialised."""
+
+    api_version: str | None = _t.DEFAULT_API_VERSION
+    """``api-version`` query parameter (Model Inference API only); None omits it."""
+
+    deployment: str | None = None
+    """Managed compute deployment, sent as the ``azureml-model-deployment`` header."""
+
+    api: _t.Api = "inference"
+    """"inference": the Azure AI Model Inference API; "llama": the Llama-native ``/v1`` routes,
+    where the Llama parameters below are typed."""
+
+    temperature: float | None = None
+    """Sampling temperature, 0 to 2."""
+
+    max_tokens: int | None = None
+    """Most tokens to generate (Azure's default is small for text completion: set it)."""
+
+    top_p: float | None = None
+    """Nucleus sampling mass, 0 to 1."""
+
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    """Stop sequences."""
+
+    presence_penalty: float | None = None
+    """Presence penalty, -2 to 2."""
+
+    frequency_penalty: float | None = None
+    """Frequency penalty, -2 to 2."""
+
+    seed: int | None = None
+    """Sampling seed."""
+
+    n: int | None = None
+    """Llama-native API only: completions per prompt."""
+
+    best_of: int | None = None
+    """Llama-native API only: candidates generated server-side, the best `n` returned (>= `n`;
+    cannot stream)."""
+
+    logprobs: int | None = None
+    """Llama-native API only: how many top log-probabilities to return per token."""
+
+    use_beam_search: bool | None = None
+    """Llama-native API only: beam search (needs `best_of` > 1 and `temperature` = 0)."""
+
+    ignore_eos: bool | None = None
+    """Llama-native API only: keep generating after the end-of-sequence token."""
+
+    stop_token_ids: list[int] | None = None
+    """Llama-native API only: token ids that stop generation."""
+
+    skip_special_tokens: bool | None = None
+    """Llama-native API only: drop special tokens from the output."""
+
+    timeout: float | None = None
+    """Request timeout in seconds (the transport's default, 60, when None)."""
+
+    max_retries: int = 2
+    """Retries of connection errors, 408, 429 and 5xx before the first byte (honours
+    ``retry-after``)."""
+
+    model_extras: dict[str, Any] | None = None
+    """Model-specific body keys passed through with ``extra-parameters: pass-through``.
+
+    Unknown constructor keywords land here too (with a warning naming them)."""
+
+    streaming: bool = False
+    """Stream under the hood even for `invoke`."""
+
+    default_headers: dict[str, str] | None = None
+    """Headers added to every request."""
+
+    http_client: Any = Field(default=None, exclude=True, repr=False)
+    """Optional `httpx.Client` for sync calls (tests inject a mock transport here)."""
+
+    http_async_client_factory: Any = Field(default=None, exclude=True, repr=False)
+    """Optional zero-argument callable returning an `httpx.AsyncClient` (one per event loop)."""
+
+    tokenizer: Annotated[Any, AfterValidator(_tokens.checked_tokenizer)] = Field(
+        default=None, exclude=True, repr=False
+    )
+    """A Llama tokenizer for exact `get_num_tokens*` counts: a path to a Hugging Face
+    ``tokenizer.json`` or a `tokenizers.Tokenizer` (extra ``[tokenizers]``). Without one the
+    counts are an offline estimate (README "Token counting")."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    _pools: Pools = PrivateAttr()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unknown_keywords_to_model_extras(cls, values: Any) -> Any:
+        """Move keywords that are not fields into `model_extras`, warning about each one."""
+        if not isinstance(values, dict):
+            return values
+        unknown = sorted(set(values) - get_pydantic_field_names(cls))
+        if not unknown:
+            return values
+        values = dict(values)
+        extras = dict(values.get("model_extras") or {})
+        if twice := [name for name in unknown if name in extras]:
+            raise ValueError(f"{twice} given both as keywords and in model_extras.")
+        extras.update((name, values.pop(name)) for name in unknown)
+        values["model_extras"] = extras
+        warnings.warn(
+            f"{cls.__name__} has no setting {', '.join(map(repr, unknown))}: sent to the model "
+            "as model_extras (extra-parameters: pass-through). Check the spelling, or pass "
+            "model_extras={...} to say it is meant.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return values
+
+    @model_validator(mode="after")
+    def _set_azure_llama_clients(self) -> Self:
+        """Read the environment, then build the transport clients once; bad settings fail here."""
+        self._add_version("langchain-azure-llama", __version__)
+        refuse_llama_fields(self, self.api)
+        if self.endpoint is None:
+            self.endpoint = endpoint_from_env()
+        explicit = self.api_key.get_secret_value() if self.api_key is not None else None
+        key, credential = resolve_auth(explicit, self.credential)
+        if self.api_key is None and key is not None:
+            self.api_key = SecretStr(key)
+        options: dict[str, Any] = {
+            "api_key": key,
+            "credential": credential,
+            "api_version": self.api_version,
+            "deployment": self.deployment,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "default_headers": self.default_headers,
+        }
+        self._pools = Pools(
+            self.endpoint,
+            options,
+            http_client=self.http_client,
+            http_async_client_factory=self.http_async_client_factory,
+        )
+        return self
+
+    @property
+    def _client(self) -> _t.AzureLlamaClient:
+        return self._pools.sync
+
+    @property
+    def _async_client(self) -> _t.AsyncAzureLlamaClient:
+        return self._pools.async_
+
+    # -- identity, tracing, serialisation ------------------------------------------------------
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": CREDENTIAL_ENV}
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "endpoint": self.endpoint,
+            "deployment": self.deployment,
+            "api_version": self.api_version,
+            "api": self.api,
+            **self._defaults(),
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = super()._get_ls_params(stop=stop, **kwargs)
+        params["ls_provider"] = PROVIDER
+        model = kwargs.get("model")
+        params["ls_model_name"] = model if isinstance(model, str) else self._model_label()
+        if stop or self.stop:
+            params["ls_stop"] = stop or self.stop
+        return params
+
+    def _model_label(self) -> str:
+        return self.model or self.deployment or "unknown"
+
+    def _defaults(self) -> dict[str, Any]:
+        """The model's own wire parameters, before a call's kwargs are merged in."""
+        defaults = {
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "max_tokens": self.max_tokens,
+            "presence_penalty": self.presence_penalty,
+            "frequency_penalty": self.frequency_penalty,
+            "seed": self.seed,
+            "stop": self.stop,
+            "model": self.model,
+        }
+        if self.api == "llama":
+            defaults.update((key, getattr(self, key)) for key in LLAMA_PARAMS)
+        return defaults
+
+    # -- the deployment ----------------------------------------------------------------------
+
+    def get_model_info(self, *, refresh: bool = False) -> _t.ModelInfo:
+        """The deployment's ``/info``: `model_name`, `model_type`, `model_provider_name`, ...
+
+        `model_type` is normalised (``chat-completion`` / ``text-generation``; the raw value
+        is `raw_model_type`); `served_model_*` fields are kept. Cached on the sync client.
+
+        Args:
+            refresh: Ask the endpoint again instead of using the cached answer.
+        """
+        with mapped_errors():
+            return self._client.get_model_info(refresh=refresh)
+
+    async def aget_model_info(self, *, refresh: bool = False) -> _t.ModelInfo:
+        """Async `get_model_info` (cached on the async client)."""
+        with mapped_errors():
+            return await self._async_client.get_model_info(refresh=refresh)
+
+    def check_model_type(self) -> _t.ModelInfo:
+        """Check now (one cached ``/info`` request) that the deployment suits this class.
+
+        `ChatAzureLlama` needs a chat model, `AzureLlama` a text-generation (base) model.
+
+        Raises:
+            NotFoundError: The deployment is of the other type; the message names the class
+                to use instead.
+        """
+        with mapped_errors():
+            info = self._client.get_model_info()
+            return _t.check_model_type(info, expected=self._model_kind, use=self._use_instead)
+
+    async def acheck_model_type(self) -> _t.ModelInfo:
+        """Async `check_model_type`."""
+        with mapped_errors():
+            info = await self._async_client.get_model_info()
+            return _t.check_model_type(info, expected=self._model_kind, use=self._use_instead)
+
+    # -- token counting (offline; exact with `tokenizer`) ----------------------------------------
+
+    def get_token_ids(self, text: str) -> list[int]:
+        return _tokens.token_ids(self, text)
+
+    def get_num_tokens(self, text: str) -> int:
+        return _tokens.num_tokens(self, text)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the sync connection pool."""
+        self._client.close()
+
+    async def aclose(self) -> None:
+        """Close the async connection pool of the running event loop."""
+        await self._async_client.aclose()

@@ -1,0 +1,126 @@
+"""What installing the package gives: LiteLLM only with its extra, real types for type checkers."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from importlib.metadata import version
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+import langchain_azure_llama
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - the dev group installs tomli there
+    import tomli as tomllib
+
+ROOT = Path(__file__).parent.parent
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+# Extras for measuring peers, not for using the library: `make install` need not pull them.
+_NOT_INSTALLED_BY_MAKE = {"bench"}
+
+
+def _run(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+def test_the_langchain_half_works_without_litellm() -> None:
+    # `sys.modules[name] = None` makes `import litellm` fail, as on an install without the extra.
+    out = _run(
+        """
+        import sys
+        sys.modules["litellm"] = None
+        from langchain_azure_llama import AzureLlama, ChatAzureLlama
+        from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+        with Emulator(EmulatorConfig(api_key="k", model_name="Meta-Llama-3.1-8B-Instruct")) as emu:
+            model = ChatAzureLlama(endpoint=emu.url, api_key="k", max_tokens=5)
+            print(type(model.invoke("hi").content).__name__)
+        print(AzureLlama.__name__)
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["str", "AzureLlama"]
+
+
+def test_litellm_provider_without_litellm_names_the_extra() -> None:
+    out = _run(
+        """
+        import sys
+        sys.modules["litellm"] = None
+        try:
+            import litellm_provider
+        except ImportError as exc:
+            print(exc.name, "|", exc)
+        else:
+            print("imported")
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    name, _, message = out.stdout.strip().partition(" | ")
+    assert name == "litellm"
+    assert "pip install 'langchain-azure-llama[litellm]'" in message
+
+
+def test_litellm_is_an_extra_not_a_dependency() -> None:
+    core = {Requirement(r).name for r in PYPROJECT["project"]["dependencies"]}
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    assert "litellm" not in core
+    assert [Requirement(r).name for r in extras["litellm"]] == ["litellm"]
+
+
+def test_installed_litellm_is_inside_the_declared_range() -> None:
+    # The range is what the provider's tests ran against; the pinned CI version must be in it.
+    (spec,) = PYPROJECT["project"]["optional-dependencies"]["litellm"]
+    assert Requirement(spec).specifier.contains(version("litellm"))
+
+
+def test_make_install_installs_every_extra() -> None:
+    """The README's two commands (`make quickstart`, `make check`) must set everything up."""
+    install = re.search(r"^install:.*\n((?:\t.*\n)+)", (ROOT / "Makefile").read_text(), re.M)
+    assert install is not None
+    extras = re.search(r'-e "\.\[([^\]]*)\]"', install.group(1))
+    assert extras is not None
+    wanted = set(PYPROJECT["project"]["optional-dependencies"]) - _NOT_INSTALLED_BY_MAKE
+    assert set(extras.group(1).split(",")) == wanted
+
+
+def test_type_checkers_see_the_real_classes(tmp_path: Path) -> None:
+    """`from langchain_azure_llama import ChatAzureLlama` is the class under mypy, not `Any`.
+
+    The root is lazy at run time (`__getattr__`); its `TYPE_CHECKING` imports are what mypy reads.
+    Frameworks are skipped so that the check takes seconds: only our own names matter here.
+    """
+    names = sorted(name for name in langchain_azure_llama.__all__ if name != "__version__")
+    snippet = tmp_path / "snippet.py"
+    snippet.write_text(
+        f"from langchain_azure_llama import {', '.join(names)}\n"
+        + "".join(f"reveal_type({name})\n" for name in names)
+    )
+    config = tmp_path / "mypy.ini"
+    config.write_text(
+        "[mypy]\nfollow_imports = silent\nignore_missing_imports = true\n"
+        "[mypy-langchain_core.*,pydantic.*,pydantic_core.*,httpx.*,httpx_sse.*,httpx_aiohttp.*,"
+        "aiohttp.*,langsmith.*]\nfollow_imports = skip\n"
+    )
+    command = [sys.executable, "-m", "mypy", "--config-file", str(config), "--no-error-summary"]
+    out = subprocess.run(
+        [*command, "--cache-dir", "/dev/null", str(snippet)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    revealed = re.findall(r'Revealed type is "(.*)"', out.stdout)
+    assert len(revealed) == len(names), out.stdout + out.stderr
+    for name, shown in zip(names, revealed, strict=True):
+        assert re.search(rf"-> langchain_azure_llama\.[\w.]+\.{name}$", shown), (name, shown)
