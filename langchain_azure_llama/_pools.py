@@ -17,7 +17,10 @@ class Pools:
 
     The transport releases its own sockets: a dropped sync client closes its pool, and each
     async pool closes when its event loop shuts down. `copy`/`deepcopy` share the pools rather
-    than clone open connections.
+    than clone open connections. A forked child (gunicorn ``--preload``, Celery prefork) can keep
+    using the model: each transport client rebuilds its connection pools in the child rather than
+    share the parent's sockets. A caller's `http_client` that was used before the fork is
+    refused in the child with a `RequestValidationError` (it cannot be rebuilt).
     """
 
     __slots__ = ("async_", "sync")
