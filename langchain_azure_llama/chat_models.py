@@ -41,7 +41,7 @@ from ._calls import (
 )
 from ._convert import FILTERED_FINISH_REASONS, PROVIDER, response_to_messages
 from ._errors import ContentFilterWarning, ResponseDecodeError, mapped_errors
-from ._pools import Pools
+from ._pools import Pools, settings_errors
 from ._profile import profile_for
 from ._prompted_tools import apply_to_message
 from ._structured import Method, structured_runnable
@@ -222,6 +222,10 @@ class ChatAzureLlama(BaseChatModel):
 
     _pools: Pools = PrivateAttr()
     _prompted_targets: set[tuple[str | None, ...]] = PrivateAttr(default_factory=set)
+
+    def __init__(self, **kwargs: Any) -> None:
+        with settings_errors():  # the transport's typed error, not pydantic's echo of the input
+            super().__init__(**kwargs)
 
     @model_validator(mode="after")
     def _set_azure_llama_clients(self) -> Self:

@@ -21,7 +21,7 @@ from . import transport as _t
 from ._calls import LLAMA_PARAMS, merge_params, refuse_llama_fields
 from ._convert import FILTERED_FINISH_REASONS, PROVIDER
 from ._errors import ContentFilterWarning, mapped_errors
-from ._pools import Pools
+from ._pools import Pools, settings_errors
 
 __all__ = ["AzureLlama"]
 
@@ -173,6 +173,10 @@ class AzureLlama(BaseLLM):
     model_config = ConfigDict(populate_by_name=True)
 
     _pools: Pools = PrivateAttr()
+
+    def __init__(self, **kwargs: Any) -> None:
+        with settings_errors():  # the transport's typed error, not pydantic's echo of the input
+            super().__init__(**kwargs)
 
     @model_validator(mode="after")
     def _set_azure_llama_clients(self) -> Self:
