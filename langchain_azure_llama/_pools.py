@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
+import pydantic
 
 from . import transport as _t
+from ._errors import map_error
 
-__all__ = ["Pools"]
+__all__ = ["Pools", "settings_errors"]
+
+
+@contextmanager
+def settings_errors() -> Iterator[None]:
+    """Raise a setting the transport refused (bad endpoint, header, credential) from a model's
+    constructor as the LangChain `RequestValidationError` itself.
+
+    pydantic would wrap it in its `ValidationError`, whose message repeats the constructor's
+    arguments, api_key and an endpoint's user:password included; `from None` drops that.
+    """
+    try:
+        yield
+    except pydantic.ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            cause = error.get("ctx", {}).get("error")
+            if isinstance(cause, _t.AzureLlamaError):
+                raise map_error(cause) from None
+        raise
 
 
 class Pools:
@@ -17,7 +38,10 @@ class Pools:
 
     The transport releases its own sockets: a dropped sync client closes its pool, and each
     async pool closes when its event loop shuts down. `copy`/`deepcopy` share the pools rather
-    than clone open connections.
+    than clone open connections. A forked child (gunicorn ``--preload``, Celery prefork) can keep
+    using the model: each transport client rebuilds its connection pools in the child rather than
+    share the parent's sockets. A caller's `http_client` that was used before the fork is
+    refused in the child with a `RequestValidationError` (it cannot be rebuilt).
     """
 
     __slots__ = ("async_", "sync")

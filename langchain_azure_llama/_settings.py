@@ -28,7 +28,7 @@ from . import transport as _t
 from ._calls import LLAMA_PARAMS, refuse_llama_fields
 from ._convert import PROVIDER
 from ._errors import mapped_errors
-from ._pools import Pools
+from ._pools import Pools, settings_errors
 from .transport._env import CREDENTIAL_ENV, endpoint_from_env, resolve_auth
 
 __all__ = ["_AzureLlamaSettings"]
@@ -178,6 +178,10 @@ class _AzureLlamaSettings(_Base):
             stacklevel=4,
         )
         return values
+
+    def __init__(self, **kwargs: Any) -> None:
+        with settings_errors():  # the transport's typed error, not pydantic's echo of the input
+            super().__init__(**kwargs)
 
     @model_validator(mode="after")
     def _set_azure_llama_clients(self) -> Self:

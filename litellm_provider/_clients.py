@@ -7,6 +7,10 @@ and the timeout are per request, so they do not split the cache (deployments of 
 endpoint share its host, its key and so its pool); only the clients that read `/info` carry a
 deployment, because `/info` is cached per client. The async client keeps one pool per event
 loop, so one cached client serves pytest's per-test loops, `asyncio.run` and the proxy.
+
+After a fork the cached clients stay valid: each transport client rebuilds its own pools in a
+forked child. The cache's lock is replaced in the child, in case a parent's thread held it at
+the moment of the fork (it would never be released there).
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,6 +74,7 @@ class ClientCache:
         self._lock = threading.Lock()
         self._sync: OrderedDict[tuple[Any, ...], t.AzureLlamaClient] = OrderedDict()
         self._async: OrderedDict[tuple[Any, ...], t.AsyncAzureLlamaClient] = OrderedDict()
+        _caches.add(self)
 
     def sync(self, settings: Settings) -> t.AzureLlamaClient:
         return self._get(self._sync, settings, t.AzureLlamaClient, _close_sync)
@@ -110,6 +117,18 @@ class ClientCache:
             clients = list(self._async.values())
         for client in clients:
             await client.aclose()
+
+
+_caches: weakref.WeakSet[ClientCache] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for cache in list(_caches):
+        cache._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX only
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _close_sync(client: t.AzureLlamaClient) -> None:

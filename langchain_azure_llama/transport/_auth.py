@@ -3,19 +3,30 @@
 Key: both `Authorization: Bearer <key>` and `api-key: <key>`, as the official SDK sends, so
 serverless, managed compute and unified endpoints all accept it. Token: fetched from the
 credential per request, cached until shortly before it expires, refreshed once on a 401.
+
+Single flight: when many requests find no fresh token at once (the first burst of calls, or a
+burst of 401s), one of them calls `get_token` and the others wait for its token; a thread lock
+for sync callers, one asyncio lock per event loop for async ones (an asyncio lock cannot be
+shared between loops).
 """
 
 from __future__ import annotations
 
 import inspect
+import threading
 import time
+import weakref
 from collections.abc import AsyncGenerator, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from . import _fork
 from ._config import Secret, TokenCredentialLike
 from ._errors import CredentialError
+
+if TYPE_CHECKING:  # asyncio is imported on first async use: sync callers never need it
+    import asyncio
 
 __all__ = ["KeyAuth", "TokenAuth"]
 
@@ -48,6 +59,15 @@ class TokenAuth(httpx.Auth):
         self._token: str | None = None
         self._expires_on = 0.0
         self.clock = time.time
+        self._lock = threading.Lock()
+        self._loop_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        _fork.on_fork(self)
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()  # a parent's thread may have held it at the fork
+        self._loop_locks = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         return f"TokenAuth(credential={type(self._credential).__name__}, scopes={self._scopes!r})"
@@ -68,26 +88,50 @@ class TokenAuth(httpx.Auth):
     def invalidate(self) -> None:
         self._token = None
 
+    def _usable(self, refused: str | None) -> str | None:
+        """The cached token, unless it is stale or is the one the service just refused."""
+        token = self._token
+        return token if token is not None and token != refused and self._fresh() else None
+
+    def _token_sync(self, refused: str | None = None) -> str:
+        token = self._usable(refused)
+        if token is None:
+            with self._lock:
+                # Another thread may have fetched one while this one waited.
+                token = self._usable(refused) or self._store(self._call_sync())
+        return token
+
+    async def _token_async(self, refused: str | None = None) -> str:
+        token = self._usable(refused)
+        if token is None:
+            import asyncio
+
+            loop = asyncio.get_running_loop()
+            lock = self._loop_locks.get(loop)
+            if lock is None:
+                lock = self._loop_locks.setdefault(loop, asyncio.Lock())
+            async with lock:
+                token = self._usable(refused) or self._store(await self._call_async())
+        return token
+
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        token = self._token if self._fresh() else self._store(self._call_sync())
+        token = self._token_sync()
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code == 401:
-            self.invalidate()
-            request.headers["Authorization"] = f"Bearer {self._store(self._call_sync())}"
+            request.headers["Authorization"] = f"Bearer {self._token_sync(refused=token)}"
             yield request
 
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        token = self._token if self._fresh() else self._store(await self._call_async())
+        token = await self._token_async()
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code == 401:
-            self.invalidate()
-            request.headers["Authorization"] = f"Bearer {self._store(await self._call_async())}"
+            request.headers["Authorization"] = f"Bearer {await self._token_async(refused=token)}"
             yield request
 
     def _call_sync(self) -> Any:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import httpx
 
 from .. import __version__
+from . import _fork
 from ._auth import KeyAuth, TokenAuth
 from ._config import DEFAULT_API_VERSION, ClientConfig, ExtraParametersMode, is_serverless_host
 from ._error_body import error_from_response
@@ -288,14 +289,19 @@ class AzureLlamaClient(_ClientBase):
         **kwargs: Any,
     ) -> None:
         super().__init__(endpoint, **kwargs)
-        self._http = http_client or httpx.Client(verify=_ssl_context(), follow_redirects=False)
+        # Rebuilt in a forked child, which must not share the parent's sockets (see _fork).
+        self._pool = _fork.ProcessLocal(http_client, _new_sync_client)
         # A client dropped without close() still releases its sockets (a caller-supplied
         # http_client belongs to the caller and is left alone).
-        self._closer = weakref.finalize(self, self._http.close if http_client is None else _noop)
+        self._closer = weakref.finalize(self, self._pool.close_own)
+
+    @property
+    def _http(self) -> httpx.Client:
+        return self._pool.get()
 
     def close(self) -> None:
         self._closer()
-        self._http.close()
+        self._pool.close()
 
     def __enter__(self) -> AzureLlamaClient:
         return self
@@ -403,10 +409,18 @@ class AsyncAzureLlamaClient(_ClientBase):
         self.backend = backend
         self._factory = http_client_factory
         self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
+        self._process = _fork.process()
+
+    def _own_pools(self) -> dict[asyncio.AbstractEventLoop, _LoopPool]:
+        """This process's pools: a forked child leaves the parent's untouched (see _fork)."""
+        if self._process != _fork.process():
+            _fork.inherit(self._pools)
+            self._pools, self._process = {}, _fork.process()
+        return self._pools
 
     async def _http(self) -> httpx.AsyncClient:
         loop = _running_loop()
-        pool = self._pools.get(loop)
+        pool = self._own_pools().get(loop)
         if pool is None:
             self._forget_closed_loops()
             pool = _LoopPool(self._factory() if self._factory else _new_async_client(self.backend))
@@ -420,7 +434,7 @@ class AsyncAzureLlamaClient(_ClientBase):
 
     async def aclose(self) -> None:
         """Close the pool of the current loop now (pools also close when their loop shuts down)."""
-        pool = self._pools.pop(_running_loop(), None)
+        pool = self._own_pools().pop(_running_loop(), None)
         if pool is not None:
             await pool.close()
         self._forget_closed_loops()
@@ -551,6 +565,10 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def _new_sync_client() -> httpx.Client:
+    return httpx.Client(verify=_ssl_context(), follow_redirects=False)
+
+
 def _new_async_client(backend: AsyncBackend) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
     if backend == "aiohttp":
@@ -564,10 +582,6 @@ def _new_async_client(backend: AsyncBackend) -> httpx.AsyncClient:
 def _timeout(seconds: float | None) -> dict[str, float | None]:
     """The per-request timeout as httpx's transports read it from `request.extensions`."""
     return httpx.Timeout(seconds).as_dict()
-
-
-def _noop() -> None:
-    return None
 
 
 class _LoopPool:

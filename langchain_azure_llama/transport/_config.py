@@ -2,16 +2,26 @@
 
 Defaults come from `AZURE_INFERENCE_ENDPOINT` and `AZURE_INFERENCE_CREDENTIAL`, as in the Azure
 documentation. The key is held in a `Secret` so that no `repr`, log line or exception shows it.
+
+What would otherwise fail late, untyped, or silently is refused here with `RequestValidationError`:
+an endpoint with a user:password (it would show in every repr and dump), a query or fragment
+(even a bare trailing ``?`` or ``#``, which would move the route into it), a bad port, control
+characters or spaces; header values (``deployment``, ``default_headers``) with CR, LF, NUL or
+other control characters, or non-ASCII text, which httpx and aiohttp refuse only when sending.
+Messages never repeat a header value or an endpoint's user:password.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
+
+import httpx
 
 from ._errors import RequestValidationError
 
@@ -22,6 +32,7 @@ __all__ = [
     "ExtraParametersMode",
     "Secret",
     "TokenCredentialLike",
+    "check_headers",
     "is_serverless_host",
 ]
 
@@ -32,6 +43,10 @@ ENDPOINT_ENV = "AZURE_INFERENCE_ENDPOINT"
 CREDENTIAL_ENV = "AZURE_INFERENCE_CREDENTIAL"
 ExtraParametersMode = Literal["pass-through", "drop", "error"]
 _SERVERLESS_SUFFIXES = (".inference.ai.azure.com", ".models.ai.azure.com")
+# RFC 9110 §5.6.2 token (a header name) and field value: visible ASCII, space and tab.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
+_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f]")  # controls (CR, LF, NUL, ...) and spaces
 
 
 @runtime_checkable
@@ -106,6 +121,9 @@ class ClientConfig:
         """Resolve defaults from the environment and refuse settings that cannot work."""
         url = normalize_endpoint(endpoint or os.environ.get(ENDPOINT_ENV, ""))
         key, token_credential = _resolve_credential(api_key, credential)
+        if deployment:
+            check_header_value("azureml-model-deployment", deployment, param="deployment")
+        check_headers(default_headers or {}, param="default_headers")
         if max_retries < 0:
             raise RequestValidationError("max_retries must be >= 0", param="max_retries")
         if extra_parameters not in ("pass-through", "drop", "error"):
@@ -135,23 +153,92 @@ def normalize_endpoint(endpoint: str) -> str:
             "(e.g. https://<host>.<region>.models.ai.azure.com).",
             param="endpoint",
         )
-    parts = urlsplit(endpoint.strip())
+    endpoint = endpoint.strip()
+    parts = _split(endpoint)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RequestValidationError(
-            f"Endpoint {endpoint!r} is not an http(s) URL.", param="endpoint"
+        raise _bad_endpoint(f"Endpoint {_redacted(endpoint)!r} is not an http(s) URL.")
+    if _URL_UNSAFE.search(endpoint):  # urlsplit drops CR, LF and tab without a word
+        raise _bad_endpoint(
+            "The endpoint contains a space or a control character (CR, LF, NUL, tab...)."
         )
+    if "@" in parts.netloc:
+        raise _bad_endpoint(
+            "The endpoint must not carry a user name or password (user:password@host): "
+            "pass the key as api_key=... (it is sent as a header, never shown)."
+        )
+    if "?" in endpoint or "#" in endpoint:  # even bare: the route would land in the query
+        raise _bad_endpoint(
+            "The endpoint must not carry a query or fragment ('?' or '#'); set api_version instead."
+        )
+    _check_port(parts)
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise RequestValidationError(
+        raise _bad_endpoint(
             f"Refusing plain http:// to {parts.hostname}: the key would cross the network "
-            "unencrypted. Use https://, or http:// only for a loopback emulator.",
-            param="endpoint",
+            "unencrypted. Use https://, or http:// only for a loopback emulator."
         )
-    if parts.query or parts.fragment:
+    try:
+        httpx.URL(endpoint)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise _bad_endpoint(f"Endpoint {endpoint!r} is not a valid URL: {exc}") from None
+    return endpoint.rstrip("/")
+
+
+def _split(endpoint: str) -> SplitResult:
+    try:
+        return urlsplit(endpoint)
+    except ValueError:  # an unbalanced [ in the host
+        raise _bad_endpoint(f"Endpoint {_redacted(endpoint)!r} is not a valid URL.") from None
+
+
+def _check_port(parts: SplitResult) -> None:
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or above 65535
+        port = 0
+    if port == 0:
+        raise _bad_endpoint("The endpoint's port is not a number from 1 to 65535.")
+
+
+def _bad_endpoint(message: str) -> RequestValidationError:
+    return RequestValidationError(message, param="endpoint")
+
+
+def _redacted(endpoint: str) -> str:
+    """The endpoint without any user:password before the host."""
+    scheme, sep, rest = endpoint.partition("://")
+    if not sep:
+        scheme, rest = "", endpoint
+    host_end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    netloc = rest[:host_end]
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    return f"{scheme}{sep}{netloc}{rest[host_end:]}"
+
+
+def check_header_value(name: str, value: object, *, param: str) -> None:
+    """Refuse a header value httpx or aiohttp would refuse late, or that could split headers."""
+    if not isinstance(value, str):
         raise RequestValidationError(
-            "The endpoint must not carry a query or fragment; set api_version instead.",
-            param="endpoint",
+            f"{param}: header {name!r} must be a string, not {type(value).__name__}.",
+            param=param,
         )
-    return endpoint.strip().rstrip("/")
+    if not _HEADER_VALUE.fullmatch(value):
+        raise RequestValidationError(
+            f"{param}: header {name!r} contains a line break, NUL, another control character "
+            "or non-ASCII text; header values must be printable ASCII.",
+            param=param,
+        )
+
+
+def check_headers(headers: Mapping[str, object], *, param: str = "headers") -> None:
+    """Check every header name is an HTTP token and every value is printable ASCII."""
+    for name, value in headers.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise RequestValidationError(
+                f"{param} has a header name that is not a valid HTTP token: {name!r}.",
+                param=param,
+            )
+        check_header_value(name, value, param=param)
 
 
 def _is_loopback(host: str) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._config import ExtraParametersMode
+from ._config import ExtraParametersMode, check_headers
 from ._errors import RequestValidationError
 
 __all__ = [
@@ -148,7 +148,9 @@ def build_info_request(
     api_version: str | None = None, headers: Mapping[str, str] | None = None
 ) -> PreparedRequest:
     query = {"api-version": api_version} if api_version else {}
-    return PreparedRequest("GET", "info", ROUTES["info"], query, dict(headers or {}), None, False)
+    out_headers = dict(headers or {})
+    check_headers(out_headers)
+    return PreparedRequest("GET", "info", ROUTES["info"], query, out_headers, None, False)
 
 
 def _finish(
@@ -162,6 +164,7 @@ def _finish(
 ) -> PreparedRequest:
     body = {key: value for key, value in body.items() if value is not None}
     out_headers = dict(headers or {})
+    check_headers(out_headers)  # CR/LF would split headers; non-ASCII fails late in httpx
     if model_extras:
         _check_extras(model_extras, typed)
         body.update(model_extras)

@@ -133,6 +133,16 @@ BAD_ENDPOINTS = [
         "http://llama.eastus2.models.ai.azure.com", "Refusing plain http://", id="plain-http"
     ),
     pytest.param("http://10.0.0.8:8080", "Refusing plain http://", id="plain-http-private-ip"),
+    pytest.param(
+        "https://llama:hunter2@llama.eastus2.models.ai.azure.com",
+        "user name or password",
+        id="userinfo",
+    ),
+    # Today's silent failure: the route lands in the query or fragment and the call goes to "/".
+    pytest.param("https://llama.eastus2.models.ai.azure.com?", "query or fragment", id="bare-?"),
+    pytest.param("https://llama.eastus2.models.ai.azure.com#", "query or fragment", id="bare-#"),
+    pytest.param("https://llama.eastus2.models.ai.azure.com:44x3", "port", id="junk-port"),
+    pytest.param("https://llama.eastus2.models.ai.azure.com/a\r\nb", "control", id="crlf-path"),
 ]
 
 
@@ -140,11 +150,14 @@ BAD_ENDPOINTS = [
 def test_langchain_refuses_a_bad_endpoint_at_construction(
     endpoint: str, says: str, lookups: Lookups
 ) -> None:
-    # pydantic wraps the transport's RequestValidationError (a ValueError) in its ValidationError.
-    with pytest.raises(ValueError, match="endpoint") as info:
+    # The typed error itself, not pydantic's ValidationError (which repeats the arguments).
+    with pytest.raises(lc.RequestValidationError) as info:
         ChatAzureLlama(endpoint=endpoint, api_key=KEY, model=MODEL)
+    assert isinstance(info.value, ModelInvalidRequestError)
+    assert info.value.param == "endpoint"
     assert says in str(info.value)
-    assert KEY not in str(info.value)
+    assert KEY not in str(info.value) and "hunter2" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
     assert lookups.refused == []  # not even a name lookup
 
 
@@ -156,4 +169,46 @@ async def test_litellm_refuses_a_bad_endpoint_before_sending(
     reply = await drive(case, endpoint).call()
     assert type(reply.error) is litellm.BadRequestError, repr(reply.caught)
     assert says in str(reply.error) and KEY not in str(reply.error)
+    assert "hunter2" not in str(reply.error)
     assert lookups.refused == []
+
+
+BAD_HEADER_VALUES = [
+    pytest.param("blue\r\nX-Injected: 1", id="crlf"),
+    pytest.param("blue\x00", id="nul"),
+    pytest.param("bleu-ciel-é", id="non-ascii"),
+]
+
+
+@pytest.mark.parametrize("value", BAD_HEADER_VALUES)
+@pytest.mark.parametrize("setting", ["deployment", "default_headers"])
+@pytest.mark.parametrize("cls", [ChatAzureLlama, lc.AzureLlama], ids=["chat", "text"])
+def test_langchain_refuses_a_bad_header_at_construction(
+    cls: type[Any], setting: str, value: str, emu: Emulator
+) -> None:
+    """Before: sync said "Could not reach..." and retried with backoff; async raised a raw
+    ValueError; a non-ASCII deployment raised UnicodeEncodeError, all at the first call."""
+    settings: dict[str, Any] = (
+        {"deployment": value} if setting == "deployment" else {"default_headers": {"x-t": value}}
+    )
+    with pytest.raises(lc.RequestValidationError) as info:
+        cls(endpoint=emu.url, api_key=KEY, model=MODEL, **settings)
+    assert info.value.param == setting
+    assert value not in str(info.value)
+    assert emu.requests == []
+
+
+@pytest.mark.parametrize("value", BAD_HEADER_VALUES)
+@pytest.mark.parametrize("setting", ["deployment", "extra_headers"])
+@pytest.mark.parametrize("case", LITELLM_MODES)
+async def test_litellm_refuses_a_bad_header_before_sending(
+    case: Case, setting: str, value: str, emu: Emulator, drive: Drivers
+) -> None:
+    driver = drive(case, emu.url, max_retries=5)
+    kwargs: dict[str, Any] = (
+        {"deployment": value} if setting == "deployment" else {"extra_headers": {"x-t": value}}
+    )
+    reply = await driver.call(**kwargs)
+    assert type(reply.error) is litellm.BadRequestError, repr(reply.caught)
+    assert "printable ASCII" in str(reply.error)
+    assert emu.requests == []

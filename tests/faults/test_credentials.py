@@ -7,6 +7,7 @@ managed-compute emulator accepts exactly one token.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -128,3 +129,42 @@ async def test_litellm_token_provider_that_raises(
     assert type(reply.error) is litellm.AuthenticationError, repr(reply.caught)
     assert "token endpoint unreachable" in str(reply.error)
     assert emu.requests == []
+
+
+class SlowCredential(Credential):
+    """A token fetch that takes a while (sync or async), as a real one does."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> tuple[str, float]:
+        time.sleep(0.05)
+        return super().get_token(*scopes)
+
+
+class SlowAsyncCredential(Credential):
+    async def get_token(self, *scopes: str, **kwargs: Any) -> tuple[str, float]:  # type: ignore[override]
+        await asyncio.sleep(0.05)
+        return Credential.get_token(self, *scopes)
+
+
+@pytest.mark.parametrize(
+    ("method", "credential_type"),
+    [
+        pytest.param("batch", SlowCredential, id="batch-threads"),
+        pytest.param("abatch", SlowAsyncCredential, id="abatch-gather"),
+    ],
+)
+async def test_concurrent_first_calls_fetch_one_token(
+    method: str, credential_type: type[Credential], emu: Emulator
+) -> None:
+    """16 calls at once on a new model: one `get_token`, not 16 (single flight)."""
+    credential = credential_type(GOOD)
+    model = lc.ChatAzureLlama(endpoint=emu.url, credential=credential, model="m", max_retries=0)
+    prompts = [f"hello {i}" for i in range(16)]
+    if method == "batch":
+        answers = await asyncio.to_thread(model.batch, prompts, {"max_concurrency": 16})
+    else:
+        answers = await model.abatch(prompts, {"max_concurrency": 16})
+    assert len(answers) == 16
+    assert credential.calls == 1
+    assert bearer(emu) == [f"Bearer {GOOD}"] * 16
+    model.close()
+    await model.aclose()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import httpx
@@ -208,3 +211,84 @@ def test_credential_failures_are_typed(credential: FakeCredential, text: str) ->
     with pytest.raises(CredentialError, match=text):
         client.chat(USER)
     assert seen == []
+
+
+BURST = 16
+
+
+class SlowCredential(FakeCredential):
+    """Takes a while, as a real token fetch does: time for the other first calls to pile up."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        time.sleep(0.05)
+        return super().get_token(*scopes)
+
+
+class SlowAsyncCredential(FakeCredential):
+    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:  # type: ignore[override]
+        await asyncio.sleep(0.05)
+        return FakeCredential.get_token(self, *scopes)
+
+
+def _burst_sync(client: Any) -> None:
+    start = threading.Barrier(BURST)
+
+    def call() -> None:
+        start.wait(timeout=10)
+        client.chat(USER)
+
+    with ThreadPoolExecutor(BURST) as pool:
+        for future in [pool.submit(call) for _ in range(BURST)]:
+            future.result(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("kind", "credential_type"),
+    [
+        pytest.param("sync", SlowCredential, id="sync-threads"),
+        pytest.param("async", SlowAsyncCredential, id="async-gather"),
+    ],
+)
+async def test_concurrent_first_calls_fetch_one_token(
+    kind: str, credential_type: type[FakeCredential]
+) -> None:
+    credential = credential_type()
+    seen, handler = recorder()
+    make = make_sync if kind == "sync" else make_async
+    client = with_clock(
+        make(handler, endpoint=MANAGED, api_key=None, credential=credential), credential
+    )
+    if kind == "sync":
+        await asyncio.to_thread(_burst_sync, client)
+    else:
+        await asyncio.gather(*(client.chat(USER) for _ in range(BURST)))
+    assert len(credential.calls) == 1  # was 16: every first call fetched its own
+    assert {r.headers["authorization"] for r in seen} == {"Bearer token-1"}
+    assert len(seen) == BURST
+
+
+@pytest.mark.parametrize(
+    ("kind", "credential_type"),
+    [
+        pytest.param("sync", SlowCredential, id="sync-threads"),
+        pytest.param("async", SlowAsyncCredential, id="async-gather"),
+    ],
+)
+async def test_a_burst_of_401s_refreshes_the_token_once(
+    kind: str, credential_type: type[FakeCredential]
+) -> None:
+    credential = credential_type()
+    seen, handler = recorder(
+        lambda r: 401 if r.headers["authorization"] == "Bearer token-1" else 200
+    )
+    make = make_sync if kind == "sync" else make_async
+    client = with_clock(
+        make(handler, endpoint=MANAGED, api_key=None, credential=credential), credential
+    )
+    if kind == "sync":
+        await asyncio.to_thread(_burst_sync, client)
+    else:
+        await asyncio.gather(*(client.chat(USER) for _ in range(BURST)))
+    # token-1 for the burst, refused 16 times, then one token-2 for all 16 retries (was 17 calls).
+    assert len(credential.calls) == 2
+    assert [r.headers["authorization"] for r in seen].count("Bearer token-2") == BURST

@@ -39,11 +39,91 @@ def test_environment_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         ),
         pytest.param("http://10.0.0.5:8080", "Refusing plain http", id="plain-http-private-ip"),
         pytest.param("https://h.models.ai.azure.com?api-version=1", "query", id="query"),
+        # A bare "?" or "#" parses as an empty query or fragment: the route would go after it.
+        pytest.param("https://h.models.ai.azure.com?", "query or fragment", id="bare-question"),
+        pytest.param("https://h.models.ai.azure.com/#", "query or fragment", id="bare-hash"),
+        pytest.param("https://h.models.ai.azure.com#frag", "query or fragment", id="fragment"),
+        pytest.param(
+            "https://u:hunter2@h.models.ai.azure.com", "user name or password", id="userinfo"
+        ),
+        pytest.param("https://user@h.models.ai.azure.com", "user name or password", id="user"),
+        pytest.param("https://h.models.ai.azure.com:https", "port", id="junk-port"),
+        pytest.param("https://h.models.ai.azure.com:65536", "port", id="port-too-high"),
+        pytest.param("https://h.models.ai.azure.com:0", "port", id="port-zero"),
+        pytest.param("https://h.models.ai.azure.com/a\r\nX-Evil: 1", "control", id="crlf-path"),
+        pytest.param("https://h.models.ai.azure.com/a\x00", "control", id="nul-path"),
+        pytest.param("https://h.models.ai.azure.com/a b", "space", id="space-in-path"),
+        pytest.param("https://[::1/x", "not a valid URL", id="unbalanced-bracket"),
+        pytest.param("ftp://u:hunter2@h.models.ai.azure.com", "not an http", id="ftp-userinfo"),
     ],
 )
 def test_bad_endpoints_refused(endpoint: str, text: str) -> None:
-    with pytest.raises(RequestValidationError, match=text):
+    with pytest.raises(RequestValidationError, match=text) as info:
         ClientConfig.create(endpoint, api_key=KEY)
+    assert info.value.param == "endpoint"
+    assert "hunter2" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        pytest.param("https://h.models.ai.azure.com:443", id="explicit-port"),
+        pytest.param("https://h.models.ai.azure.com/score/", id="path"),
+        pytest.param("  https://h.models.ai.azure.com\n", id="surrounding-whitespace"),
+    ],
+)
+def test_good_endpoints_kept(endpoint: str) -> None:
+    assert ClientConfig.create(endpoint, api_key=KEY).endpoint == endpoint.strip().rstrip("/")
+
+
+BAD_HEADER_VALUES = [
+    pytest.param("blue\r\nX-Injected: 1", id="crlf"),
+    pytest.param("blue\n", id="lf"),
+    pytest.param("blue\r", id="cr"),
+    pytest.param("blue\x00", id="nul"),
+    pytest.param("blue\x1b[31m", id="escape"),
+    pytest.param("bleu-ciel-é", id="non-ascii"),
+]
+
+
+@pytest.mark.parametrize("value", BAD_HEADER_VALUES)
+def test_bad_deployment_refused_at_construction(value: str) -> None:
+    with pytest.raises(RequestValidationError, match="deployment") as info:
+        AzureLlamaClient("https://h.models.ai.azure.com", api_key=KEY, deployment=value)
+    assert info.value.param == "deployment"
+
+
+@pytest.mark.parametrize("value", BAD_HEADER_VALUES)
+def test_bad_default_header_value_refused_and_not_repeated(value: str) -> None:
+    with pytest.raises(RequestValidationError, match="x-trace") as info:
+        AsyncAzureLlamaClient(
+            "https://h.models.ai.azure.com", api_key=KEY, default_headers={"x-trace": value}
+        )
+    assert info.value.param == "default_headers"
+    assert value not in str(info.value)  # a header value may be a secret of its own
+
+
+@pytest.mark.parametrize(
+    ("headers", "text"),
+    [
+        pytest.param({"x trace": "1"}, "not a valid HTTP token", id="space-in-name"),
+        pytest.param({"x-trace\r\n": "1"}, "not a valid HTTP token", id="crlf-in-name"),
+        pytest.param({"": "1"}, "not a valid HTTP token", id="empty-name"),
+        pytest.param({"x-trace": 1}, "must be a string", id="not-a-string"),
+    ],
+)
+def test_bad_default_header_refused(headers: dict[str, Any], text: str) -> None:
+    with pytest.raises(RequestValidationError, match=text):
+        ClientConfig.create("https://h.models.ai.azure.com", api_key=KEY, default_headers=headers)
+
+
+@pytest.mark.parametrize("value", BAD_HEADER_VALUES)
+def test_bad_per_request_header_refused_before_sending(value: str) -> None:
+    seen: list[httpx.Request] = []
+    client = make_sync(lambda request: seen.append(request) or httpx.Response(200, json={}))
+    with pytest.raises(RequestValidationError, match="x-trace"):
+        client.chat([{"role": "user", "content": "x"}], headers={"x-trace": value})
+    assert seen == []
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_azure_llama.transport import build_chat_request
-from tests._support.transport import ENDPOINT, make_async, make_sync
+from langchain_azure_llama.transport import AzureLlamaClient, build_chat_request
+from tests._support.transport import ENDPOINT, KEY, make_async, make_sync
 
 
 def _recorder() -> tuple[list[httpx.Request], Any]:
@@ -69,8 +69,8 @@ def test_no_api_version_sends_no_query() -> None:
 
 def test_a_caller_clients_own_query_params_still_merge() -> None:
     seen, handler = _recorder()
-    client = make_sync(handler)
-    client._http = httpx.Client(transport=httpx.MockTransport(handler), params={"trace": "1"})
+    http = httpx.Client(transport=httpx.MockTransport(handler), params={"trace": "1"})
+    client = AzureLlamaClient(ENDPOINT, api_key=KEY, http_client=http)
     client.chat(MESSAGES)
     assert dict(seen[0].url.params) == {"api-version": "2024-05-01-preview", "trace": "1"}
 
