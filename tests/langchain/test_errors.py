@@ -117,6 +117,12 @@ TABLE: list[tuple[str, t.AzureLlamaError, type[Any], type[ModelError]]] = [
     ),
     ("timeout", t.APITimeoutError("m", host="h"), lc.APITimeoutError, ModelTimeoutError),
     ("base", t.AzureLlamaError("m"), lc.AzureLlamaError, ModelAPIError),
+    (
+        "redirect",
+        t.RedirectError("m", status_code=307, location_host="elsewhere.example", **STATUS),
+        lc.RedirectError,
+        ModelAPIError,
+    ),
 ]
 
 
