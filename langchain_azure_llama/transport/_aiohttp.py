@@ -8,10 +8,14 @@
   and stops the read timeout, so the reader waits forever. The connection's protocol here
   also hands the error to that body, which then raises `ClientPayloadError` (translated by
   `_boundary` like any other).
+
+`Transport.discard()` releases the session without awaiting, for a pool whose event loop was
+closed before the pool could close on it (no `shutdown_asyncgens`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any
 
@@ -48,3 +52,34 @@ class Transport(AiohttpTransport):
             _ResponseHandler, loop=connector._loop
         )
         return aiohttp.ClientSession(connector=connector, trust_env=True)
+
+    def discard(self) -> None:
+        """Release the session now, without awaiting: its event loop has closed.
+
+        aiohttp closes transports through the loop (`call_soon`), which a closed loop refuses;
+        the sockets are closed directly instead, then the connector is marked closed (aiohttp
+        skips its transports itself when the loop is closed). No "Unclosed client session",
+        "Unclosed connector" or "unclosed transport" warnings follow at garbage collection.
+        """
+        session = self.client
+        if not isinstance(session, aiohttp.ClientSession) or session.closed:
+            return
+        connector = session.connector
+        if connector is None:
+            return
+        protocols = [proto for conns in connector._conns.values() for proto, _ in conns]
+        for proto in [*protocols, *connector._acquired]:
+            _close_now(proto.transport)
+        connector._close()
+
+
+def _close_now(transport: Any) -> None:
+    if transport is None:
+        return
+    with contextlib.suppress(RuntimeError):  # "Event loop is closed", once marked closing
+        transport.abort()
+    # What `abort` would have run on the next loop iteration: closes the socket.
+    call_connection_lost = getattr(transport, "_call_connection_lost", None)
+    if call_connection_lost is not None:
+        with contextlib.suppress(Exception):
+            call_connection_lost(None)

@@ -385,6 +385,9 @@ class AsyncAzureLlamaClient(_ClientBase):
         self.backend = backend
         self._factory = http_client_factory
         self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
+        # Dropped without aclose(): each pool still closes, on its own loop if that loop still
+        # runs, or at once if it has closed (see `_LoopPool.release`).
+        weakref.finalize(self, _release_pools, self._pools)
 
     async def _http(self) -> httpx.AsyncClient:
         loop = _running_loop()
@@ -398,7 +401,7 @@ class AsyncAzureLlamaClient(_ClientBase):
 
     def _forget_closed_loops(self) -> None:
         for loop in [loop for loop in self._pools if loop.is_closed()]:
-            del self._pools[loop]
+            self._pools.pop(loop).discard()
 
     async def aclose(self) -> None:
         """Close the pool of the current loop now (pools also close when their loop shuts down)."""
@@ -541,13 +544,25 @@ def _noop() -> None:
     return None
 
 
+def _release_pools(pools: dict[asyncio.AbstractEventLoop, _LoopPool]) -> None:
+    for loop, pool in list(pools.items()):
+        pool.release(loop)
+    pools.clear()
+
+
+# Close tasks scheduled for dropped clients: the loop keeps only weak references to tasks.
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
 class _LoopPool:
     """One event loop's connection pool, closed when that loop shuts down.
 
     The pool registers an async generator with its loop: `asyncio.run`, `asyncio.Runner` and
     pytest-asyncio call `loop.shutdown_asyncgens()` before closing a loop, which runs the
-    generator's `finally` inside the still-open loop, where the pool can close cleanly. If the
-    client is dropped first, the loop's async-generator finalizer closes the pool instead.
+    generator's `finally` inside the still-open loop, where the pool can close cleanly. A
+    client dropped while its loop runs schedules the close on that loop (`release`); a loop
+    closed without `shutdown_asyncgens` leaves nothing to await on, so the pool is discarded
+    synchronously (`discard`), sockets closed, without "Unclosed client session" warnings.
     """
 
     def __init__(self, client: httpx.AsyncClient) -> None:
@@ -565,3 +580,22 @@ class _LoopPool:
 
     async def close(self) -> None:
         await self._guard.aclose()
+
+    def release(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Close from anywhere: on `loop` if it runs, at once if it has closed."""
+        if loop.is_closed():
+            self.discard()
+        elif loop.is_running():
+            loop.call_soon_threadsafe(self._close_on, loop)
+
+    def _close_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        task = loop.create_task(self.close())
+        _CLOSING.add(task)
+        task.add_done_callback(_CLOSING.discard)
+
+    def discard(self) -> None:
+        """The loop closed under the pool: release its sockets without awaiting anything."""
+        transport = getattr(self.client, "_transport", None)
+        discard = getattr(transport, "discard", None)
+        if callable(discard):
+            discard()
