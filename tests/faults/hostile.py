@@ -229,7 +229,8 @@ def http_response(
 
 
 def chat_completion(text: str = "hello") -> bytes:
-    """A minimal valid chat completion body."""
+    """A minimal valid completion body, for `/chat/completions` (`message`) and `/completions`
+    (`text`) alike, so one script serves both kinds of model."""
     return json.dumps(
         {
             "id": "hostile-1",
@@ -240,6 +241,7 @@ def chat_completion(text: str = "hello") -> bytes:
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": text},
+                    "text": text,
                     "finish_reason": "stop",
                 }
             ],
