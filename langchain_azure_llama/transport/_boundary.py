@@ -49,10 +49,16 @@ _TIMEOUTS: tuple[type[BaseException], ...] = (
     httpx.TimeoutException,
     httpcore.TimeoutException,
 )
+# httpcore's exceptions share no base; httpx maps them, a custom transport may not.
 _LOWER: tuple[type[BaseException], ...] = (
     httpx.HTTPError,
     httpx.StreamError,
     httpcore.ConnectionNotAvailable,
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.ProxyError,
+    httpcore.TimeoutException,
+    httpcore.UnsupportedProtocol,
     OSError,
     EOFError,
 )
