@@ -28,6 +28,7 @@ _LAZY: dict[str, str] = {
     "NotFoundError": "._errors",
     "PermissionDeniedError": "._errors",
     "RateLimitError": "._errors",
+    "RedirectError": "._errors",
     "RequestValidationError": "._errors",
     "ResponseDecodeError": "._errors",
     "StreamInterruptedError": "._errors",

@@ -16,6 +16,7 @@ RequestValidationError       → RequestValidationError       ModelInvalidReques
 NotFoundError                → NotFoundError                ModelNotFoundError
 RateLimitError               → RateLimitError               ModelRateLimitError
 InternalServerError          → InternalServerError          ModelAPIError
+RedirectError (3xx)          → RedirectError                ModelAPIError
 APIStatusError (other codes) → APIStatusError               ModelAPIError
 StreamInterruptedError       → StreamInterruptedError       ModelAPIError
 ResponseDecodeError          → ResponseDecodeError          ModelAPIError
@@ -67,6 +68,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "RequestValidationError",
     "ResponseDecodeError",
     "StreamInterruptedError",
@@ -130,6 +132,10 @@ class InternalServerError(_t.InternalServerError, ModelAPIError):
     """HTTP 5xx after the retries."""
 
 
+class RedirectError(_t.RedirectError, ModelAPIError):
+    """HTTP 3xx, never followed; `location_host` names where it pointed."""
+
+
 class APIStatusError(_t.APIStatusError, ModelAPIError):
     """Another error status (or an error event inside a stream)."""
 
@@ -175,6 +181,7 @@ _TABLE: dict[type[_t.AzureLlamaError], type[_t.AzureLlamaError]] = {
     _t.NotFoundError: NotFoundError,
     _t.RateLimitError: RateLimitError,
     _t.InternalServerError: InternalServerError,
+    _t.RedirectError: RedirectError,
     _t.APIStatusError: APIStatusError,
     _t.StreamInterruptedError: StreamInterruptedError,
     _t.ResponseDecodeError: ResponseDecodeError,

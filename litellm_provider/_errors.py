@@ -15,7 +15,8 @@ RateLimitError 429                       RateLimitError (retry-after on .respons
 InternalServerError 503                  ServiceUnavailableError
 InternalServerError other 5xx            InternalServerError (provider_status_code kept)
 APIStatusError 408                       Timeout
-APIStatusError other                     APIError (status kept)
+APIStatusError other                     APIError (status kept; a RedirectError's 3xx too,
+                                         never followed and not retried)
 APITimeoutError                          Timeout (APIConnectionError if really refused)
 APIConnectionError                       APIConnectionError
 StreamInterruptedError                   APIConnectionError, partial text noted: a broken

@@ -1,8 +1,9 @@
 """The HTTP clients: auth, URL, retries before the first byte, and translation of httpx errors.
 
 `AzureLlamaClient` and `AsyncAzureLlamaClient` are twins over the same pure helpers (request
-building in `_request`, error bodies in `_error_body`, retry waits in `_retry`). httpx errors
-are translated here, in one place, and never escape.
+building in `_request`, error bodies in `_error_body`, retry waits in `_retry`). Every error
+from below (httpx, aiohttp, sockets) goes through `_boundary` and never escapes untranslated.
+Redirects are never followed, whatever client the caller passed: a 3xx is a `RedirectError`.
 
 The async client keeps one `httpx.AsyncClient` per running event loop: a pool bound to a loop
 that has closed fails with "Event loop is closed", and pytest-asyncio (like `asyncio.run`)
@@ -25,15 +26,10 @@ import httpx
 from .. import __version__
 from . import _fork
 from ._auth import KeyAuth, TokenAuth
+from ._boundary import acall, call, translate
 from ._config import DEFAULT_API_VERSION, ClientConfig, ExtraParametersMode, is_serverless_host
 from ._error_body import error_from_response
-from ._errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AzureLlamaError,
-    ResponseDecodeError,
-)
+from ._errors import APIConnectionError, APIStatusError, AzureLlamaError, ResponseDecodeError
 from ._request import (
     Api,
     PreparedRequest,
@@ -229,16 +225,6 @@ class _ClientBase:
             )
         return "The Entra ID token was refused even after a refresh; check the role assignment."
 
-    def _transport_error(self, exc: httpx.HTTPError) -> AzureLlamaError:
-        host = self.config.host
-        if isinstance(exc, httpx.TimeoutException) and not _refused(exc):
-            return APITimeoutError(
-                f"Request to Azure AI endpoint {host} timed out ({type(exc).__name__}).", host=host
-            )
-        return APIConnectionError(
-            f"Could not reach Azure AI endpoint {host}: {type(exc).__name__}: {exc}", host=host
-        )
-
     def _retry_wait(self, attempt: int, error: AzureLlamaError) -> float | None:
         """Seconds to wait before retrying, or None when the error is final."""
         if attempt >= self.retry.max_retries:
@@ -354,12 +340,7 @@ class AzureLlamaClient(_ClientBase):
     def request(self, prepared: PreparedRequest, timeout: float | None = None) -> Any:
         """Send a prepared request and return its JSON body (retrying when allowed)."""
         response = self._send(prepared, timeout)
-        try:
-            response.read()
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
-        finally:
-            response.close()
+        call(self.config.host, _read, response)
         return self._decode(response)
 
     def stream(self, prepared: PreparedRequest, timeout: float | None = None) -> Stream[Any]:
@@ -372,24 +353,25 @@ class AzureLlamaClient(_ClientBase):
         while True:
             request = self._build(self._http, prepared, timeout)
             try:
-                response = self._http.send(request, auth=self.auth, stream=True)
-            except httpx.HTTPError as exc:
-                error: AzureLlamaError = self._transport_error(exc)
-                cause: BaseException | None = exc
+                # Never follow: a caller's client may, and would carry `api-key` to the new host.
+                response = self._http.send(
+                    request, auth=self.auth, stream=True, follow_redirects=False
+                )
+            except Exception as exc:
+                lower = translate(exc, self.config.host)
+                if lower is None:
+                    raise
+                error: AzureLlamaError = lower
             else:
-                if response.status_code < 400:
+                if response.status_code < 300:
                     return response
-                try:
-                    response.read()
-                except httpx.HTTPError as exc:
-                    raise self._transport_error(exc) from exc
-                finally:
-                    response.close()
-                # A status error is the service's answer, not an httpx failure: no cause.
-                error, cause = self._status_error(response), None
+                call(self.config.host, _read, response)
+                error = self._status_error(response)
             wait = self._retry_wait(attempt, error)
             if wait is None:
-                raise error from cause
+                # Raised here, outside the except block: nothing chains to the lower-layer
+                # exception, whose request holds the key.
+                raise error
             self.retry.sleep(wait)
             attempt += 1
 
@@ -410,12 +392,17 @@ class AsyncAzureLlamaClient(_ClientBase):
         self._factory = http_client_factory
         self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
         self._process = _fork.process()
+        # Dropped without aclose(): each pool still closes, on its own loop if that loop still
+        # runs, or at once if it has closed (see `_LoopPool.release`); never in another process.
+        weakref.finalize(self, _release_pools, self._pools)
 
     def _own_pools(self) -> dict[asyncio.AbstractEventLoop, _LoopPool]:
         """This process's pools: a forked child leaves the parent's untouched (see _fork)."""
         if self._process != _fork.process():
-            _fork.inherit(self._pools)
-            self._pools, self._process = {}, _fork.process()
+            # The same dict object stays (the finalizer holds it); the parent's pools move out.
+            _fork.inherit(dict(self._pools))
+            self._pools.clear()
+            self._process = _fork.process()
         return self._pools
 
     async def _http(self) -> httpx.AsyncClient:
@@ -430,7 +417,7 @@ class AsyncAzureLlamaClient(_ClientBase):
 
     def _forget_closed_loops(self) -> None:
         for loop in [loop for loop in self._pools if loop.is_closed()]:
-            del self._pools[loop]
+            self._pools.pop(loop).discard()
 
     async def aclose(self) -> None:
         """Close the pool of the current loop now (pools also close when their loop shuts down)."""
@@ -491,12 +478,7 @@ class AsyncAzureLlamaClient(_ClientBase):
 
     async def request(self, prepared: PreparedRequest, timeout: float | None = None) -> Any:
         response = await self._send(prepared, timeout)
-        try:
-            await response.aread()
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
-        finally:
-            await response.aclose()
+        await acall(self.config.host, _aread, response)
         return self._decode(response)
 
     async def stream(
@@ -511,23 +493,22 @@ class AsyncAzureLlamaClient(_ClientBase):
         while True:
             request = self._build(http, prepared, timeout)
             try:
-                response = await http.send(request, auth=self.auth, stream=True)
-            except httpx.HTTPError as exc:
-                error: AzureLlamaError = self._transport_error(exc)
-                cause: BaseException | None = exc
+                response = await http.send(
+                    request, auth=self.auth, stream=True, follow_redirects=False
+                )
+            except Exception as exc:
+                lower = translate(exc, self.config.host)
+                if lower is None:
+                    raise
+                error: AzureLlamaError = lower
             else:
-                if response.status_code < 400:
+                if response.status_code < 300:
                     return response
-                try:
-                    await response.aread()
-                except httpx.HTTPError as exc:
-                    raise self._transport_error(exc) from exc
-                finally:
-                    await response.aclose()
-                error, cause = self._status_error(response), None
+                await acall(self.config.host, _aread, response)
+                error = self._status_error(response)
             wait = self._retry_wait(attempt, error)
             if wait is None:
-                raise error from cause
+                raise error
             await self.retry.asleep(wait)
             attempt += 1
 
@@ -548,15 +529,18 @@ def _running_loop() -> asyncio.AbstractEventLoop:
     return asyncio.get_running_loop()
 
 
-def _refused(exc: BaseException) -> bool:
-    """httpx-aiohttp 0.2 reports a refused connection (aiohttp's ClientConnectorError, an
-    OSError) as httpx.ConnectTimeout: look at the real cause before calling it a timeout."""
-    cause = exc.__cause__
-    while cause is not None:
-        if isinstance(cause, OSError) and not isinstance(cause, TimeoutError):
-            return True
-        cause = cause.__cause__
-    return False
+def _read(response: httpx.Response) -> None:
+    try:
+        response.read()
+    finally:
+        response.close()
+
+
+async def _aread(response: httpx.Response) -> None:
+    try:
+        await response.aread()
+    finally:
+        await response.aclose()
 
 
 @functools.lru_cache(maxsize=1)
@@ -572,9 +556,9 @@ def _new_sync_client() -> httpx.Client:
 def _new_async_client(backend: AsyncBackend) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
     if backend == "aiohttp":
-        from httpx_aiohttp import AiohttpTransport
+        from ._aiohttp import Transport  # aiohttp is imported on first async use only
 
-        transport = AiohttpTransport(verify=_ssl_context(), limits=limits)
+        transport = Transport(verify=_ssl_context(), limits=limits)
         return httpx.AsyncClient(transport=transport, limits=limits)
     return httpx.AsyncClient(verify=_ssl_context(), limits=limits)
 
@@ -584,18 +568,33 @@ def _timeout(seconds: float | None) -> dict[str, float | None]:
     return httpx.Timeout(seconds).as_dict()
 
 
+def _release_pools(pools: dict[asyncio.AbstractEventLoop, _LoopPool]) -> None:
+    for loop, pool in list(pools.items()):
+        pool.release(loop)
+    pools.clear()
+
+
+# Close tasks scheduled for dropped clients: the loop keeps only weak references to tasks.
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
 class _LoopPool:
     """One event loop's connection pool, closed when that loop shuts down.
 
     The pool registers an async generator with its loop: `asyncio.run`, `asyncio.Runner` and
     pytest-asyncio call `loop.shutdown_asyncgens()` before closing a loop, which runs the
-    generator's `finally` inside the still-open loop, where the pool can close cleanly. If the
-    client is dropped first, the loop's async-generator finalizer closes the pool instead.
+    generator's `finally` inside the still-open loop, where the pool can close cleanly. A
+    client dropped while its loop runs schedules the close on that loop (`release`); a loop
+    closed without `shutdown_asyncgens` leaves nothing to await on, so the pool is discarded
+    synchronously (`discard`), sockets closed, without "Unclosed client session" warnings.
     """
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
         self._guard = self._close_on_shutdown()
+        # Only the process that opened the pool may close it: a forked child shares its
+        # sockets (and TLS state) with the parent.
+        self._process = _fork.process()
 
     async def register(self) -> None:
         await self._guard.__anext__()
@@ -608,3 +607,26 @@ class _LoopPool:
 
     async def close(self) -> None:
         await self._guard.aclose()
+
+    def release(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Close from anywhere: on `loop` if it runs, at once if it has closed."""
+        if self._process != _fork.process():
+            return
+        if loop.is_closed():
+            self.discard()
+        elif loop.is_running():
+            loop.call_soon_threadsafe(self._close_on, loop)
+
+    def _close_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        task = loop.create_task(self.close())
+        _CLOSING.add(task)
+        task.add_done_callback(_CLOSING.discard)
+
+    def discard(self) -> None:
+        """The loop closed under the pool: release its sockets without awaiting anything."""
+        if self._process != _fork.process():
+            return
+        transport = getattr(self.client, "_transport", None)
+        discard = getattr(transport, "discard", None)
+        if callable(discard):
+            discard()

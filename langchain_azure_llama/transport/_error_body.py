@@ -3,6 +3,10 @@
 Shapes accepted (azure-wire.md §11): `{"error": {...}}`; flat `{code, message, status, param}`;
 the MaaS gateway's `{"statusCode", "message"}`; `detail` as an object, a list or a string;
 a backend error whose `message` is itself JSON text; and non-JSON text such as `NOT FOUND`.
+
+The service's text goes into the message on one line with control characters escaped (a hostile
+body cannot move the cursor or recolour a terminal through `str(e)`); the raw body stays on
+`.body`. A 3xx becomes `RedirectError` naming the `Location` host: redirects are never followed.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
+from ._boundary import sanitize
 from ._errors import (
     APIStatusError,
     AuthenticationError,
@@ -23,6 +29,7 @@ from ._errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    RedirectError,
     UnprocessableEntityError,
 )
 from ._retry import retry_after_seconds
@@ -36,6 +43,7 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     429: RateLimitError,
 }
 _MAX_TEXT = 2000
+_MAX_REASON = 200
 
 
 @dataclass
@@ -81,13 +89,15 @@ def error_from_response(
     hint: str | None = None,
 ) -> APIStatusError:
     """Build the typed error for an error status (or an in-stream error event)."""
+    if 300 <= status < 400:
+        return redirect_error(status, headers, content, host=host)
     info = parse_error_body(content)
     request_id = headers.get("x-request-id") or headers.get("apim-request-id")
     code = info.code or headers.get("x-ms-error-code")
-    text = f"Azure AI endpoint {host} answered {status}: {info.message}"
+    text = f"Azure AI endpoint {host} answered {status}: {sanitize(info.message)}"
     reason = headers.get("x-ms-error-reason")
     if reason:
-        text += f" ({reason})"
+        text += f" ({sanitize(reason, _MAX_REASON)})"
     if hint:
         text += f" {hint}"
     common: dict[str, Any] = {
@@ -119,6 +129,37 @@ _OVERFLOW = re.compile(r"maximum context length is \d+ tokens", re.IGNORECASE)
 def is_context_overflow(message: str) -> bool:
     """Does an error message say the prompt (plus `max_tokens`) exceeds the context window?"""
     return _OVERFLOW.search(message) is not None
+
+
+def redirect_error(
+    status: int, headers: Mapping[str, str], content: bytes | str | Any, *, host: str
+) -> RedirectError:
+    """A 3xx, not followed: the message names where it pointed, the key went nowhere else."""
+    location = headers.get("location")
+    target = _host_of(location) if location else None
+    if target:
+        where = f"to host {sanitize(target, _MAX_REASON)}"
+    else:
+        where = "on the same host" if location else "without a Location"
+    return RedirectError(
+        f"Azure AI endpoint {host} answered {status}, redirecting {where}; redirects are not "
+        "followed (the key is only ever sent to the configured endpoint). If the new address is "
+        "right, configure it as the endpoint.",
+        status_code=status,
+        request_id=headers.get("x-request-id") or headers.get("apim-request-id"),
+        code="redirect",
+        body=_load(content),
+        headers=headers,
+        location=location,
+        location_host=target,
+    )
+
+
+def _host_of(location: str) -> str | None:
+    try:
+        return urlsplit(location.strip()).hostname
+    except ValueError:  # not a URL at all (a hostile Location): name nothing
+        return None
 
 
 def _load(content: bytes | str | Any) -> Any:

@@ -10,6 +10,7 @@ AzureLlamaError
 ├── ResponseDecodeError           the service answered 2xx with a body that is not the protocol
 │   └── StructuredOutputError     the answer did not match the requested JSON schema (after repair)
 └── APIStatusError                the service answered with an error status (or an error event)
+    ├── RedirectError             3xx: never followed (the key stays on the endpoint's host)
     ├── BadRequestError           400
     │   ├── ContentFilterError    content safety blocked the prompt (400) or cut the completion
     │   └── ContextWindowExceededError  prompt + max_tokens exceed the model's context window
@@ -44,6 +45,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "RequestValidationError",
     "ResponseDecodeError",
     "StreamInterruptedError",
@@ -140,6 +142,24 @@ class APIStatusError(AzureLlamaError):
         self.param = param
         self.body = body
         self.headers: dict[str, str] = dict(headers or {})
+
+
+class RedirectError(APIStatusError):
+    """HTTP 3xx. Redirects are never followed, whatever client was passed in, so the key is
+    never sent to another host. `location` is the `Location` header, `location_host` its host
+    (both None when the answer had none)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        location: str | None = None,
+        location_host: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.location = location
+        self.location_host = location_host
 
 
 class BadRequestError(APIStatusError):

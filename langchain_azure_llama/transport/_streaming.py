@@ -3,6 +3,11 @@
 `data: [DONE]` is the only complete ending. An error event raises the mapped typed error; a
 stream that ends (or breaks) before `[DONE]` raises `StreamInterruptedError` carrying the text
 received so far. Nothing is retried here: bytes may already have reached the caller.
+
+A block without data (only `id:`, `retry:` or `event:`, legal SSE that is never dispatched) is
+skipped. Any lower-layer error while reading (a bad chunk, a dropped connection, a read
+timeout) becomes `StreamInterruptedError` through `_boundary`, raised unchained: the
+lower-layer exception holds the request headers, and so the key.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 from httpx_sse import EventSource, SSEError
 
+from ._boundary import describe, translate
 from ._error_body import error_from_response
 from ._errors import (
     AzureLlamaError,
@@ -111,7 +117,7 @@ class _StreamState:
         return "".join(self.parts)
 
     def cut_off(self, cause: BaseException | None = None) -> StreamInterruptedError:
-        why = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+        why = f" ({describe(cause)})" if cause is not None else ""
         return StreamInterruptedError(
             f"The stream from {self.host} ended before [DONE] after {self.chunks} chunks{why}; "
             "the answer is incomplete.",
@@ -186,23 +192,28 @@ class Stream(_StreamBase, Generic[T]):
     def __iter__(self) -> Iterator[T]:
         state = self._state
         feed = state.feed
+        error: AzureLlamaError | None = None
         try:
             for event in EventSource(self.response).iter_sse():
+                if not event.data:
+                    continue
                 chunk = feed(event.data)
                 if chunk is None:
                     return
                 yield chunk
         except SSEError as exc:
             raise _not_sse(state, exc) from exc
-        except httpx.HTTPError as exc:
-            raise state.cut_off(exc) from exc
+        except Exception as exc:
+            error = _interrupted(state, exc)
+            if error is None:
+                raise
         finally:
             self.close()
-        raise state.cut_off()
+        raise error or state.cut_off()  # outside the except block: unchained
 
     def close(self) -> None:
         """Close the HTTP response (safe to call twice); stops a stream the caller abandons."""
-        self.response.close()
+        _quietly(self.response.close, self._state.host)
         if self._on_close is not None:
             self._on_close()
             self._on_close = None
@@ -223,28 +234,53 @@ class AsyncStream(_StreamBase, Generic[T]):
     async def _iterate(self) -> AsyncIterator[T]:
         state = self._state
         feed = state.feed
+        error: AzureLlamaError | None = None
         try:
             async for event in EventSource(self.response).aiter_sse():
+                if not event.data:
+                    continue
                 chunk = feed(event.data)
                 if chunk is None:
                     return
                 yield chunk
         except SSEError as exc:
             raise _not_sse(state, exc) from exc
-        except httpx.HTTPError as exc:
-            raise state.cut_off(exc) from exc
+        except Exception as exc:
+            error = _interrupted(state, exc)
+            if error is None:
+                raise
         finally:
             await self.aclose()
-        raise state.cut_off()
+        raise error or state.cut_off()  # outside the except block: unchained
 
     async def aclose(self) -> None:
-        await self.response.aclose()
+        try:
+            await self.response.aclose()
+        except Exception as exc:
+            # Closing a response that already broke: nothing the caller can act on.
+            if translate(exc, self._state.host) is None:
+                raise
 
     async def __aenter__(self) -> AsyncStream[T]:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+def _interrupted(state: _StreamState, exc: BaseException) -> StreamInterruptedError | None:
+    """The cut-off error for a lower-layer failure mid-stream; None for anything else."""
+    if translate(exc, state.host) is None:
+        return None
+    return state.cut_off(exc)
+
+
+def _quietly(close: Callable[[], None], host: str) -> None:
+    try:
+        close()
+    except Exception as exc:
+        if translate(exc, host) is None:
+            raise
 
 
 def _not_sse(state: _StreamState, exc: SSEError) -> ResponseDecodeError:

@@ -129,6 +129,12 @@ TABLE: list[tuple[str, t.AzureLlamaError, type[Any], type[ModelError]]] = [
         lc.StructuredOutputError,
         ModelAPIError,
     ),
+    (
+        "redirect",
+        t.RedirectError("m", status_code=307, location_host="elsewhere.example", **STATUS),
+        lc.RedirectError,
+        ModelAPIError,
+    ),
 ]
 
 

@@ -23,6 +23,7 @@ EXPORTS = {
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RedirectError",
     "RequestValidationError",
     "ResponseDecodeError",
     "StreamInterruptedError",

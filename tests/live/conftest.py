@@ -13,46 +13,13 @@ is known to work without an Azure subscription.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from langchain_tests.conftest import base_vcr_config
 
-# `make record` rewrites these from the endpoint; the emulator run records into a temporary one.
-CASSETTES = Path(
-    os.environ.get("AZURE_LLAMA_LIVE_CASSETTES") or Path(__file__).parent / "cassettes"
-)
-DEFAULT_MODEL = "Meta-Llama-3.1-8B-Instruct"
-NOT_POINTED = (
-    "the live suite needs AZURE_INFERENCE_ENDPOINT and AZURE_INFERENCE_CREDENTIAL (make live)"
-)
-
-
-@dataclass(frozen=True)
-class Target:
-    """The endpoint the live suite talks to."""
-
-    endpoint: str | None
-    key: str | None
-    model: str | None
-
-    @property
-    def ready(self) -> bool:
-        return bool(self.endpoint and self.key)
-
-    @property
-    def model_name(self) -> str:
-        return self.model or DEFAULT_MODEL
-
-
-TARGET = Target(
-    os.environ.get("AZURE_INFERENCE_ENDPOINT"),
-    os.environ.get("AZURE_INFERENCE_CREDENTIAL"),
-    os.environ.get("AZURE_INFERENCE_MODEL"),
-)
+from tests._support.live import CASSETTES, NOT_POINTED, TARGET
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,10 +27,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in item.path.parents and item.get_closest_marker("live") and not TARGET.ready:
             item.add_marker(pytest.mark.skip(reason=NOT_POINTED))
-
-
-def chat_params(**overrides: Any) -> dict[str, Any]:
-    return {"endpoint": TARGET.endpoint, "api_key": TARGET.key, "model": TARGET.model, **overrides}
 
 
 # -- VCR: `make record` rewrites the cassettes from the endpoint; keys and hosts are scrubbed ---

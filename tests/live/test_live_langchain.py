@@ -11,9 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests._support.live import chat_params
 from tests.langchain.test_standard_integration import _EmulatorSuite
-
-from .conftest import chat_params
 
 pytestmark = [
     pytest.mark.live,

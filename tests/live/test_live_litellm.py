@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import TARGET
+from tests._support.live import TARGET
 
 pytestmark = [
     pytest.mark.live,

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import TARGET
+from tests._support.live import TARGET
 
 pytestmark = pytest.mark.live
 

@@ -281,7 +281,9 @@ async def test_httpx_errors_never_escape(kind: str, exc: Exception, cls: type) -
             await make_async(handler, max_retries=0).chat(USER)
     assert "my-llama.eastus2.models.ai.azure.com" in str(info.value)
     assert info.value.host == "my-llama.eastus2.models.ai.azure.com"  # type: ignore[attr-defined]
-    assert isinstance(info.value.__cause__, httpx.HTTPError)
+    # Never chained: httpx's exception holds the request, and the request holds the key.
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None
     assert KEY not in str(info.value)
 
 
