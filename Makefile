@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
 
 install: $(BIN)/python
-	$(BIN)/python -m pip install --quiet --constraint .ci/constraints.txt -e ".[entra]" --group dev
+	$(BIN)/python -m pip install --quiet --constraint .ci/constraints.txt -e ".[entra,proxy]" --group dev
 
 ## The main job: a chat and a stream against Azure if AZURE_INFERENCE_* are set, else the emulator.
 quickstart: install
@@ -23,7 +23,7 @@ quickstart: install
 ## The README's benchmark: this library against its peers (installed from the `bench` extra), on a
 ## local server, same run; prints a markdown table. BENCH_QUICK=1 for a short run. Not part of check.
 bench: install
-	$(BIN)/python -m pip install --quiet --constraint .ci/constraints.txt -e ".[entra,bench]" --group dev
+	$(BIN)/python -m pip install --quiet --constraint .ci/constraints.txt -e ".[entra,proxy,bench]" --group dev
 	$(BIN)/python benchmarks/run.py
 
 ## Everything CI runs: lint, types, then the whole test suite.
