@@ -58,11 +58,6 @@ class Proxy:
     west: Emulator
     limited: Emulator
 
-    def client(self) -> Any:
-        import openai
-
-        return openai.OpenAI(base_url=self.url, api_key=MASTER_KEY, max_retries=0, timeout=60)
-
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -139,6 +134,14 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
                 process.stderr.close()
 
 
+@pytest.fixture(scope="module")
+def client(proxy: Proxy) -> Iterator[Any]:
+    import openai
+
+    with openai.OpenAI(base_url=proxy.url, api_key=MASTER_KEY, max_retries=0, timeout=60) as sdk:
+        yield sdk
+
+
 def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + STARTUP_DEADLINE
     while time.monotonic() < deadline:
@@ -157,14 +160,14 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
 MESSAGES = [{"role": "user", "content": "hello there"}]
 
 
-def test_chat(proxy: Proxy) -> None:
-    response = proxy.client().chat.completions.create(model="llama-3.1-8b", messages=MESSAGES)
+def test_chat(client: Any) -> None:
+    response = client.chat.completions.create(model="llama-3.1-8b", messages=MESSAGES)
     assert response.choices[0].message.content.endswith("hello there")
     assert response.usage is not None and response.usage.completion_tokens == 6
 
 
-def test_stream_with_usage(proxy: Proxy) -> None:
-    stream = proxy.client().chat.completions.create(
+def test_stream_with_usage(client: Any) -> None:
+    stream = client.chat.completions.create(
         model="llama-3.1-8b",
         messages=MESSAGES,
         stream=True,
@@ -177,32 +180,28 @@ def test_stream_with_usage(proxy: Proxy) -> None:
     assert chunks[-1].usage.completion_tokens == 6
 
 
-def test_stream_without_usage_option_sends_no_usage_chunk(proxy: Proxy) -> None:
-    stream = proxy.client().chat.completions.create(
-        model="llama-3.1-8b", messages=MESSAGES, stream=True
-    )
+def test_stream_without_usage_option_sends_no_usage_chunk(client: Any) -> None:
+    stream = client.chat.completions.create(model="llama-3.1-8b", messages=MESSAGES, stream=True)
     chunks = list(stream)
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert all(getattr(c, "usage", None) is None for c in chunks)
 
 
-def test_content_policy_fallback(proxy: Proxy) -> None:
-    response = proxy.client().chat.completions.create(
+def test_content_policy_fallback(client: Any) -> None:
+    response = client.chat.completions.create(
         model="llama-3.1-8b", messages=[{"role": "user", "content": "BLOCKME please"}]
     )
     assert response.choices[0].message.content.endswith("BLOCKME please")
 
 
-def test_cost_header(proxy: Proxy) -> None:
-    raw = proxy.client().chat.completions.with_raw_response.create(
-        model="llama-3.1-8b", messages=MESSAGES
-    )
+def test_cost_header(client: Any) -> None:
+    raw = client.chat.completions.with_raw_response.create(model="llama-3.1-8b", messages=MESSAGES)
     usage = raw.parse().usage
     expected = usage.prompt_tokens * PRICE_IN + usage.completion_tokens * PRICE_OUT
     assert float(raw.headers["x-litellm-response-cost"]) == pytest.approx(expected)
 
 
-def test_rate_limit_passes_azures_wait_on(proxy: Proxy) -> None:
+def test_rate_limit_passes_azures_wait_on(proxy: Proxy, client: Any) -> None:
     import openai
 
     # Every attempt of the Router (1 + num_retries) gets the 429; its one deployment has no
@@ -211,7 +210,7 @@ def test_rate_limit_passes_azures_wait_on(proxy: Proxy) -> None:
     proxy.limited.inject(Fault.status(429, retry_after=1), times=10)
     try:
         with pytest.raises(openai.RateLimitError) as caught:
-            proxy.client().chat.completions.create(model=LIMITED, messages=MESSAGES)
+            client.chat.completions.create(model=LIMITED, messages=MESSAGES)
     finally:
         proxy.limited.clear()
     assert caught.value.status_code == 429
@@ -219,7 +218,7 @@ def test_rate_limit_passes_azures_wait_on(proxy: Proxy) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=PROTOCOL)
-def test_tools_on_a_tool_refusing_endpoint(proxy: Proxy) -> None:
+def test_tools_on_a_tool_refusing_endpoint(client: Any) -> None:
     tool = {
         "type": "function",
         "function": {
@@ -232,7 +231,7 @@ def test_tools_on_a_tool_refusing_endpoint(proxy: Proxy) -> None:
             },
         },
     }
-    response = proxy.client().chat.completions.create(
+    response = client.chat.completions.create(
         model=NO_TOOLS,
         messages=[{"role": "user", "content": "weather in Paris?"}],
         tools=[tool],
@@ -242,7 +241,7 @@ def test_tools_on_a_tool_refusing_endpoint(proxy: Proxy) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=PROTOCOL)
-def test_response_format_on_a_tool_refusing_endpoint(proxy: Proxy) -> None:
+def test_response_format_on_a_tool_refusing_endpoint(client: Any) -> None:
     import json
 
     schema = {
@@ -251,7 +250,7 @@ def test_response_format_on_a_tool_refusing_endpoint(proxy: Proxy) -> None:
         "required": ["city"],
         "additionalProperties": False,
     }
-    response = proxy.client().chat.completions.create(
+    response = client.chat.completions.create(
         model=NO_TOOLS,
         messages=[{"role": "user", "content": "name a city"}],
         response_format={
