@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install quickstart check test lint typecheck bench emulator
+.PHONY: install quickstart check check-min test lint typecheck bench emulator
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,21 @@ bench: install
 
 ## Everything CI runs: lint, types, then the whole test suite.
 check: install lint typecheck test
+
+## The LiteLLM and LangChain tests again with the lowest litellm and langchain-core pyproject
+## allows (keep these equal to its lower bounds), in .venv-min; other packages as CI pins them.
+LITELLM_MIN := 1.110.0
+LANGCHAIN_CORE_MIN := 1.7.5
+VENV_MIN := .venv-min
+
+check-min:
+	$(PY) -m venv $(VENV_MIN)
+	$(VENV_MIN)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+	grep -v -i -E '^(litellm|langchain-core)==' .ci/constraints.txt > $(VENV_MIN)/constraints.txt
+	$(VENV_MIN)/bin/python -m pip install --quiet --constraint $(VENV_MIN)/constraints.txt \
+		-e ".[entra]" --group dev "litellm==$(LITELLM_MIN)" "langchain-core==$(LANGCHAIN_CORE_MIN)"
+	$(VENV_MIN)/bin/python -m pip list 2>/dev/null | grep -i -E '^(litellm|langchain-core) '
+	$(VENV_MIN)/bin/pytest tests/litellm tests/langchain -q --ignore=tests/litellm/test_proxy.py
 
 lint:
 	$(BIN)/ruff format --check .
