@@ -7,14 +7,14 @@ BIN := $(VENV)/bin
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install quickstart check test lint typecheck bench emulator live record
+.PHONY: install quickstart check check-min test lint typecheck bench emulator live record
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
 
 install: $(BIN)/python
-	$(BIN)/python -m pip install --quiet --constraint .ci/constraints.txt -e ".[entra,litellm,tokenizers]" --group dev
+	$(BIN)/python -m pip install --quiet --constraint .ci/constraints.txt -e ".[entra,litellm,tokenizers,proxy]" --group dev
 
 ## The main job: a chat and a stream against Azure if AZURE_INFERENCE_* are set, else the emulator.
 quickstart: install
@@ -23,11 +23,26 @@ quickstart: install
 ## The README's benchmark: this library against its peers (installed from the `bench` extra), on a
 ## local server, same run; prints a markdown table. BENCH_QUICK=1 for a short run. Not part of check.
 bench: install
-	$(BIN)/python -m pip install --quiet --constraint .ci/constraints.txt -e ".[entra,litellm,tokenizers,bench]" --group dev
+	$(BIN)/python -m pip install --quiet --constraint .ci/constraints.txt -e ".[entra,litellm,tokenizers,proxy,bench]" --group dev
 	$(BIN)/python benchmarks/run.py
 
 ## Everything CI runs: lint, types, then the whole test suite.
 check: install lint typecheck test
+
+## The LiteLLM and LangChain tests again with the lowest litellm and langchain-core pyproject
+## allows (keep these equal to its lower bounds), in .venv-min; other packages as CI pins them.
+LITELLM_MIN := 1.110.0
+LANGCHAIN_CORE_MIN := 1.7.5
+VENV_MIN := .venv-min
+
+check-min:
+	$(PY) -m venv $(VENV_MIN)
+	$(VENV_MIN)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+	grep -v -i -E '^(litellm|langchain-core)==' .ci/constraints.txt > $(VENV_MIN)/constraints.txt
+	$(VENV_MIN)/bin/python -m pip install --quiet --constraint $(VENV_MIN)/constraints.txt \
+		-e ".[entra,litellm,tokenizers]" --group dev "litellm==$(LITELLM_MIN)" "langchain-core==$(LANGCHAIN_CORE_MIN)"
+	$(VENV_MIN)/bin/python -m pip list 2>/dev/null | grep -i -E '^(litellm|langchain-core) '
+	$(VENV_MIN)/bin/pytest tests/litellm tests/langchain -q --ignore=tests/litellm/test_proxy.py
 
 lint:
 	$(BIN)/ruff format --check .

@@ -28,6 +28,8 @@ from litellm.types.utils import (
 
 from langchain_azure_llama import transport as t
 
+from ._models import PROVIDER
+
 __all__ = [
     "API_KEY",
     "DEPLOYMENT_KEY",
@@ -252,7 +254,10 @@ def _fill_common(data: Mapping[str, Any], response: ModelResponse, model: str) -
         response.id = str(data["id"])
     if isinstance(data.get("created"), int):
         response.created = data["created"]
-    response.model = model
+    # The model Azure says answered (a deployment may serve another than the one named), under
+    # the provider's prefix so that LiteLLM can map it back to this provider without guessing.
+    served = data.get("model")
+    response.model = f"{PROVIDER}/{served}" if isinstance(served, str) and served else model
     usage = data.get("usage")
     if isinstance(usage, Mapping):
         response.usage = _usage(usage)  # type: ignore[attr-defined]

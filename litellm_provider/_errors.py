@@ -114,12 +114,16 @@ def _bad_request(exc: t.APIStatusError, msg: str, model: str) -> Exception:
 
 
 def _rate_limit(exc: t.RateLimitError, msg: str, model: str) -> Exception:
+    response = _response(exc, 429)
+    # `headers` is what the proxy sends its own client: Azure's wait, as `retry-after`.
+    waits = {k: v for k, v in response.headers.items() if k.startswith("retry-after")}
     return lx.RateLimitError(
         msg,
         llm_provider=PROVIDER,
         model=model,
-        response=_response(exc, 429),
+        response=response,
         litellm_debug_info=_debug(exc),
+        headers=waits or None,
     )
 
 

@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +61,8 @@ PROVIDER_MODEL = "azure_llama"
 # A token from a provider callable is reported as valid this long, so that the transport asks the
 # provider again on every request (the provider caches and refreshes the token itself).
 _PROVIDER_TOKEN_SECONDS = 1.0
+# `litellm.completion`'s default timeout and the Router's default `request_timeout`.
+_LITELLM_DEFAULT_TIMEOUTS = frozenset({600.0, 6000.0})
 
 
 class _TokenProvider:
@@ -92,6 +96,7 @@ class _Call:
     prompt: str | list[str] | None
     headers: dict[str, str]
     timeout: float | None
+    call_id: str | None = None
 
     def request_kwargs(self) -> dict[str, Any]:
         return {
@@ -153,6 +158,7 @@ def _read_call(
         prompt=_prompt(messages) if text else None,
         headers=out_headers,
         timeout=_seconds(timeout),
+        call_id=litellm_params.get("litellm_call_id"),
     )
 
 
@@ -195,15 +201,27 @@ def _api_version(optional_params: Mapping[str, Any], litellm_params: Mapping[str
 
 
 def _max_retries(optional_params: Mapping[str, Any], litellm_params: Mapping[str, Any]) -> int:
-    """LiteLLM's `max_retries` is the client's retry budget (the Router sets 0: it retries)."""
+    """The transport's retry budget: LiteLLM's `max_retries` (also what `num_retries` becomes).
+
+    Without either, no retry: one request, as LiteLLM's own `azure_ai/` sends. The Router passes
+    0 and retries itself.
+    """
     value = optional_params.get("max_retries")
     if value is None:
         value = litellm_params.get("max_retries")
-    return 2 if value is None else max(int(value), 0)
+    return 0 if value is None else max(int(value), 0)
 
 
 def _seconds(timeout: float | httpx.Timeout | str | None) -> float | None:
+    """The caller's timeout, or None (the transport's own 60 s) for LiteLLM's defaults.
+
+    LiteLLM hands every call a timeout: 600 s when the caller gave none, and the Router's
+    `litellm.request_timeout` (6000 s by default). Neither reaches the provider marked as a
+    default, so those exact values are read as "not set"; any other value is the caller's.
+    """
     if timeout is None:
+        return None
+    if not isinstance(timeout, httpx.Timeout) and float(timeout) in _LITELLM_DEFAULT_TIMEOUTS:
         return None
     if isinstance(timeout, httpx.Timeout):
         parts = [timeout.read, timeout.connect, timeout.write, timeout.pool]
@@ -248,12 +266,46 @@ class _SyncChunks:
         self._stream.close()
 
 
+class _SpentCalls:
+    """One retry layer: the transport's, which honours `retry-after` within the call's budget.
+
+    `litellm.completion(num_retries=N)` hands the provider `max_retries=N`, and when the call
+    fails LiteLLM's own wrapper calls the provider N more times (same `litellm_call_id`,
+    `max_retries=0`): 2N+1 requests. The transport has already spent the N retries, so those
+    calls re-raise its error without sending. `max_retries=N` alone is not re-called by LiteLLM.
+    """
+
+    _MAX = 256
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._errors: OrderedDict[str, t.AzureLlamaError] = OrderedDict()
+
+    @contextlib.contextmanager
+    def once(self, call: _Call) -> Iterator[None]:
+        spent = call.call_id is not None and call.settings.max_retries == 0
+        with self._lock:
+            error = self._errors.get(call.call_id) if spent and call.call_id else None
+        if error is not None:
+            raise error
+        try:
+            yield
+        except t.AzureLlamaError as exc:
+            if call.call_id is not None and call.settings.max_retries > 0:
+                with self._lock:
+                    self._errors[call.call_id] = exc
+                    while len(self._errors) > self._MAX:
+                        self._errors.popitem(last=False)
+            raise
+
+
 class AzureLlamaLLM(CustomLLM):
     """LiteLLM custom provider for Meta Llama on Azure AI (`azure_llama/<model>`)."""
 
     def __init__(self) -> None:
         super().__init__()
         self._clients = ClientCache()
+        self._spent = _SpentCalls()
         register_models()
 
     def close(self) -> None:
@@ -267,26 +319,29 @@ class AzureLlamaLLM(CustomLLM):
     # -- sending: one place for both routes, and the 404 explained ------------------------
 
     def _send(self, call: _Call, *, stream: bool) -> Any:
-        try:
-            return _dispatch(self._clients.sync(call.settings), call, stream=stream)
-        except t.NotFoundError as exc:
-            info = self._clients.sync(call.info_settings())
-            better = t.explain_not_found(info, exc, expected=call.expected, use=call.use_instead())
-            if better is None:
-                raise
-            raise better from exc
+        with self._spent.once(call):
+            try:
+                return _dispatch(self._clients.sync(call.settings), call, stream=stream)
+            except t.NotFoundError as exc:
+                info = self._clients.sync(call.info_settings())
+                use = call.use_instead()
+                better = t.explain_not_found(info, exc, expected=call.expected, use=use)
+                if better is None:
+                    raise
+                raise better from exc
 
     async def _asend(self, call: _Call, *, stream: bool) -> Any:
-        try:
-            return await _dispatch(self._clients.async_(call.settings), call, stream=stream)
-        except t.NotFoundError as exc:
-            info = self._clients.async_(call.info_settings())
-            better = await t.aexplain_not_found(
-                info, exc, expected=call.expected, use=call.use_instead()
-            )
-            if better is None:
-                raise
-            raise better from exc
+        with self._spent.once(call):
+            try:
+                return await _dispatch(self._clients.async_(call.settings), call, stream=stream)
+            except t.NotFoundError as exc:
+                info = self._clients.async_(call.info_settings())
+                better = await t.aexplain_not_found(
+                    info, exc, expected=call.expected, use=call.use_instead()
+                )
+                if better is None:
+                    raise
+                raise better from exc
 
     # LiteLLM's signatures, verbatim; everything below them takes a `_Call`.
     def completion(

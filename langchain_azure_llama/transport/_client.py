@@ -213,6 +213,8 @@ class _ClientBase:
             response.content,
             host=self.config.host,
             hint=hint,
+            path=response.request.url.path,
+            endpoint=self.config.endpoint,
         )
 
     def _auth_hint(self) -> str:

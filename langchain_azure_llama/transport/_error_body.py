@@ -87,17 +87,31 @@ def error_from_response(
     *,
     host: str,
     hint: str | None = None,
+    path: str | None = None,
+    endpoint: str | None = None,
 ) -> APIStatusError:
-    """Build the typed error for an error status (or an in-stream error event)."""
+    """Build the typed error for an error status (or an in-stream error event).
+
+    `path` is the URL path called (named in a 404); `endpoint`, the configured endpoint, lets a
+    404 say what the endpoint should be when it looks like a pasted route URL.
+    """
     if 300 <= status < 400:
         return redirect_error(status, headers, content, host=host)
     info = parse_error_body(content)
     request_id = headers.get("x-request-id") or headers.get("apim-request-id")
     code = info.code or headers.get("x-ms-error-code")
-    text = f"Azure AI endpoint {host} answered {status}: {sanitize(info.message)}"
+    called = f" to {sanitize(path, _MAX_REASON)}" if path and status == 404 else ""
+    text = f"Azure AI endpoint {host} answered {status}{called}: {sanitize(info.message)}"
+    named = [
+        f"{k} {sanitize(v, _MAX_REASON)!r}" for k, v in (("code", code), ("param", info.param)) if v
+    ]
+    if info.param or (named and status == 422):
+        text += f" ({', '.join(named)})"
     reason = headers.get("x-ms-error-reason")
     if reason:
         text += f" ({sanitize(reason, _MAX_REASON)})"
+    if status == 404 and endpoint:
+        hint = " ".join(filter(None, [pasted_endpoint_hint(endpoint), hint])) or None
     if hint:
         text += f" {hint}"
     common: dict[str, Any] = {
@@ -160,6 +174,24 @@ def _host_of(location: str) -> str | None:
         return urlsplit(location.strip()).hostname
     except ValueError:  # not a URL at all (a hostile Location): name nothing
         return None
+
+
+# Route segments that do not belong in an endpoint: a URL copied from a sample or a curl line.
+_PASTED = re.compile(r"/(?:v1(?:/|$)|chat/completions/?$|completions/?$|score/?$|info/?$)")
+
+
+def pasted_endpoint_hint(endpoint: str) -> str | None:
+    """When `endpoint` carries a route (`/chat/completions`, `/v1/...`, `/score`), what it
+    should be instead: the URL up to that route."""
+    parts = urlsplit(endpoint)
+    found = _PASTED.search(parts.path)
+    if found is None:
+        return None
+    base = f"{parts.scheme}://{parts.netloc}{parts.path[: found.start()]}"
+    return (
+        f"The endpoint {endpoint} looks like a full route URL: "
+        f"it should be {base!r} (the route is added for you)."
+    )
 
 
 def _load(content: bytes | str | Any) -> Any:

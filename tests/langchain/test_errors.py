@@ -348,3 +348,30 @@ async def test_credential_failure(api: Api) -> None:
         await model.aclose()
     assert isinstance(info.value, ModelAuthenticationError)
     assert emu.requests == []
+
+
+AZURE_422 = {
+    "status": 422,
+    "code": "parameter_not_supported",
+    "detail": {"loc": ["body", "response_format"], "input": "json_object"},
+    "message": "One of the parameters contain invalid values.",
+}
+
+
+async def test_422_names_the_parameter(native_emu: Emulator, make_model: Make, api: Api) -> None:
+    native_emu.inject(Fault.status(422, body=AZURE_422))
+    with pytest.raises(ModelInvalidRequestError) as info:
+        await api.invoke(make_model(native_emu, max_retries=0), "hello")
+    assert "param 'response_format'" in str(info.value)
+    assert "code 'parameter_not_supported'" in str(info.value)
+
+
+async def test_404_on_a_pasted_route_url_names_the_path_and_the_endpoint(
+    native_emu: Emulator, make_model: Make, api: Api
+) -> None:
+    model = make_model(native_emu, endpoint=f"{native_emu.url}/v1/chat/completions")
+    with pytest.raises(ModelNotFoundError) as info:
+        await api.invoke(model, "hello")
+    message = str(info.value)
+    assert "404 to /v1/chat/completions/chat/completions" in message
+    assert f"it should be '{native_emu.url}'" in message

@@ -148,7 +148,7 @@ def test_fill_response_maps_choices_tool_calls_and_usage() -> None:
     }
     response = fill_response(wire, ModelResponse(), "Meta-Llama-3.1-8B-Instruct")
     assert response.id == "abc"
-    assert response.model == "Meta-Llama-3.1-8B-Instruct"
+    assert response.model == "azure_llama/served"  # the model the response names
     choice = response.choices[0]
     assert choice.finish_reason == "tool_calls"
     call = choice.message.tool_calls[0]

@@ -218,3 +218,30 @@ async def test_bad_requests_are_refused_before_sending(emu: Emulator, bad: dict[
     with pytest.raises(litellm.BadRequestError):
         litellm.completion(**call_kwargs(emu, **bad))
     assert emu.requests == []
+
+
+AZURE_422 = {
+    "status": 422,
+    "code": "parameter_not_supported",
+    "detail": {"loc": ["body", "response_format"], "input": "json_object"},
+    "message": "One of the parameters contain invalid values.",
+}
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_422_names_the_parameter(emu: Emulator, mode: str) -> None:
+    emu.inject(Fault.status(422, body=AZURE_422))
+    with pytest.raises(litellm.BadRequestError) as info:
+        await run(mode, **call_kwargs(emu))
+    assert "param 'response_format'" in str(info.value)
+    assert "code 'parameter_not_supported'" in str(info.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_404_on_a_pasted_route_url_names_the_path_and_the_endpoint(
+    emu: Emulator, mode: str
+) -> None:
+    with pytest.raises(litellm.NotFoundError) as info:
+        await run(mode, **call_kwargs(emu, api_base=f"{emu.url}/chat/completions"))
+    assert "404 to /chat/completions/chat/completions" in str(info.value)
+    assert f"it should be '{emu.url}'" in str(info.value)

@@ -304,3 +304,63 @@ def test_success_with_non_json_body_is_typed() -> None:
 def test_odd_bodies_still_give_a_message(content: Any) -> None:
     info = parse_error_body(content)
     assert isinstance(info.message, str) and info.message
+
+
+AZURE_422 = {
+    "status": 422,
+    "code": "parameter_not_supported",
+    "detail": {"loc": ["body", "response_format"], "input": "json_object"},
+    "message": "One of the parameters contain invalid values.",
+}
+KINDS = [pytest.param("sync", id="sync"), pytest.param("async", id="async")]
+
+
+async def _raise(kind: str, handler: Any, **kwargs: Any) -> APIStatusError:
+    with pytest.raises(APIStatusError) as info:
+        if kind == "sync":
+            make_sync(handler, max_retries=0, **kwargs).chat(USER)
+        else:
+            await make_async(handler, max_retries=0, **kwargs).chat(USER)
+    return info.value
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_422_message_names_the_code_and_the_parameter(kind: str) -> None:
+    error = await _raise(kind, lambda request: httpx.Response(422, json=AZURE_422))
+    assert type(error) is UnprocessableEntityError
+    assert "code 'parameter_not_supported'" in error.message
+    assert "param 'response_format'" in error.message
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_404_names_the_path_called(kind: str) -> None:
+    error = await _raise(kind, lambda request: httpx.Response(404, text="NOT FOUND"))
+    assert type(error) is NotFoundError
+    assert "answered 404 to /chat/completions: NOT FOUND" in error.message
+    assert "looks like a full route URL" not in error.message
+
+
+HOST = "https://my-llama.eastus2.models.ai.azure.com"
+PASTED = [
+    pytest.param(f"{HOST}/chat/completions", HOST, id="chat-completions"),
+    pytest.param(f"{HOST}/v1/chat/completions", HOST, id="v1-chat-completions"),
+    pytest.param(f"{HOST}/v1", HOST, id="v1"),
+    pytest.param(
+        "https://my-endpoint.eastus2.inference.ml.azure.com/score",
+        "https://my-endpoint.eastus2.inference.ml.azure.com",
+        id="score",
+    ),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "should_be"), PASTED)
+@pytest.mark.parametrize("kind", KINDS)
+async def test_404_on_a_pasted_route_url_says_what_the_endpoint_should_be(
+    kind: str, endpoint: str, should_be: str
+) -> None:
+    error = await _raise(
+        kind, lambda request: httpx.Response(404, text="NOT FOUND"), endpoint=endpoint
+    )
+    path = httpx.URL(endpoint).path.rstrip("/")
+    assert f"to {path}/chat/completions" in error.message
+    assert f"it should be '{should_be}'" in error.message
