@@ -30,6 +30,7 @@ _LAZY: dict[str, str] = {
     "RateLimitError": "._errors",
     "RequestValidationError": "._errors",
     "ResponseDecodeError": "._errors",
+    "ResponseTooLargeError": "._errors",
     "StreamInterruptedError": "._errors",
     "UnprocessableEntityError": "._errors",
 }

@@ -18,6 +18,7 @@ InternalServerError          → InternalServerError          ModelAPIError
 APIStatusError (other codes) → APIStatusError               ModelAPIError
 StreamInterruptedError       → StreamInterruptedError       ModelAPIError
 ResponseDecodeError          → ResponseDecodeError          ModelAPIError
+└── ResponseTooLargeError    → ResponseTooLargeError        ModelAPIError
 APIConnectionError           → APIConnectionError           ModelConnectionError
 └── APITimeoutError          → APITimeoutError              ModelTimeoutError
 AzureLlamaError (anything)   → AzureLlamaError              ModelAPIError
@@ -64,6 +65,7 @@ __all__ = [
     "RateLimitError",
     "RequestValidationError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "StreamInterruptedError",
     "UnprocessableEntityError",
     "map_error",
@@ -136,6 +138,10 @@ class ResponseDecodeError(_t.ResponseDecodeError, ModelAPIError):
     """A success status whose body is not the protocol."""
 
 
+class ResponseTooLargeError(ResponseDecodeError, _t.ResponseTooLargeError):
+    """A response over one of the transport's `Limits`; `limit` names it, `body` is a prefix."""
+
+
 class APIConnectionError(_t.APIConnectionError, ModelConnectionError):
     """The endpoint could not be reached."""
 
@@ -160,6 +166,7 @@ _TABLE: dict[type[_t.AzureLlamaError], type[_t.AzureLlamaError]] = {
     _t.APIStatusError: APIStatusError,
     _t.StreamInterruptedError: StreamInterruptedError,
     _t.ResponseDecodeError: ResponseDecodeError,
+    _t.ResponseTooLargeError: ResponseTooLargeError,
     _t.APIConnectionError: APIConnectionError,
     _t.APITimeoutError: APITimeoutError,
     _t.AzureLlamaError: AzureLlamaError,

@@ -2,8 +2,9 @@
 
 Imports only the standard library, httpx, httpx-sse and pydantic, so both front ends (LangChain
 and LiteLLM) can sit on it without either loading the other. A call flows top to bottom:
-config (`_config`) → request build and validation (`_request`) → HTTP with auth and retries
-(`_auth`, `_retry`, `_client`) → SSE parse (`_streaming`) → errors (`_errors`, `_error_body`).
+config (`_config`) → request build and validation (`_request`) → HTTP with auth, retries,
+deadline and size limits (`_auth`, `_retry`, `_deadline`, `_limits`, `_client`) → SSE parse
+(`_streaming`) → errors (`_errors`, `_error_body`).
 `_catalogue` is the one table of Llama models (context, output, type, sources) the front ends
 read, and tells a chat deployment from a base-model one after a 404.
 """
@@ -47,9 +48,11 @@ from ._errors import (
     RateLimitError,
     RequestValidationError,
     ResponseDecodeError,
+    ResponseTooLargeError,
     StreamInterruptedError,
     UnprocessableEntityError,
 )
+from ._limits import Limits
 from ._request import (
     CHAT_PARAMS,
     COMPLETION_PARAMS,
@@ -107,6 +110,7 @@ __all__ = [
     "ExtraParametersMode",
     "InternalServerError",
     "KeyAuth",
+    "Limits",
     "LlamaParams",
     "Message",
     "ModelInfo",
@@ -118,6 +122,7 @@ __all__ = [
     "RateLimitError",
     "RequestValidationError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "Route",
     "Secret",

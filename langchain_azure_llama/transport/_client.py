@@ -25,6 +25,7 @@ import httpx
 from .. import __version__
 from ._auth import KeyAuth, TokenAuth
 from ._config import DEFAULT_API_VERSION, ClientConfig, ExtraParametersMode, is_serverless_host
+from ._deadline import Deadline, deadline_transport, within
 from ._error_body import error_from_response
 from ._errors import (
     APIConnectionError,
@@ -33,6 +34,7 @@ from ._errors import (
     AzureLlamaError,
     ResponseDecodeError,
 )
+from ._limits import ACCEPT_ENCODING, Limits, aread_body, read_body
 from ._request import (
     Api,
     PreparedRequest,
@@ -86,6 +88,7 @@ class _ClientBase:
         default_headers: Mapping[str, str] | None = None,
         retry_policy: RetryPolicy | None = None,
         config: ClientConfig | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.config = config or ClientConfig.create(
             endpoint,
@@ -101,6 +104,7 @@ class _ClientBase:
         )
         cfg = self.config
         self.retry = retry_policy or RetryPolicy(max_retries=cfg.max_retries)
+        self.limits = limits or Limits()
         self.auth: httpx.Auth = (
             KeyAuth(cfg.api_key)
             if cfg.api_key is not None
@@ -110,13 +114,14 @@ class _ClientBase:
             "Content-Type": "application/json",
             # The SDK sends application/json even for streams (recordings); so do we.
             "Accept": "application/json",
+            # Only what the bounded reader inflates in pieces (see `_limits`).
+            "Accept-Encoding": ACCEPT_ENCODING,
             "User-Agent": _USER_AGENT,
             **dict(cfg.default_headers),
         }
         if cfg.deployment:
             self._headers["azureml-model-deployment"] = cfg.deployment
         self._model_info: ModelInfo | None = None
-        self._timeout = _timeout(cfg.timeout)
         self._urls: dict[tuple[object, ...], httpx.URL] = {}
 
     def __repr__(self) -> str:
@@ -171,11 +176,14 @@ class _ClientBase:
             headers=headers,
         )
 
+    def _deadline(self, timeout: float | None) -> Deadline:
+        return Deadline(self.config.timeout if timeout is None else timeout, self.retry.clock)
+
     def _build(
         self,
         client: httpx.Client | httpx.AsyncClient,
         prepared: PreparedRequest,
-        timeout: float | None,
+        deadline: Deadline,
     ) -> httpx.Request:
         headers = {**self._headers, **prepared.headers} if prepared.headers else self._headers
         # A ready `httpx.URL` and timeout dict: httpx would otherwise parse the URL twice (once
@@ -191,7 +199,7 @@ class _ClientBase:
             params=params,
             headers=headers,
             content=prepared.content,
-            extensions={"timeout": self._timeout if timeout is None else _timeout(timeout)},
+            extensions={"timeout": deadline.attempt_timeouts(stream=prepared.stream)},
         )
 
     def _url(self, prepared: PreparedRequest) -> httpx.URL:
@@ -205,14 +213,14 @@ class _ClientBase:
                 self._urls[key] = url
         return url
 
-    def _status_error(self, response: httpx.Response) -> APIStatusError:
+    def _status_error(self, response: httpx.Response, body: bytes) -> APIStatusError:
         hint = None
         if response.status_code == 401:
             hint = self._auth_hint()
         return error_from_response(
             response.status_code,
             response.headers,
-            response.content,
+            body,
             host=self.config.host,
             hint=hint,
         )
@@ -237,9 +245,9 @@ class _ClientBase:
             f"Could not reach Azure AI endpoint {host}: {type(exc).__name__}: {exc}", host=host
         )
 
-    def _retry_wait(self, attempt: int, error: AzureLlamaError) -> float | None:
+    def _retry_wait(self, attempt: int, error: AzureLlamaError, deadline: Deadline) -> float | None:
         """Seconds to wait before retrying, or None when the error is final."""
-        if attempt >= self.retry.max_retries:
+        if attempt >= self.retry.max_retries or deadline.expired():
             return None
         if isinstance(error, APIStatusError):
             if not is_retryable_status(error.status_code or 0):
@@ -250,17 +258,25 @@ class _ClientBase:
         else:
             return None
         wait = self.retry.wait_for(attempt, after)
+        if not deadline.allows(wait):
+            # Sleeping past the deadline helps nobody: the caller gets the error (and a 429's
+            # `retry_after`) now, with time left to decide.
+            error.message = f"{error.message} (not retried: the wait of {wait:g}s exceeds what "
+            error.message += "is left of the call's timeout)"
+            error.args = (error.message,)
+            return None
         logger.info("retrying %s after %.2fs (attempt %d)", type(error).__name__, wait, attempt + 1)
         return wait
 
-    def _decode(self, response: httpx.Response) -> Any:
+    def _decode(self, response: httpx.Response, body: bytes) -> Any:
         try:
-            return json.loads(response.content)
+            return json.loads(body)
         except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+            text = body.decode("utf-8", "replace")
             raise ResponseDecodeError(
                 f"Azure AI endpoint {self.config.host} answered {response.status_code} with a "
-                f"body that is not JSON: {response.text[:200]!r}",
-                body=response.text,
+                f"body that is not JSON: {text[:200]!r}",
+                body=text,
             ) from exc
 
     def _model_info_from(self, data: Any) -> ModelInfo:
@@ -287,7 +303,7 @@ class AzureLlamaClient(_ClientBase):
         **kwargs: Any,
     ) -> None:
         super().__init__(endpoint, **kwargs)
-        self._http = http_client or httpx.Client(verify=_ssl_context(), follow_redirects=False)
+        self._http = http_client or _new_sync_client()
         # A client dropped without close() still releases its sockets (a caller-supplied
         # http_client belongs to the caller and is left alone).
         self._closer = weakref.finalize(self, self._http.close if http_client is None else _noop)
@@ -347,41 +363,58 @@ class AzureLlamaClient(_ClientBase):
         return self._model_info
 
     def request(self, prepared: PreparedRequest, timeout: float | None = None) -> Any:
-        """Send a prepared request and return its JSON body (retrying when allowed)."""
-        response = self._send(prepared, timeout)
-        try:
-            response.read()
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
-        finally:
-            response.close()
-        return self._decode(response)
+        """Send a prepared request and return its JSON body (retrying when allowed).
+
+        `timeout` (default: the client's) bounds the whole call, retries included.
+        """
+        deadline = self._deadline(timeout)
+        with deadline.bind():
+            response = self._send(prepared, deadline)
+            body = self._read(response, deadline)
+        return self._decode(response, body)
 
     def stream(self, prepared: PreparedRequest, timeout: float | None = None) -> Stream[Any]:
-        """Open a stream; retries happen only until the response headers arrive."""
-        return Stream(self._send(prepared, timeout), self.config.host)
+        """Open a stream; retries happen only until the response headers arrive.
 
-    def _send(self, prepared: PreparedRequest, timeout: float | None) -> httpx.Response:
+        `timeout` bounds the call until the headers; then it is the longest wait between events.
+        """
+        deadline = self._deadline(timeout)
+        with deadline.bind():
+            response = self._send(prepared, deadline)
+        return Stream(response, self.config.host, limits=self.limits, idle_timeout=deadline.timeout)
+
+    def _read(self, response: httpx.Response, deadline: Deadline) -> bytes:
+        try:
+            return read_body(response, self.limits, self.config.host)
+        except httpx.HTTPError as exc:
+            raise (
+                deadline.error(self.config.host)
+                if deadline.expired()
+                else self._transport_error(exc)
+            ) from exc
+        finally:
+            response.close()
+
+    def _send(self, prepared: PreparedRequest, deadline: Deadline) -> httpx.Response:
         attempt = 0
         while True:
-            request = self._build(self._http, prepared, timeout)
+            request = self._build(self._http, prepared, deadline)
             try:
                 response = self._http.send(request, auth=self.auth, stream=True)
             except httpx.HTTPError as exc:
-                error: AzureLlamaError = self._transport_error(exc)
+                error: AzureLlamaError = (
+                    deadline.error(self.config.host)
+                    if deadline.expired()
+                    else self._transport_error(exc)
+                )
                 cause: BaseException | None = exc
             else:
                 if response.status_code < 400:
                     return response
-                try:
-                    response.read()
-                except httpx.HTTPError as exc:
-                    raise self._transport_error(exc) from exc
-                finally:
-                    response.close()
                 # A status error is the service's answer, not an httpx failure: no cause.
-                error, cause = self._status_error(response), None
-            wait = self._retry_wait(attempt, error)
+                body = self._read(response, deadline)
+                error, cause = self._status_error(response, body), None
+            wait = self._retry_wait(attempt, error, deadline)
             if wait is None:
                 raise error from cause
             self.retry.sleep(wait)
@@ -478,41 +511,50 @@ class AsyncAzureLlamaClient(_ClientBase):
         return self._model_info
 
     async def request(self, prepared: PreparedRequest, timeout: float | None = None) -> Any:
-        response = await self._send(prepared, timeout)
-        try:
-            await response.aread()
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
-        finally:
-            await response.aclose()
-        return self._decode(response)
+        deadline = self._deadline(timeout)
+        response = await self._send(prepared, deadline)
+        body = await self._read(response, deadline)
+        return self._decode(response, body)
 
     async def stream(
         self, prepared: PreparedRequest, timeout: float | None = None
     ) -> AsyncStream[Any]:
-        return AsyncStream(await self._send(prepared, timeout), self.config.host)
+        deadline = self._deadline(timeout)
+        response = await self._send(prepared, deadline)
+        return AsyncStream(
+            response, self.config.host, limits=self.limits, idle_timeout=deadline.timeout
+        )
 
-    async def _send(self, prepared: PreparedRequest, timeout: float | None) -> httpx.Response:
+    async def _read(self, response: httpx.Response, deadline: Deadline) -> bytes:
+        try:
+            body = aread_body(response, self.limits, self.config.host)
+            return await within(deadline.remaining(), body)
+        except TimeoutError as exc:
+            raise deadline.error(self.config.host) from exc
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+        finally:
+            await response.aclose()
+
+    async def _send(self, prepared: PreparedRequest, deadline: Deadline) -> httpx.Response:
         http = await self._http()
         attempt = 0
         while True:
-            request = self._build(http, prepared, timeout)
+            request = self._build(http, prepared, deadline)
             try:
-                response = await http.send(request, auth=self.auth, stream=True)
-            except httpx.HTTPError as exc:
-                error: AzureLlamaError = self._transport_error(exc)
+                sent = http.send(request, auth=self.auth, stream=True)
+                response = await within(deadline.remaining(), sent)
+            except TimeoutError as exc:
+                error: AzureLlamaError = deadline.error(self.config.host)
                 cause: BaseException | None = exc
+            except httpx.HTTPError as exc:
+                error, cause = self._transport_error(exc), exc
             else:
                 if response.status_code < 400:
                     return response
-                try:
-                    await response.aread()
-                except httpx.HTTPError as exc:
-                    raise self._transport_error(exc) from exc
-                finally:
-                    await response.aclose()
-                error, cause = self._status_error(response), None
-            wait = self._retry_wait(attempt, error)
+                body = await self._read(response, deadline)
+                error, cause = self._status_error(response, body), None
+            wait = self._retry_wait(attempt, error, deadline)
             if wait is None:
                 raise error from cause
             await self.retry.asleep(wait)
@@ -543,6 +585,12 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def _new_sync_client() -> httpx.Client:
+    """The default sync client: never follows redirects; socket operations held to the deadline."""
+    transport = deadline_transport(verify=_ssl_context())
+    return httpx.Client(transport=transport, follow_redirects=False)
+
+
 def _new_async_client(backend: AsyncBackend) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
     if backend == "aiohttp":
@@ -551,11 +599,6 @@ def _new_async_client(backend: AsyncBackend) -> httpx.AsyncClient:
         transport = AiohttpTransport(verify=_ssl_context(), limits=limits)
         return httpx.AsyncClient(transport=transport, limits=limits)
     return httpx.AsyncClient(verify=_ssl_context(), limits=limits)
-
-
-def _timeout(seconds: float | None) -> dict[str, float | None]:
-    """The per-request timeout as httpx's transports read it from `request.extensions`."""
-    return httpx.Timeout(seconds).as_dict()
 
 
 def _noop() -> None:

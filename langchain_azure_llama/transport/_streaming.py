@@ -3,24 +3,32 @@
 `data: [DONE]` is the only complete ending. An error event raises the mapped typed error; a
 stream that ends (or breaks) before `[DONE]` raises `StreamInterruptedError` carrying the text
 received so far. Nothing is retried here: bytes may already have reached the caller.
+
+Memory is bounded by `Limits`: an event larger than `max_event_bytes` raises
+`ResponseTooLargeError`, and the text kept for `partial_text` is the last `max_partial_text`
+characters. Each event must arrive within `idle_timeout` seconds of the previous one.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 import httpx
 from httpx_sse import EventSource, SSEError
 
+from ._deadline import net_deadline, within
 from ._error_body import error_from_response
 from ._errors import (
     AzureLlamaError,
     ContentFilterError,
     ResponseDecodeError,
+    ResponseTooLargeError,
     StreamInterruptedError,
 )
+from ._limits import EventBytes, Limits, event_response
 
 __all__ = ["AsyncStream", "Stream", "completion_filter_error"]
 
@@ -31,12 +39,27 @@ _loads = json.loads
 class _StreamState:
     """Per-stream bookkeeping shared by the sync and async twins (kept to a few dict lookups)."""
 
-    __slots__ = ("chunks", "done", "finish_reason", "headers", "host", "parts", "usage")
+    __slots__ = (
+        "cap",
+        "chunks",
+        "done",
+        "finish_reason",
+        "headers",
+        "host",
+        "parts",
+        "size",
+        "truncated",
+        "usage",
+    )
 
-    def __init__(self, host: str, headers: Mapping[str, str]) -> None:
+    def __init__(self, host: str, headers: Mapping[str, str], cap: int) -> None:
         self.host = host
         self.headers = headers
         self.parts: list[str] = []
+        # Characters in `parts`; past twice the cap they are cut to the tail (amortised).
+        self.size = 0
+        self.cap = cap
+        self.truncated = False
         self.chunks = 0
         self.done = False
         self.finish_reason: str | None = None
@@ -88,6 +111,9 @@ class _StreamState:
             if piece.__class__ is not str:
                 raise TypeError("content is not a string")
             self.parts.append(piece)
+            self.size += len(piece)
+            if self.size > 2 * self.cap:
+                self._keep_tail()
         reason = choice.get("finish_reason")
         if reason:
             self.finish_reason = reason
@@ -102,24 +128,52 @@ class _StreamState:
         exc.args = (exc.message,)
         return exc
 
+    def _keep_tail(self) -> None:
+        text = "".join(self.parts)
+        if len(text) > self.cap:
+            text = text[-self.cap :]
+            self.truncated = True
+        self.parts = [text]
+        self.size = len(text)
+
     @property
     def text(self) -> str:
+        if self.size > self.cap:
+            self._keep_tail()
         return "".join(self.parts)
 
     def cut_off(self, cause: BaseException | None = None) -> StreamInterruptedError:
         why = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+        text = self.text
+        kept = (
+            f" partial_text keeps only the last {len(text):,} characters." if self.truncated else ""
+        )
         return StreamInterruptedError(
             f"The stream from {self.host} ended before [DONE] after {self.chunks} chunks{why}; "
-            "the answer is incomplete.",
-            partial_text=self.text,
+            f"the answer is incomplete.{kept}",
+            partial_text=text,
             chunks_received=self.chunks,
+            partial_text_truncated=self.truncated,
         )
+
+    def too_large(self, exc: ResponseTooLargeError) -> ResponseTooLargeError:
+        exc.partial_text = self.text
+        return exc
 
 
 class _StreamBase:
-    def __init__(self, response: httpx.Response, host: str) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        host: str,
+        *,
+        limits: Limits | None = None,
+        idle_timeout: float | None = None,
+    ) -> None:
         self.response = response
-        self._state = _StreamState(host, response.headers)
+        self.limits = limits or Limits()
+        self.idle_timeout = idle_timeout
+        self._state = _StreamState(host, response.headers, self.limits.max_partial_text)
 
     @property
     def headers(self) -> httpx.Headers:
@@ -132,7 +186,7 @@ class _StreamBase:
 
     @property
     def text(self) -> str:
-        """The content received so far (all of it once the stream is exhausted)."""
+        """The content received so far (at most the last `Limits.max_partial_text` characters)."""
         return self._state.text
 
     @property
@@ -170,20 +224,36 @@ class Stream(_StreamBase, Generic[T]):
     """A sync stream of parsed chunks; iterate it, or use it as a context manager."""
 
     def __init__(
-        self, response: httpx.Response, host: str, on_close: Callable[[], None] | None = None
+        self,
+        response: httpx.Response,
+        host: str,
+        on_close: Callable[[], None] | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(response, host)
+        super().__init__(response, host, **kwargs)
         self._on_close = on_close
 
     def __iter__(self) -> Iterator[T]:
         state = self._state
         feed = state.feed
+        idle = self.idle_timeout
         try:
-            for event in EventSource(self.response).iter_sse():
+            source = EventBytes(self.response, self.limits, state.host)
+            events = EventSource(event_response(source, is_async=False)).iter_sse()
+            while True:
+                # The idle deadline is set only while reading: time the caller spends between
+                # events is not the endpoint's.
+                with net_deadline(None if idle is None else time.monotonic() + idle):
+                    event = next(events, None)
+                if event is None:
+                    break
+                source.since_event = 0
                 chunk = feed(event.data)
                 if chunk is None:
                     return
                 yield chunk
+        except ResponseTooLargeError as exc:
+            raise state.too_large(exc) from None
         except SSEError as exc:
             raise _not_sse(state, exc) from exc
         except httpx.HTTPError as exc:
@@ -215,15 +285,25 @@ class AsyncStream(_StreamBase, Generic[T]):
     async def _iterate(self) -> AsyncIterator[T]:
         state = self._state
         feed = state.feed
+        idle = self.idle_timeout
         try:
-            async for event in EventSource(self.response).aiter_sse():
+            source = EventBytes(self.response, self.limits, state.host)
+            events = EventSource(event_response(source, is_async=True)).aiter_sse()
+            while True:
+                try:
+                    event = await within(idle, anext(events))
+                except StopAsyncIteration:
+                    break
+                source.since_event = 0
                 chunk = feed(event.data)
                 if chunk is None:
                     return
                 yield chunk
+        except ResponseTooLargeError as exc:
+            raise state.too_large(exc) from None
         except SSEError as exc:
             raise _not_sse(state, exc) from exc
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, TimeoutError) as exc:
             raise state.cut_off(exc) from exc
         finally:
             await self.aclose()
