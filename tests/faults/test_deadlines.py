@@ -18,7 +18,7 @@ import langchain_azure_llama as lc
 from langchain_azure_llama import transport as t
 
 from ._raw import MAX_SECONDS, Write, head, serving, trickle
-from .conftest import ALL_MODES, KEY, Case, Drivers
+from .conftest import ALL_MODES, KEY, Case, Drivers, closed_port_url
 
 USER = [{"role": "user", "content": "hi"}]
 KINDS = [pytest.param("sync", id="sync"), pytest.param("async", id="async")]
@@ -195,10 +195,17 @@ async def test_retry_after_within_the_deadline_is_honoured(kind: str) -> None:
     assert fake.waits == [3.0, 3.0]
 
 
+async def warm_up(case: Case, drive: Drivers) -> None:
+    """One refused call first: LiteLLM's first call loads lazily, which is not the deadline's."""
+    reply = await drive(case, closed_port_url(), max_retries=0).call()
+    assert reply.error is not None
+
+
 @pytest.mark.parametrize("case", ALL_MODES)
 async def test_silent_endpoint_through_front_ends_fails_within_the_deadline(
     case: Case, drive: Drivers
 ) -> None:
+    await warm_up(case, drive)
     with serving(silent) as server:
         start = time.monotonic()
         reply = await drive(case, server.url, timeout=2, max_retries=2).call()
@@ -207,5 +214,31 @@ async def test_silent_endpoint_through_front_ends_fails_within_the_deadline(
     assert elapsed < LIMIT, elapsed
     if case[0] == "langchain":
         assert isinstance(error, lc.APITimeoutError)
+    else:
+        assert isinstance(error, litellm.Timeout), repr(error)
+
+
+WHOLE_CALL_MODES = [
+    pytest.param(("langchain", "invoke"), id="langchain-invoke"),
+    pytest.param(("langchain", "ainvoke"), id="langchain-ainvoke"),
+    pytest.param(("litellm", "invoke"), id="litellm-completion"),
+    pytest.param(("litellm", "ainvoke"), id="litellm-acompletion"),
+]
+
+
+@pytest.mark.parametrize("script", [slow_headers, slow_body], ids=["headers", "body"])
+@pytest.mark.parametrize("case", WHOLE_CALL_MODES)
+async def test_slowloris_through_front_ends_fails_within_the_deadline(
+    case: Case, script: Any, drive: Drivers
+) -> None:
+    await warm_up(case, drive)
+    with serving(script) as server:
+        start = time.monotonic()
+        reply = await drive(case, server.url, timeout=2, max_retries=2).call()
+        elapsed = time.monotonic() - start
+    error: Any = reply.error
+    assert elapsed < LIMIT, elapsed
+    if case[0] == "langchain":
+        assert isinstance(error, lc.APITimeoutError), repr(error)
     else:
         assert isinstance(error, litellm.Timeout), repr(error)

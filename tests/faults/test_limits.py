@@ -97,9 +97,8 @@ def big_json(size: int, *, declared: bool) -> Any:
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_gzip_bomb_fails_early_with_bounded_memory(kind: str) -> None:
-    with serving(bomb) as server, traced() as peak:
-        with pytest.raises(t.ResponseTooLargeError) as info:
-            await call(kind, server.url)
+    with serving(bomb) as server, traced() as peak, pytest.raises(t.ResponseTooLargeError) as info:
+        await call(kind, server.url)
     error = info.value
     assert error.limit == "max_decoded_bytes" and error.limit_bytes == 64 * MiB
     assert "Limits.max_decoded_bytes" in str(error)
@@ -110,9 +109,8 @@ async def test_gzip_bomb_fails_early_with_bounded_memory(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_decoded_limit_is_settable(kind: str) -> None:
-    with serving(bomb) as server, traced() as peak:
-        with pytest.raises(t.ResponseTooLargeError) as info:
-            await call(kind, server.url, limits=t.Limits(max_decoded_bytes=MiB))
+    with serving(bomb) as server, traced() as peak, pytest.raises(t.ResponseTooLargeError) as info:
+        await call(kind, server.url, limits=t.Limits(max_decoded_bytes=MiB))
     assert info.value.limit == "max_decoded_bytes" and info.value.limit_bytes == MiB
     assert peak.bytes < 8 * MiB, peak.bytes
 
@@ -120,9 +118,12 @@ async def test_decoded_limit_is_settable(kind: str) -> None:
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
 @pytest.mark.parametrize("kind", KINDS)
 async def test_100_mb_body_is_refused_with_bounded_memory(kind: str, declared: bool) -> None:
-    with serving(big_json(100 * MiB, declared=declared)) as server, traced() as peak:
-        with pytest.raises(t.ResponseTooLargeError) as info:
-            await call(kind, server.url)
+    with (
+        serving(big_json(100 * MiB, declared=declared)) as server,
+        traced() as peak,
+        pytest.raises(t.ResponseTooLargeError) as info,
+    ):
+        await call(kind, server.url)
     assert info.value.limit == "max_body_bytes" and info.value.limit_bytes == 32 * MiB
     # A declared length is refused before reading; a chunked body at the 32 MiB cap.
     assert peak.bytes < (4 if declared else 48) * MiB, peak.bytes
@@ -143,9 +144,8 @@ async def test_huge_error_body_is_cut_not_kept(kind: str) -> None:
         write(head("503 Service Unavailable", length=100 * MiB, content_type="text/plain"))
         until_hang_up(write, b"overloaded " * 100_000)
 
-    with serving(script) as server, traced() as peak:
-        with pytest.raises(t.InternalServerError) as info:
-            await call(kind, server.url)
+    with serving(script) as server, traced() as peak, pytest.raises(t.InternalServerError) as info:
+        await call(kind, server.url)
     assert info.value.status_code == 503
     assert peak.bytes < 8 * MiB, peak.bytes
 
@@ -179,10 +179,13 @@ def flood(write: Write) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_endless_stream_keeps_the_tail_with_bounded_memory(kind: str) -> None:
-    with serving(flood) as server, traced() as peak:
-        with pytest.raises(t.StreamInterruptedError) as info:
-            limits = t.Limits(max_partial_text=TAIL)
-            await call(kind, server.url, stream=True, limits=limits)
+    with (
+        serving(flood) as server,
+        traced() as peak,
+        pytest.raises(t.StreamInterruptedError) as info,
+    ):
+        limits = t.Limits(max_partial_text=TAIL)
+        await call(kind, server.url, stream=True, limits=limits)
     error = info.value
     assert error.chunks_received == EVENTS
     assert error.partial_text_truncated is True
@@ -235,9 +238,12 @@ async def test_line_that_never_ends_hits_the_event_limit(kind: str) -> None:
         write(b'data: {"choices":[{"index":0,"delta":{"content":"')
         until_hang_up(write, b"z" * 65536)
 
-    with serving(script) as server, traced() as peak:
-        with pytest.raises(t.ResponseTooLargeError) as info:
-            await call(kind, server.url, stream=True)
+    with (
+        serving(script) as server,
+        traced() as peak,
+        pytest.raises(t.ResponseTooLargeError) as info,
+    ):
+        await call(kind, server.url, stream=True)
     error = info.value
     assert error.limit == "max_event_bytes" and error.limit_bytes == 4 * MiB
     assert error.partial_text == "<00000000>" + "y" * 990  # what arrived before is kept
