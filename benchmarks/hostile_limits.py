@@ -244,7 +244,7 @@ def _run_scenario(scenario: str, seconds: float) -> dict[str, Any]:
     try:
         cmd = [sys.executable, __file__, "--client", scenario, "--url", server.url]
         cmd += ["--stream-seconds", str(seconds)]
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=max(seconds, 100.0) + 60)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=max(seconds, 100.0) + 300)
         lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
         if not lines:
             return {"scenario": scenario, "outcome": f"client failed: {out.stderr[-500:]}"}
