@@ -11,6 +11,7 @@ else is a `ResponseDecodeError`.
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from ._deadline import within
 from ._errors import ResponseDecodeError, ResponseTooLargeError
 
 __all__ = ["ACCEPT_ENCODING", "Limits"]
@@ -192,15 +194,34 @@ async def aread_body(response: httpx.Response, limits: Limits, host: str) -> byt
 class EventBytes:
     """A stream's decoded bytes, with the bytes since the last event counted against a cap.
 
-    `Stream` resets `since_event` each time an event comes out of the SSE parser; bytes pulled
+    `Stream` calls `event_done()` each time an event comes out of the SSE parser; bytes pulled
     without an event in between belong to one event (plus at most one piece of look-ahead).
+    Async reads are also held to `idle` seconds per event (timed per network read, not per
+    event: a timer per event would double the cost of a fast stream); the sync stream does the
+    same through the deadline network backend.
     """
 
-    def __init__(self, response: httpx.Response, limits: Limits, host: str) -> None:
+    def __init__(
+        self, response: httpx.Response, limits: Limits, host: str, idle: float | None = None
+    ) -> None:
         self.response = response
         self.counter = _Counter(response, limits, host, whole=False)
         self.cap = limits.max_event_bytes
+        self.idle = idle
         self.since_event = 0
+        self._waiting_since: float | None = None
+
+    def event_done(self) -> None:
+        self.since_event = 0
+        self._waiting_since = None
+
+    def _left(self) -> float | None:
+        if self.idle is None:
+            return None
+        now = time.monotonic()
+        if self._waiting_since is None:
+            self._waiting_since = now
+        return max(self._waiting_since + self.idle - now, 0.0)
 
     def _check(self, piece: bytes) -> bytes:
         self.since_event += len(piece)
@@ -219,7 +240,12 @@ class EventBytes:
             for piece in self.counter.feed(self.response.content):
                 yield self._check(piece)
             return
-        async for raw in self.response.aiter_raw():
+        raws = self.response.aiter_raw()
+        while True:
+            try:
+                raw = await within(self._left(), anext(raws))
+            except StopAsyncIteration:
+                return
             for piece in self.counter.feed(raw):
                 yield self._check(piece)
 

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 from httpx_sse import EventSource, SSEError
 
-from ._deadline import net_deadline, within
+from ._deadline import net_deadline
 from ._error_body import error_from_response
 from ._errors import (
     AzureLlamaError,
@@ -247,7 +247,7 @@ class Stream(_StreamBase, Generic[T]):
                     event = next(events, None)
                 if event is None:
                     break
-                source.since_event = 0
+                source.event_done()
                 chunk = feed(event.data)
                 if chunk is None:
                     return
@@ -285,16 +285,10 @@ class AsyncStream(_StreamBase, Generic[T]):
     async def _iterate(self) -> AsyncIterator[T]:
         state = self._state
         feed = state.feed
-        idle = self.idle_timeout
         try:
-            source = EventBytes(self.response, self.limits, state.host)
-            events = EventSource(event_response(source, is_async=True)).aiter_sse()
-            while True:
-                try:
-                    event = await within(idle, anext(events))
-                except StopAsyncIteration:
-                    break
-                source.since_event = 0
+            source = EventBytes(self.response, self.limits, state.host, self.idle_timeout)
+            async for event in EventSource(event_response(source, is_async=True)).aiter_sse():
+                source.event_done()
                 chunk = feed(event.data)
                 if chunk is None:
                     return
