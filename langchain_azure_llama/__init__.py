@@ -31,6 +31,7 @@ _LAZY: dict[str, str] = {
     "RedirectError": "._errors",
     "RequestValidationError": "._errors",
     "ResponseDecodeError": "._errors",
+    "ResponseTooLargeError": "._errors",
     "StreamInterruptedError": "._errors",
     "UnprocessableEntityError": "._errors",
 }

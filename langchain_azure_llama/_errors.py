@@ -21,6 +21,9 @@ APIStatusError (other codes) → APIStatusError               ModelAPIError
 StreamInterruptedError       → StreamInterruptedError       ModelAPIError
 ResponseDecodeError          → ResponseDecodeError          ModelAPIError
 └── StructuredOutputError    → StructuredOutputError        OutputParserException
+
+
+└── ResponseTooLargeError    → ResponseTooLargeError        ModelAPIError
 APIConnectionError           → APIConnectionError           ModelConnectionError
 └── APITimeoutError          → APITimeoutError              ModelTimeoutError
 AzureLlamaError (anything)   → AzureLlamaError              ModelAPIError
@@ -71,6 +74,7 @@ __all__ = [
     "RedirectError",
     "RequestValidationError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "StreamInterruptedError",
     "StructuredOutputError",
     "UnprocessableEntityError",
@@ -158,6 +162,10 @@ class StructuredOutputError(_t.StructuredOutputError, ResponseDecodeError, Outpu
     """The answer did not match the requested JSON schema, even after one repair round."""
 
 
+class ResponseTooLargeError(ResponseDecodeError, _t.ResponseTooLargeError):
+    """A response over one of the transport's `Limits`; `limit` names it, `body` is a prefix."""
+
+
 class APIConnectionError(_t.APIConnectionError, ModelConnectionError):
     """The endpoint could not be reached."""
 
@@ -185,6 +193,7 @@ _TABLE: dict[type[_t.AzureLlamaError], type[_t.AzureLlamaError]] = {
     _t.APIStatusError: APIStatusError,
     _t.StreamInterruptedError: StreamInterruptedError,
     _t.ResponseDecodeError: ResponseDecodeError,
+    _t.ResponseTooLargeError: ResponseTooLargeError,
     _t.APIConnectionError: APIConnectionError,
     _t.APITimeoutError: APITimeoutError,
     _t.AzureLlamaError: AzureLlamaError,

@@ -21,6 +21,7 @@ APITimeoutError                          Timeout (APIConnectionError if really r
 APIConnectionError                       APIConnectionError
 StreamInterruptedError                   APIConnectionError, partial text noted: a broken
                                          stream never looks complete
+ResponseTooLargeError                    InternalServerError, the limit named (`Limits.<field>`)
 ResponseDecodeError                      InternalServerError
 ```
 
@@ -163,7 +164,9 @@ def _other_status(exc: t.APIStatusError, msg: str, model: str) -> Exception:
 def _interrupted(exc: t.StreamInterruptedError, msg: str, model: str) -> Exception:
     note = (
         f"{msg} [stream interrupted after {exc.chunks_received} chunks and "
-        f"{len(exc.partial_text)} characters of text; the answer is incomplete]"
+        f"{len(exc.partial_text)} characters of text"
+        f"{' (only the last ones kept)' if exc.partial_text_truncated else ''}; "
+        "the answer is incomplete]"
     )
     error = lx.APIConnectionError(note, llm_provider=PROVIDER, model=model)
     error.partial_text = exc.partial_text  # type: ignore[attr-defined]
@@ -202,6 +205,17 @@ def _decode(exc: Any, msg: str, model: str) -> Exception:
     )
 
 
+def _too_large(exc: t.ResponseTooLargeError, msg: str, model: str) -> Exception:
+    error = lx.InternalServerError(
+        msg,
+        llm_provider=PROVIDER,
+        model=model,
+        litellm_debug_info=f"{_debug(exc)} limit={exc.limit} limit_bytes={exc.limit_bytes}",
+    )
+    error.partial_text = exc.partial_text  # type: ignore[attr-defined]
+    return error
+
+
 # THE table. Order matters: subclasses before their bases.
 _TABLE: tuple[tuple[type[t.AzureLlamaError], Builder], ...] = (
     (t.ContentFilterError, _content_filter),
@@ -218,6 +232,7 @@ _TABLE: tuple[tuple[type[t.AzureLlamaError], Builder], ...] = (
     (t.APITimeoutError, _timeout),
     (t.APIConnectionError, _plain(lx.APIConnectionError)),
     (t.StreamInterruptedError, _interrupted),
+    (t.ResponseTooLargeError, _too_large),
     (t.ResponseDecodeError, _decode),
 )
 

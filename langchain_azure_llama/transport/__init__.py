@@ -2,11 +2,12 @@
 
 Imports only the standard library, httpx, httpx-sse and pydantic, so both front ends (LangChain
 and LiteLLM) can sit on it without either loading the other. A call flows top to bottom:
-config (`_config`) → request build and validation (`_request`) → HTTP with auth and retries
-(`_auth`, `_retry`, `_client`) → SSE parse (`_streaming`) → one shape check of every answer
-(`_shape`) → errors (`_errors`, `_error_body`). Above the client, `_llama` is the Llama protocol
-on wire dicts (tools native or prompted, structured output, refusals remembered): `chat`,
-`achat`, `chat_stream`, `achat_stream` take a client and a `ChatRequest`.
+config (`_config`) → request build and validation (`_request`) → HTTP with auth, retries,
+deadline and size limits (`_auth`, `_retry`, `_deadline`, `_limits`, `_client`) → SSE parse
+(`_streaming`) → one shape check of every answer (`_shape`) → errors (`_errors`,
+`_error_body`). Above the client, `_llama` is the Llama protocol on wire dicts (tools native or
+prompted, structured output, refusals remembered): `chat`, `achat`, `chat_stream`,
+`achat_stream` take a client and a `ChatRequest`.
 `_catalogue` is the one table of Llama models (context, output, type, sources) the front ends
 read, and tells a chat deployment from a base-model one after a 404.
 """
@@ -52,10 +53,12 @@ from ._errors import (
     RedirectError,
     RequestValidationError,
     ResponseDecodeError,
+    ResponseTooLargeError,
     StreamInterruptedError,
     StructuredOutputError,
     UnprocessableEntityError,
 )
+from ._limits import Limits
 from ._llama import (
     CAPABILITIES,
     AsyncLlamaStream,
@@ -142,6 +145,7 @@ __all__ = [
     "ExtraParametersMode",
     "InternalServerError",
     "KeyAuth",
+    "Limits",
     "LlamaParams",
     "LlamaStream",
     "Message",
@@ -156,6 +160,7 @@ __all__ = [
     "RedirectError",
     "RequestValidationError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "RetryPolicy",
     "Route",
     "Schema",

@@ -26,10 +26,12 @@ import httpx
 from .. import __version__
 from . import _fork
 from ._auth import KeyAuth, TokenAuth
-from ._boundary import acall, call, translate
+from ._boundary import translate
 from ._config import DEFAULT_API_VERSION, ClientConfig, ExtraParametersMode, is_serverless_host
+from ._deadline import Deadline, deadline_transport, within
 from ._error_body import error_from_response
 from ._errors import APIConnectionError, APIStatusError, AzureLlamaError, ResponseDecodeError
+from ._limits import ACCEPT_ENCODING, Limits, aread_body, read_body
 from ._request import (
     Api,
     PreparedRequest,
@@ -84,6 +86,7 @@ class _ClientBase:
         default_headers: Mapping[str, str] | None = None,
         retry_policy: RetryPolicy | None = None,
         config: ClientConfig | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.config = config or ClientConfig.create(
             endpoint,
@@ -99,6 +102,7 @@ class _ClientBase:
         )
         cfg = self.config
         self.retry = retry_policy or RetryPolicy(max_retries=cfg.max_retries)
+        self.limits = limits or Limits()
         self.auth: httpx.Auth = (
             KeyAuth(cfg.api_key)
             if cfg.api_key is not None
@@ -108,13 +112,14 @@ class _ClientBase:
             "Content-Type": "application/json",
             # The SDK sends application/json even for streams (recordings); so do we.
             "Accept": "application/json",
+            # Only what the bounded reader inflates in pieces (see `_limits`).
+            "Accept-Encoding": ACCEPT_ENCODING,
             "User-Agent": _USER_AGENT,
             **dict(cfg.default_headers),
         }
         if cfg.deployment:
             self._headers["azureml-model-deployment"] = cfg.deployment
         self._model_info: ModelInfo | None = None
-        self._timeout = _timeout(cfg.timeout)
         self._urls: dict[tuple[object, ...], httpx.URL] = {}
 
     def __repr__(self) -> str:
@@ -169,11 +174,14 @@ class _ClientBase:
             headers=headers,
         )
 
+    def _deadline(self, timeout: float | None) -> Deadline:
+        return Deadline(self.config.timeout if timeout is None else timeout, self.retry.clock)
+
     def _build(
         self,
         client: httpx.Client | httpx.AsyncClient,
         prepared: PreparedRequest,
-        timeout: float | None,
+        deadline: Deadline,
     ) -> httpx.Request:
         headers = {**self._headers, **prepared.headers} if prepared.headers else self._headers
         # A ready `httpx.URL` and timeout dict: httpx would otherwise parse the URL twice (once
@@ -189,7 +197,7 @@ class _ClientBase:
             params=params,
             headers=headers,
             content=prepared.content,
-            extensions={"timeout": self._timeout if timeout is None else _timeout(timeout)},
+            extensions={"timeout": deadline.attempt_timeouts(stream=prepared.stream)},
         )
 
     def _url(self, prepared: PreparedRequest) -> httpx.URL:
@@ -203,14 +211,14 @@ class _ClientBase:
                 self._urls[key] = url
         return url
 
-    def _status_error(self, response: httpx.Response) -> APIStatusError:
+    def _status_error(self, response: httpx.Response, body: bytes) -> APIStatusError:
         hint = None
         if response.status_code == 401:
             hint = self._auth_hint()
         return error_from_response(
             response.status_code,
             response.headers,
-            response.content,
+            body,
             host=self.config.host,
             hint=hint,
             path=response.request.url.path,
@@ -227,9 +235,19 @@ class _ClientBase:
             )
         return "The Entra ID token was refused even after a refresh; check the role assignment."
 
-    def _retry_wait(self, attempt: int, error: AzureLlamaError) -> float | None:
+    def _failure(self, exc: Exception, deadline: Deadline) -> AzureLlamaError | None:
+        """The typed error for a lower-layer failure (the deadline's own once it has run out);
+        None for anything else, which is not ours to translate."""
+        error = translate(exc, self.config.host)
+        if error is None and not isinstance(exc, TimeoutError):
+            return None
+        if error is None or deadline.expired():
+            return deadline.error(self.config.host)
+        return error
+
+    def _retry_wait(self, attempt: int, error: AzureLlamaError, deadline: Deadline) -> float | None:
         """Seconds to wait before retrying, or None when the error is final."""
-        if attempt >= self.retry.max_retries:
+        if attempt >= self.retry.max_retries or deadline.expired():
             return None
         if isinstance(error, APIStatusError):
             if not is_retryable_status(error.status_code or 0):
@@ -240,17 +258,25 @@ class _ClientBase:
         else:
             return None
         wait = self.retry.wait_for(attempt, after)
+        if not deadline.allows(wait):
+            # Sleeping past the deadline helps nobody: the caller gets the error (and a 429's
+            # `retry_after`) now, with time left to decide.
+            error.message = f"{error.message} (not retried: the wait of {wait:g}s exceeds what "
+            error.message += "is left of the call's timeout)"
+            error.args = (error.message,)
+            return None
         logger.info("retrying %s after %.2fs (attempt %d)", type(error).__name__, wait, attempt + 1)
         return wait
 
-    def _decode(self, response: httpx.Response) -> Any:
+    def _decode(self, response: httpx.Response, body: bytes) -> Any:
         try:
-            return json.loads(response.content)
+            return json.loads(body)
         except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+            text = body.decode("utf-8", "replace")
             raise ResponseDecodeError(
                 f"Azure AI endpoint {self.config.host} answered {response.status_code} with a "
-                f"body that is not JSON: {response.text[:200]!r}",
-                body=response.text,
+                f"body that is not JSON: {text[:200]!r}",
+                body=text,
             ) from exc
 
     def _model_info_from(self, data: Any) -> ModelInfo:
@@ -340,36 +366,64 @@ class AzureLlamaClient(_ClientBase):
         return self._model_info
 
     def request(self, prepared: PreparedRequest, timeout: float | None = None) -> Any:
-        """Send a prepared request and return its JSON body (retrying when allowed)."""
-        response = self._send(prepared, timeout)
-        call(self.config.host, _read, response)
-        return self._decode(response)
+        """Send a prepared request and return its JSON body (retrying when allowed).
+
+        `timeout` (default: the client's) bounds the whole call, retries included.
+        """
+        deadline = self._deadline(timeout)
+        with deadline.bind():
+            response = self._send(prepared, deadline)
+            body = self._read(response, deadline)
+        return self._decode(response, body)
 
     def stream(self, prepared: PreparedRequest, timeout: float | None = None) -> Stream[Any]:
-        """Open a stream; retries happen only until the response headers arrive."""
-        response = self._send(prepared, timeout)
-        return Stream(response, self.config.host, kind=_kind_of(prepared))
+        """Open a stream; retries happen only until the response headers arrive.
 
-    def _send(self, prepared: PreparedRequest, timeout: float | None) -> httpx.Response:
+        `timeout` bounds the call until the headers; then it is the longest wait between events.
+        """
+        deadline = self._deadline(timeout)
+        with deadline.bind():
+            response = self._send(prepared, deadline)
+        return Stream(
+            response,
+            self.config.host,
+            kind=_kind_of(prepared),
+            limits=self.limits,
+            idle_timeout=deadline.timeout,
+        )
+
+    def _read(self, response: httpx.Response, deadline: Deadline) -> bytes:
+        try:
+            try:
+                return read_body(response, self.limits, self.config.host)
+            finally:
+                response.close()
+        except Exception as exc:
+            error = self._failure(exc, deadline)
+            if error is None:
+                raise
+        raise error  # outside the except block: nothing chains to the request (and the key)
+
+    def _send(self, prepared: PreparedRequest, deadline: Deadline) -> httpx.Response:
         attempt = 0
         while True:
-            request = self._build(self._http, prepared, timeout)
+            request = self._build(self._http, prepared, deadline)
             try:
                 # Never follow: a caller's client may, and would carry `api-key` to the new host.
                 response = self._http.send(
                     request, auth=self.auth, stream=True, follow_redirects=False
                 )
             except Exception as exc:
-                lower = translate(exc, self.config.host)
+                lower = self._failure(exc, deadline)
                 if lower is None:
                     raise
                 error: AzureLlamaError = lower
             else:
                 if response.status_code < 300:
                     return response
-                call(self.config.host, _read, response)
-                error = self._status_error(response)
-            wait = self._retry_wait(attempt, error)
+                body = self._read(response, deadline)
+                error = self._status_error(response, body)
+            wait = self._retry_wait(attempt, error, deadline)
             if wait is None:
                 # Raised here, outside the except block: nothing chains to the lower-layer
                 # exception, whose request holds the key.
@@ -479,36 +533,57 @@ class AsyncAzureLlamaClient(_ClientBase):
         return self._model_info
 
     async def request(self, prepared: PreparedRequest, timeout: float | None = None) -> Any:
-        response = await self._send(prepared, timeout)
-        await acall(self.config.host, _aread, response)
-        return self._decode(response)
+        deadline = self._deadline(timeout)
+        response = await self._send(prepared, deadline)
+        body = await self._read(response, deadline)
+        return self._decode(response, body)
 
     async def stream(
         self, prepared: PreparedRequest, timeout: float | None = None
     ) -> AsyncStream[Any]:
-        response = await self._send(prepared, timeout)
-        return AsyncStream(response, self.config.host, kind=_kind_of(prepared))
+        deadline = self._deadline(timeout)
+        response = await self._send(prepared, deadline)
+        return AsyncStream(
+            response,
+            self.config.host,
+            kind=_kind_of(prepared),
+            limits=self.limits,
+            idle_timeout=deadline.timeout,
+        )
 
-    async def _send(self, prepared: PreparedRequest, timeout: float | None) -> httpx.Response:
+    async def _read(self, response: httpx.Response, deadline: Deadline) -> bytes:
+        try:
+            try:
+                body = aread_body(response, self.limits, self.config.host)
+                return await within(deadline.remaining(), body)
+            finally:
+                await response.aclose()
+        except Exception as exc:
+            error = self._failure(exc, deadline)
+            if error is None:
+                raise
+        raise error
+
+    async def _send(self, prepared: PreparedRequest, deadline: Deadline) -> httpx.Response:
         http = await self._http()
         attempt = 0
         while True:
-            request = self._build(http, prepared, timeout)
+            request = self._build(http, prepared, deadline)
             try:
-                response = await http.send(
-                    request, auth=self.auth, stream=True, follow_redirects=False
-                )
+                # Never follow: a caller's client may, and would carry `api-key` to the new host.
+                sent = http.send(request, auth=self.auth, stream=True, follow_redirects=False)
+                response = await within(deadline.remaining(), sent)
             except Exception as exc:
-                lower = translate(exc, self.config.host)
+                lower = self._failure(exc, deadline)
                 if lower is None:
                     raise
                 error: AzureLlamaError = lower
             else:
                 if response.status_code < 300:
                     return response
-                await acall(self.config.host, _aread, response)
-                error = self._status_error(response)
-            wait = self._retry_wait(attempt, error)
+                body = await self._read(response, deadline)
+                error = self._status_error(response, body)
+            wait = self._retry_wait(attempt, error, deadline)
             if wait is None:
                 raise error
             await self.retry.asleep(wait)
@@ -531,20 +606,6 @@ def _running_loop() -> asyncio.AbstractEventLoop:
     return asyncio.get_running_loop()
 
 
-def _read(response: httpx.Response) -> None:
-    try:
-        response.read()
-    finally:
-        response.close()
-
-
-async def _aread(response: httpx.Response) -> None:
-    try:
-        await response.aread()
-    finally:
-        await response.aclose()
-
-
 @functools.lru_cache(maxsize=1)
 def _ssl_context() -> ssl.SSLContext:
     """One TLS context per process: building one loads the CA bundle (~75 ms a client here)."""
@@ -552,7 +613,9 @@ def _ssl_context() -> ssl.SSLContext:
 
 
 def _new_sync_client() -> httpx.Client:
-    return httpx.Client(verify=_ssl_context(), follow_redirects=False)
+    """The default sync client: never follows redirects; socket operations held to the deadline."""
+    transport = deadline_transport(verify=_ssl_context())
+    return httpx.Client(transport=transport, follow_redirects=False)
 
 
 def _new_async_client(backend: AsyncBackend) -> httpx.AsyncClient:
@@ -563,11 +626,6 @@ def _new_async_client(backend: AsyncBackend) -> httpx.AsyncClient:
         transport = Transport(verify=_ssl_context(), limits=limits)
         return httpx.AsyncClient(transport=transport, limits=limits)
     return httpx.AsyncClient(verify=_ssl_context(), limits=limits)
-
-
-def _timeout(seconds: float | None) -> dict[str, float | None]:
-    """The per-request timeout as httpx's transports read it from `request.extensions`."""
-    return httpx.Timeout(seconds).as_dict()
 
 
 def _release_pools(pools: dict[asyncio.AbstractEventLoop, _LoopPool]) -> None:

@@ -9,6 +9,9 @@ AzureLlamaError
 ├── StreamInterruptedError        the stream ended or broke before [DONE] (partial text kept)
 ├── ResponseDecodeError           the service answered 2xx with a body that is not the protocol
 │   └── StructuredOutputError     the answer did not match the requested JSON schema (after repair)
+
+
+│   └── ResponseTooLargeError     a body, inflated body or stream event over its `Limits`
 └── APIStatusError                the service answered with an error status (or an error event)
     ├── RedirectError             3xx: never followed (the key stays on the endpoint's host)
     ├── BadRequestError           400
@@ -48,6 +51,7 @@ __all__ = [
     "RedirectError",
     "RequestValidationError",
     "ResponseDecodeError",
+    "ResponseTooLargeError",
     "StreamInterruptedError",
     "StructuredOutputError",
     "UnprocessableEntityError",
@@ -93,12 +97,24 @@ class APITimeoutError(APIConnectionError):
 
 
 class StreamInterruptedError(AzureLlamaError):
-    """A stream ended without `data: [DONE]`: what arrived is kept, but it is not complete."""
+    """A stream ended without `data: [DONE]`: what arrived is kept, but it is not complete.
 
-    def __init__(self, message: str, *, partial_text: str = "", chunks_received: int = 0) -> None:
+    `partial_text` is bounded by `Limits.max_partial_text`: past it only the tail is kept and
+    `partial_text_truncated` is True.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial_text: str = "",
+        chunks_received: int = 0,
+        partial_text_truncated: bool = False,
+    ) -> None:
         super().__init__(message)
         self.partial_text = partial_text
         self.chunks_received = chunks_received
+        self.partial_text_truncated = partial_text_truncated
 
 
 class ResponseDecodeError(AzureLlamaError):
@@ -119,6 +135,26 @@ class StructuredOutputError(ResponseDecodeError):
     def __init__(self, message: str, *, partial_text: str = "", validation_error: str = "") -> None:
         super().__init__(message, partial_text=partial_text, body=partial_text)
         self.validation_error = validation_error
+
+
+class ResponseTooLargeError(ResponseDecodeError):
+    """A response exceeded one of the client's `Limits` and was not read further.
+
+    `limit` names the `Limits` field, `limit_bytes` its value; `body` keeps only a short prefix.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: str,
+        limit_bytes: int,
+        partial_text: str = "",
+        body: Any = None,
+    ) -> None:
+        super().__init__(message, partial_text=partial_text, body=body)
+        self.limit = limit
+        self.limit_bytes = limit_bytes
 
 
 class APIStatusError(AzureLlamaError):

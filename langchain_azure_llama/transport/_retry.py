@@ -76,7 +76,11 @@ async def _asleep(seconds: float) -> None:
 
 @dataclass
 class RetryPolicy:
-    """Retry budget and wait computation; `sleep`/`asleep` are injectable for fake clocks."""
+    """Retry budget and wait computation; `sleep`/`asleep`/`clock` are injectable for fake clocks.
+
+    `clock` (monotonic seconds) measures the call's deadline: a fake clock that `sleep` advances
+    lets tests check deadlines across retries without waiting.
+    """
 
     max_retries: int = 2
     initial_backoff: float = 0.5
@@ -84,6 +88,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     asleep: Callable[[float], Awaitable[None]] = field(default=_asleep, repr=False)
     rng: Callable[[], float] = field(default=random.random, repr=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
 
     def wait_for(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait before retry number `attempt` (0-based)."""

@@ -8,11 +8,16 @@ A block without data (only `id:`, `retry:` or `event:`, legal SSE that is never 
 skipped. Any lower-layer error while reading (a bad chunk, a dropped connection, a read
 timeout) becomes `StreamInterruptedError` through `_boundary`, raised unchained: the
 lower-layer exception holds the request headers, and so the key.
+
+Memory is bounded by `Limits`: an event larger than `max_event_bytes` raises
+`ResponseTooLargeError`, and the text kept for `partial_text` is the last `max_partial_text`
+characters. Each event must arrive within `idle_timeout` seconds of the previous one.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -20,13 +25,16 @@ import httpx
 from httpx_sse import EventSource, SSEError
 
 from ._boundary import describe, translate
+from ._deadline import net_deadline
 from ._error_body import error_from_response
 from ._errors import (
     AzureLlamaError,
     ContentFilterError,
     ResponseDecodeError,
+    ResponseTooLargeError,
     StreamInterruptedError,
 )
+from ._limits import EventBytes, Limits, event_response
 from ._shape import Kind, check_chunk
 
 __all__ = ["AsyncStream", "Stream", "completion_filter_error"]
@@ -38,13 +46,31 @@ _loads = json.loads
 class _StreamState:
     """Per-stream bookkeeping shared by the sync and async twins (kept to a few dict lookups)."""
 
-    __slots__ = ("chunks", "done", "finish_reason", "headers", "host", "kind", "parts", "usage")
+    __slots__ = (
+        "cap",
+        "chunks",
+        "done",
+        "finish_reason",
+        "headers",
+        "host",
+        "kind",
+        "parts",
+        "size",
+        "truncated",
+        "usage",
+    )
 
-    def __init__(self, host: str, headers: Mapping[str, str], kind: Kind | None = None) -> None:
+    def __init__(
+        self, host: str, headers: Mapping[str, str], cap: int, kind: Kind | None = None
+    ) -> None:
         self.host = host
         self.kind = kind
         self.headers = headers
         self.parts: list[str] = []
+        # Characters in `parts`; past twice the cap they are cut to the tail (amortised).
+        self.size = 0
+        self.cap = cap
+        self.truncated = False
         self.chunks = 0
         self.done = False
         self.finish_reason: str | None = None
@@ -98,6 +124,9 @@ class _StreamState:
             if piece.__class__ is not str:
                 raise TypeError("content is not a string")
             self.parts.append(piece)
+            self.size += len(piece)
+            if self.size > 2 * self.cap:
+                self._keep_tail()
         reason = choice.get("finish_reason")
         if reason:
             self.finish_reason = reason
@@ -112,24 +141,53 @@ class _StreamState:
         exc.args = (exc.message,)
         return exc
 
+    def _keep_tail(self) -> None:
+        text = "".join(self.parts)
+        if len(text) > self.cap:
+            text = text[-self.cap :]
+            self.truncated = True
+        self.parts = [text]
+        self.size = len(text)
+
     @property
     def text(self) -> str:
+        if self.size > self.cap:
+            self._keep_tail()
         return "".join(self.parts)
 
     def cut_off(self, cause: BaseException | None = None) -> StreamInterruptedError:
         why = f" ({describe(cause)})" if cause is not None else ""
+        text = self.text
+        kept = (
+            f" partial_text keeps only the last {len(text):,} characters." if self.truncated else ""
+        )
         return StreamInterruptedError(
             f"The stream from {self.host} ended before [DONE] after {self.chunks} chunks{why}; "
-            "the answer is incomplete.",
-            partial_text=self.text,
+            f"the answer is incomplete.{kept}",
+            partial_text=text,
             chunks_received=self.chunks,
+            partial_text_truncated=self.truncated,
         )
+
+    def too_large(self, exc: ResponseTooLargeError) -> ResponseTooLargeError:
+        exc.partial_text = self.text
+        return exc
 
 
 class _StreamBase:
-    def __init__(self, response: httpx.Response, host: str, kind: Kind | None = None) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        host: str,
+        kind: Kind | None = None,
+        *,
+        limits: Limits | None = None,
+        idle_timeout: float | None = None,
+    ) -> None:
         self.response = response
-        self._state = _StreamState(host, response.headers, kind)
+        self.limits = limits or Limits()
+        self.idle_timeout = idle_timeout
+        self._state = _StreamState(host, response.headers, self.limits.max_partial_text, kind)
 
     @property
     def headers(self) -> httpx.Headers:
@@ -142,7 +200,7 @@ class _StreamBase:
 
     @property
     def text(self) -> str:
-        """The content received so far (all of it once the stream is exhausted)."""
+        """The content received so far (at most the last `Limits.max_partial_text` characters)."""
         return self._state.text
 
     @property
@@ -185,22 +243,35 @@ class Stream(_StreamBase, Generic[T]):
         host: str,
         on_close: Callable[[], None] | None = None,
         kind: Kind | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(response, host, kind)
+        super().__init__(response, host, kind, **kwargs)
         self._on_close = on_close
 
     def __iter__(self) -> Iterator[T]:
         state = self._state
         feed = state.feed
         error: AzureLlamaError | None = None
+        idle = self.idle_timeout
         try:
-            for event in EventSource(self.response).iter_sse():
+            source = EventBytes(self.response, self.limits, state.host)
+            events = EventSource(event_response(source, is_async=False)).iter_sse()
+            while True:
+                # The idle deadline is set only while reading: time the caller spends between
+                # events is not the endpoint's.
+                with net_deadline(None if idle is None else time.monotonic() + idle):
+                    event = next(events, None)
+                if event is None:
+                    break
+                source.event_done()
                 if not event.data:
                     continue
                 chunk = feed(event.data)
                 if chunk is None:
                     return
                 yield chunk
+        except ResponseTooLargeError as exc:
+            raise state.too_large(exc) from None
         except SSEError as exc:
             raise _not_sse(state, exc) from exc
         except Exception as exc:
@@ -236,13 +307,17 @@ class AsyncStream(_StreamBase, Generic[T]):
         feed = state.feed
         error: AzureLlamaError | None = None
         try:
-            async for event in EventSource(self.response).aiter_sse():
+            source = EventBytes(self.response, self.limits, state.host, self.idle_timeout)
+            async for event in EventSource(event_response(source, is_async=True)).aiter_sse():
+                source.event_done()
                 if not event.data:
                     continue
                 chunk = feed(event.data)
                 if chunk is None:
                     return
                 yield chunk
+        except ResponseTooLargeError as exc:
+            raise state.too_large(exc) from None
         except SSEError as exc:
             raise _not_sse(state, exc) from exc
         except Exception as exc:

@@ -110,6 +110,12 @@ TABLE: list[tuple[str, t.AzureLlamaError, type[Any], type[ModelError]]] = [
         ModelAPIError,
     ),
     (
+        "response-too-large",
+        t.ResponseTooLargeError("m", limit="max_body_bytes", limit_bytes=10, body="{"),
+        lc.ResponseTooLargeError,
+        ModelAPIError,
+    ),
+    (
         "connection",
         t.APIConnectionError("m", host="h"),
         lc.APIConnectionError,

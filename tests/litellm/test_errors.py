@@ -70,6 +70,11 @@ def _status(cls: type[t.APIStatusError], status: int, **kwargs: Any) -> t.APISta
             id="stream-interrupted",
         ),
         pytest.param(t.ResponseDecodeError("garbage"), litellm.InternalServerError, id="decode"),
+        pytest.param(
+            t.ResponseTooLargeError("big", limit="max_body_bytes", limit_bytes=1),
+            litellm.InternalServerError,
+            id="too-large",
+        ),
         pytest.param(t.AzureLlamaError("other"), litellm.APIConnectionError, id="base"),
     ],
 )

@@ -11,7 +11,7 @@ import pytest
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
 from litellm_provider import _handler
 
-from .conftest import KEY, MODES, call_kwargs, run
+from tests._support.litellm import KEY, MODES, call_kwargs, run
 
 RETRIES = [
     pytest.param({}, 1, id="default-one-request"),

@@ -204,7 +204,8 @@ async def test_rate_limit_retry_honours_retry_after(kind: str, emulator: Emulato
 async def test_rpm_limit_surfaces_as_rate_limit_error(kind: str) -> None:
     with Emulator(EmulatorConfig(rpm_limit=1)) as emu:
         clock = FakeClock()
-        caller = Caller(kind, emu.url, clock, max_retries=1)
+        # The emulator asks for up to 60 s: within a longer deadline the (fake) wait is honoured.
+        caller = Caller(kind, emu.url, clock, max_retries=1, timeout=3600)
         await caller.call("chat", USER)
         with pytest.raises(RateLimitError) as info:
             await caller.call("chat", USER)

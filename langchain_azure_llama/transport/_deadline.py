@@ -1,0 +1,179 @@
+"""`timeout` as a deadline for a whole call: connect, every read, retry waits and backoff.
+
+httpx's timeouts apply to each socket operation, so a server trickling a byte every 200 ms
+never trips them. The deadline is enforced:
+
+- sync, on the client's own pool: a network backend that clamps every connect/read/write
+  timeout to what is left of the deadline (held in a context variable for the current call);
+- async: `asyncio.timeout` around the request and the body read;
+- between attempts: a retry wait that would end past the deadline is not slept; the last error
+  is raised (a 429 keeps its `retry_after`).
+
+A stream is held to the deadline until its response headers arrive; after that each event must
+arrive within `timeout` of the previous one (an idle timeout), so a long answer is not cut.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import ssl
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import httpcore
+import httpx
+
+from ._errors import APITimeoutError
+
+__all__ = ["Deadline", "deadline_transport", "net_deadline", "within"]
+
+T = TypeVar("T")
+
+# The monotonic time by which the current call's network operations must finish (sync only).
+_NET_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "azure_llama_deadline", default=None
+)
+
+
+class Deadline:
+    """What is left of one call's `timeout`, on the retry policy's (injectable) clock."""
+
+    __slots__ = ("clock", "end", "timeout")
+
+    def __init__(self, timeout: float | None, clock: Callable[[], float]) -> None:
+        self.timeout = timeout
+        self.clock = clock
+        self.end = None if timeout is None else clock() + timeout
+
+    def remaining(self) -> float | None:
+        return None if self.end is None else max(self.end - self.clock(), 0.0)
+
+    def allows(self, wait: float) -> bool:
+        """True when sleeping `wait` seconds still leaves time for another attempt."""
+        left = self.remaining()
+        return left is None or wait < left
+
+    def expired(self) -> bool:
+        left = self.remaining()
+        return left is not None and left <= 0.0
+
+    def attempt_timeouts(self, *, stream: bool) -> dict[str, float | None]:
+        """httpx's per-operation timeouts for the next attempt (read stays `timeout` on a
+        stream: after the headers, it is the idle timeout between reads)."""
+        left = self.remaining()
+        read = self.timeout if stream else left
+        return {"connect": left, "read": read, "write": left, "pool": left}
+
+    def error(self, host: str) -> APITimeoutError:
+        return APITimeoutError(
+            f"Request to Azure AI endpoint {host} did not complete within its timeout of "
+            f"{self.timeout:g}s (connect, reads and retries together).",
+            host=host,
+        )
+
+    @contextmanager
+    def bind(self) -> Iterator[None]:
+        """Hold this call's sync network operations to the deadline."""
+        left = self.remaining()
+        with net_deadline(None if left is None else time.monotonic() + left):
+            yield
+
+
+@contextmanager
+def net_deadline(at: float | None) -> Iterator[None]:
+    token = _NET_DEADLINE.set(at)
+    try:
+        yield
+    finally:
+        _NET_DEADLINE.reset(token)
+
+
+async def within(seconds: float | None, awaitable: Awaitable[T]) -> T:
+    """Await with a time limit; raises the builtin `TimeoutError` on every Python version."""
+    import asyncio  # on first async use: sync-only callers never load it
+
+    if seconds is None:
+        return await awaitable
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            return await awaitable
+    try:  # pragma: no cover - Python 3.10
+        return await asyncio.wait_for(awaitable, seconds)
+    except asyncio.TimeoutError:  # pragma: no cover - not the builtin before 3.11
+        raise TimeoutError from None
+
+
+def _clamp(timeout: float | None) -> float | None:
+    at = _NET_DEADLINE.get()
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0.0:
+        raise httpcore.ReadTimeout("the deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _Stream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _clamp(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _clamp(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout)))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _Backend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.connect_tcp(host, port, _clamp(timeout), local_address, socket_options)
+        return _Stream(inner)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        return _Stream(self._inner.connect_unix_socket(path, _clamp(timeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def deadline_transport(**kwargs: Any) -> httpx.HTTPTransport:
+    """httpx's default sync transport, with every socket operation held to the call's deadline.
+
+    httpx has no public hook for the network backend; its pool keeps it in `_network_backend`
+    (httpcore >= 0.17). Should that change, the transport still works, per-operation timeouts only.
+    """
+    transport = httpx.HTTPTransport(**kwargs)
+    pool = getattr(transport, "_pool", None)
+    inner = getattr(pool, "_network_backend", None)
+    if isinstance(inner, httpcore.NetworkBackend):
+        pool._network_backend = _Backend(inner)  # type: ignore[union-attr]
+    return transport
