@@ -24,7 +24,7 @@ import langchain_azure_llama as lc
 from langchain_azure_llama import transport as t
 
 from ._raw import Write, gzip_bomb, head, serving, until_hang_up
-from .conftest import KEY, Case, Drivers
+from tests._support.faults import KEY, Case, Drivers
 
 MiB = 1024 * 1024
 USER = [{"role": "user", "content": "hi"}]
