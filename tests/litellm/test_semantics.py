@@ -10,7 +10,6 @@ import pytest
 
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
 from litellm_provider import _handler
-
 from tests._support.litellm import KEY, MODES, call_kwargs, run
 
 RETRIES = [
