@@ -27,9 +27,21 @@ from .. import __version__
 from . import _fork
 from ._auth import KeyAuth, TokenAuth
 from ._boundary import acall, call, translate
-from ._config import DEFAULT_API_VERSION, ClientConfig, ExtraParametersMode, is_serverless_host
+from ._config import (
+    DEFAULT_API_VERSION,
+    ClientConfig,
+    EndpointKind,
+    ExtraParametersMode,
+    is_serverless_host,
+)
 from ._error_body import error_from_response
-from ._errors import APIConnectionError, APIStatusError, AzureLlamaError, ResponseDecodeError
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    AzureLlamaError,
+    RequestValidationError,
+    ResponseDecodeError,
+)
 from ._request import (
     Api,
     PreparedRequest,
@@ -84,6 +96,7 @@ class _ClientBase:
         default_headers: Mapping[str, str] | None = None,
         retry_policy: RetryPolicy | None = None,
         config: ClientConfig | None = None,
+        endpoint_kind: EndpointKind | None = None,
     ) -> None:
         self.config = config or ClientConfig.create(
             endpoint,
@@ -96,6 +109,7 @@ class _ClientBase:
             extra_parameters=extra_parameters,
             credential_scopes=credential_scopes,
             default_headers=default_headers,
+            endpoint_kind=endpoint_kind,
         )
         cfg = self.config
         self.retry = retry_policy or RetryPolicy(max_retries=cfg.max_retries)
@@ -121,7 +135,7 @@ class _ClientBase:
         cfg = self.config
         auth = "key" if cfg.api_key is not None else "token"
         return (
-            f"{type(self).__name__}(endpoint={cfg.endpoint!r}, auth={auth!r}, "
+            f"{type(self).__name__}(endpoint={cfg.endpoint!r}, kind={cfg.kind!r}, auth={auth!r}, "
             f"deployment={cfg.deployment!r}, api_version={cfg.api_version!r})"
         )
 
@@ -137,6 +151,7 @@ class _ClientBase:
         model_extras: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> PreparedRequest:
+        self._check_endpoint_kind(params, api)
         return build_chat_request(
             messages,
             params,
@@ -158,6 +173,7 @@ class _ClientBase:
         model_extras: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> PreparedRequest:
+        self._check_endpoint_kind(params, api)
         return build_completion_request(
             prompt,
             params,
@@ -168,6 +184,25 @@ class _ClientBase:
             api_version=self.config.api_version,
             headers=headers,
         )
+
+    def _check_endpoint_kind(self, params: Mapping[str, Any] | None, api: Api) -> None:
+        """A Foundry Models endpoint routes by `model` and serves the Model Inference API only."""
+        if self.config.kind != "foundry":
+            return
+        if api == "llama":
+            raise RequestValidationError(
+                "Foundry Models endpoints (<resource>.services.ai.azure.com/models) serve the "
+                "Azure AI Model Inference API only: use api='inference'.",
+                param="api",
+            )
+        model = (params or {}).get("model")
+        if not isinstance(model, str) or not model:
+            raise RequestValidationError(
+                "A Foundry Models endpoint serves every deployment of its resource and picks "
+                "one by `model`: pass model='<deployment name>' (e.g. "
+                "'Llama-3.3-70B-Instruct').",
+                param="model",
+            )
 
     def _build(
         self,
