@@ -204,6 +204,16 @@ class _ClientBase:
                 param="model",
             )
 
+    def _check_info(self) -> None:
+        # azure-ai-inference's get_model_info: "will only work when using Serverless API or
+        # Managed Compute endpoint" (docs/wire-protocol.md §19).
+        if self.config.kind == "foundry":
+            raise RequestValidationError(
+                "Foundry Models endpoints have no /info route (it exists on serverless and "
+                "managed compute endpoints only); the model is the one named by `model`.",
+                param="endpoint",
+            )
+
     def _build(
         self,
         client: httpx.Client | httpx.AsyncClient,
@@ -369,6 +379,7 @@ class AzureLlamaClient(_ClientBase):
 
     def get_model_info(self, *, refresh: bool = False) -> ModelInfo:
         """`GET /info`, cached on the client."""
+        self._check_info()
         if self._model_info is None or refresh:
             data = self.request(build_info_request(self.config.api_version))
             self._model_info = self._model_info_from(data)
@@ -508,6 +519,7 @@ class AsyncAzureLlamaClient(_ClientBase):
         )
 
     async def get_model_info(self, *, refresh: bool = False) -> ModelInfo:
+        self._check_info()
         if self._model_info is None or refresh:
             data = await self.request(build_info_request(self.config.api_version))
             self._model_info = self._model_info_from(data)
