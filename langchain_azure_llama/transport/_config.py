@@ -125,7 +125,7 @@ def detect_endpoint_kind(endpoint: str, kind: str | None = None) -> EndpointKind
 
 
 def default_scopes(kind: EndpointKind) -> tuple[str, ...]:
-    """The Entra ID scope a kind of endpoint takes: Cognitive Services for Foundry, else Azure ML."""
+    """The Entra ID scope for a kind of endpoint: Cognitive Services on Foundry, else Azure ML."""
     return FOUNDRY_SCOPES if kind == "foundry" else DEFAULT_SCOPES
 
 
@@ -135,7 +135,7 @@ def _checked_kind(kind: str) -> EndpointKind:
             f"endpoint_kind must be one of {list(ENDPOINT_KINDS)}, not {kind!r}.",
             param="endpoint_kind",
         )
-    return kind  # type: ignore[return-value]
+    return kind
 
 
 def _foundry_base(endpoint: str) -> str:
