@@ -51,8 +51,9 @@ class _AzureLlamaSettings(_Base):
     model: str | None = Field(default=None, alias="model_name")
     """Model name sent as `model` and used for tracing (e.g. "Meta-Llama-3.1-8B-Instruct").
 
-    Optional on serverless endpoints, which serve one model; the name in each response wins
-    in the response metadata."""
+    Optional on serverless endpoints, which serve one model; required on Foundry Models
+    endpoints, where it names the deployment. The name in each response wins in the response
+    metadata."""
 
     endpoint: str | None = Field(default=None, alias="base_url")
     """Endpoint URL, e.g. ``https://<host>.<region>.models.ai.azure.com``; defaults to
@@ -72,6 +73,15 @@ class _AzureLlamaSettings(_Base):
 
     deployment: str | None = None
     """Managed compute deployment, sent as the ``azureml-model-deployment`` header."""
+
+    endpoint_kind: _t.EndpointKind | None = None
+    """"serverless", "managed", "foundry" or "other"; read from the endpoint's host when None.
+    Set it for a proxy, a custom domain or the emulator. On "foundry"
+    (``https://<resource>.services.ai.azure.com/models``) `model` names the deployment and is
+    required."""
+
+    credential_scopes: list[str] | None = None
+    """Entra ID scopes; by default Cognitive Services on Foundry, Azure ML elsewhere."""
 
     api: _t.Api = "inference"
     """"inference": the Azure AI Model Inference API; "llama": the Llama-native ``/v1`` routes,
@@ -202,6 +212,8 @@ class _AzureLlamaSettings(_Base):
             "timeout": self.timeout,
             "max_retries": self.max_retries,
             "default_headers": self.default_headers,
+            "endpoint_kind": self.endpoint_kind,
+            "credential_scopes": self.credential_scopes,
         }
         self._pools = Pools(
             self.endpoint,

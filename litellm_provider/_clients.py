@@ -44,13 +44,21 @@ class Settings:
     max_retries: int
     credential: Any = field(default=None, repr=False, compare=False)
     deployment: str | None = None
+    endpoint_kind: t.EndpointKind | None = None
 
     @property
     def cache_key(self) -> tuple[Any, ...]:
         secret: Any = self.credential
         if secret is None:
             secret = hashlib.sha256(self.api_key.encode()).hexdigest()
-        return (self.endpoint, secret, self.api_version, self.max_retries, self.deployment)
+        return (
+            self.endpoint,
+            secret,
+            self.api_version,
+            self.max_retries,
+            self.deployment,
+            self.endpoint_kind,
+        )
 
     def kwargs(self) -> dict[str, Any]:
         auth: dict[str, Any] = (
@@ -63,6 +71,7 @@ class Settings:
             "api_version": self.api_version or None,
             "max_retries": self.max_retries,
             "deployment": self.deployment,
+            "endpoint_kind": self.endpoint_kind,
         }
 
 

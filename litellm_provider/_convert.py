@@ -51,9 +51,11 @@ Api = Literal["inference", "llama"]
 API_KEY = "azure_llama_api"
 EXTRAS_KEY = "model_extras"
 DEPLOYMENT_KEY = "deployment"
-_PROVIDER_KEYS = frozenset({API_KEY, EXTRAS_KEY, DEPLOYMENT_KEY, "extra_body"})
+ENDPOINT_KIND_KEY = "endpoint_kind"
+_PROVIDER_KEYS = frozenset({API_KEY, EXTRAS_KEY, DEPLOYMENT_KEY, ENDPOINT_KIND_KEY, "extra_body"})
 
-# The transport's typed keys, less `model` (each endpoint serves one model; see `_handler`).
+# The transport's typed keys, less `model`: a serverless or managed endpoint serves one model,
+# and on a Foundry endpoint the handler sends the call's model name itself (see `_handler`).
 _TYPED = tuple(key for key in t.CHAT_PARAMS if key != "model")
 _TEXT_TYPED = tuple(key for key in t.COMPLETION_PARAMS if key != "model")
 _LLAMA_TYPED = t.LLAMA_PARAMS
@@ -68,7 +70,8 @@ DROPPED: Mapping[str, str] = {
     "extra_headers": "sent as HTTP headers",
     "timeout": "transport setting",
     "api_version": "query parameter",
-    "model": "the endpoint serves one model; the deployment header selects on managed compute",
+    "model": "the endpoint serves one model; the deployment header selects on managed compute; "
+    "on Foundry the handler sends the call's model name",
 }
 _NONE_DROPPED = frozenset({"mock_response", "drop_params", "additional_drop_params"})
 # LiteLLM's own keyword arguments (its list; `is_litellm_owned_kwarg` reads the same one).

@@ -38,6 +38,7 @@ from langchain_azure_llama import transport as t
 
 from ._clients import ClientCache, Settings
 from ._convert import (
+    ENDPOINT_KIND_KEY,
     SHAPE_ERRORS,
     RequestPlan,
     StreamConverter,
@@ -146,7 +147,11 @@ def _read_call(
         litellm_params.get("azure_ad_token_provider"),
         api_version=_api_version(optional_params, litellm_params),
         max_retries=_max_retries(optional_params, litellm_params),
+        endpoint_kind=optional_params.get(ENDPOINT_KIND_KEY),
     )
+    if t.detect_endpoint_kind(endpoint, settings.endpoint_kind) == "foundry":
+        # A Foundry Models endpoint picks the deployment by the body's `model`.
+        plan.params["model"] = model.removeprefix(_PREFIX)
     out_headers = {k: str(v) for k, v in (headers or {}).items() if v is not None}
     if plan.deployment:
         out_headers[_DEPLOYMENT_HEADER] = plan.deployment
@@ -179,6 +184,7 @@ def _settings(
     api_version: str,
     max_retries: int,
     deployment: str | None = None,
+    endpoint_kind: Any = None,
 ) -> Settings:
     """Key auth, or Entra ID when `azure_ad_token_provider` is given (it wins over a key)."""
     credential = None
@@ -192,6 +198,7 @@ def _settings(
         max_retries=max_retries,
         credential=credential,
         deployment=deployment,
+        endpoint_kind=endpoint_kind,
     )
 
 

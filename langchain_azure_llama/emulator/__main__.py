@@ -7,7 +7,7 @@ import signal
 import threading
 from collections.abc import Sequence
 
-from ._config import EmulatorConfig
+from ._config import EmulatorConfig, Kind
 from ._emulator import Emulator
 
 
@@ -15,10 +15,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator in the foreground; SIGINT or SIGTERM stops it."""
     args = _parser().parse_args(argv)
     deployments = dict(_deployment(d) for d in args.deployment) or None
+    models = tuple(name.strip() for name in (args.models or "").split(",") if name.strip())
     config = EmulatorConfig(
         api_key=args.api_key,
-        kind=args.kind or ("managed" if deployments or args.token else "serverless"),
-        model_name=args.model,
+        kind=args.kind or _kind(deployments, args.token, models),
+        model_name=models[0] if models else args.model,
+        models=models,
         model_type=args.model_type,
         info_spelling=args.info_spelling,
         deployments=deployments,
@@ -37,13 +39,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     stop = _stop_on_signals()  # before the banner: a client may signal as soon as it reads it
     with Emulator(config) as emu:
-        model = ", ".join(sorted(deployments.values())) if deployments else config.model_name
+        served = sorted(deployments.values()) if deployments else config.foundry_models
+        model = ", ".join(served)
         banner = (
             f"Azure Llama emulator listening on {emu.url} (model {model}, key {config.api_key})"
         )
         print(banner, flush=True)
         stop.wait()  # the handlers run in this (main) thread, interrupting the wait
     return 0
+
+
+def _kind(deployments: object, tokens: Sequence[str], models: Sequence[str]) -> Kind:
+    if models:
+        return "foundry"
+    return "managed" if deployments or tokens else "serverless"
 
 
 def _stop_on_signals() -> threading.Event:
@@ -66,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--host", default="127.0.0.1")
     add("--port", type=int, default=8089)
     add("--api-key", default="emulator-key")
-    add("--kind", choices=["serverless", "managed"], default=None)
+    add("--kind", choices=["serverless", "managed", "foundry"], default=None)
     add("--model", default="Meta-Llama-3.1-8B-Instruct")
     add("--model-type", choices=["chat-completion", "text-generation"], default="chat-completion")
     add("--info-spelling", default="chat-completion")
@@ -79,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--upstream-model", default=None)
     add("--chunk-delay", type=float, default=0.0)
     add("--deployment", action="append", default=[], metavar="NAME=MODEL")
-    add("--token", action="append", default=[], help="Entra token accepted (managed)")
+    add("--token", action="append", default=[], help="Entra token accepted (managed, foundry)")
+    add("--models", default=None, help="foundry: deployments served, chosen by `model` (a,b,c)")
     return parser
 
 

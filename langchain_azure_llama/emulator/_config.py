@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["serverless", "managed"]
+Kind = Literal["serverless", "managed", "foundry"]
 ModelType = Literal["chat-completion", "text-generation"]
 ToolMode = Literal["native", "reject"]
 ResponseFormatMode = Literal["accept", "reject"]
@@ -18,8 +18,10 @@ class EmulatorConfig:
 
     Attributes:
         api_key: The endpoint key, accepted as `Authorization: Bearer <key>` or `api-key: <key>`.
-        kind: "serverless" (MaaS: key only, content safety on the Model Inference routes) or
-            "managed" (managed compute: key or Entra tokens, no content safety, deployments).
+        kind: "serverless" (MaaS: key only, content safety on the Model Inference routes),
+            "managed" (managed compute: key or Entra tokens, no content safety, deployments) or
+            "foundry" (a Foundry Models endpoint: the Model Inference routes under `/models`,
+            key or Entra tokens, content safety, the deployment chosen by `model` in the body).
         model_name: The model served (reported by `/info` and in every response's `model`).
         model_type: "chat-completion" serves the chat routes, "text-generation" the completion
             routes; the other family answers 404 `NOT FOUND`, as a real deployment does.
@@ -27,7 +29,9 @@ class EmulatorConfig:
             "chat-completion" (real), "chat-completions" (docs) or "chat_completion" (SDK enum).
         deployments: Managed only. Deployment name -> model name, selected with the request
             header `azureml-model-deployment`; every deployment shares `model_type`.
-        accepted_tokens: Managed only. Entra bearer tokens accepted besides the key.
+        models: Foundry only. The deployments served, chosen by the body's `model` (or the
+            `x-ms-model-mesh-model-name` header); defaults to `model_name` alone.
+        accepted_tokens: Managed or foundry only. Entra bearer tokens accepted besides the key.
         tool_mode: "native" answers `tools` with tool calls; "reject" answers any request with
             `tools` with the 400 that vLLM-backed Llama deployments return.
         response_format_mode: "accept" answers a `response_format` of type `json_schema` with
@@ -59,6 +63,7 @@ class EmulatorConfig:
     model_type: ModelType = "chat-completion"
     info_spelling: str = "chat-completion"
     deployments: Mapping[str, str] | None = None
+    models: tuple[str, ...] = ()
     accepted_tokens: tuple[str, ...] = ()
     tool_mode: ToolMode = "native"
     response_format_mode: ResponseFormatMode = "accept"
@@ -76,8 +81,10 @@ class EmulatorConfig:
     port: int = 0
 
     def __post_init__(self) -> None:
-        if self.kind not in ("serverless", "managed"):
-            raise ValueError(f"kind must be 'serverless' or 'managed', not {self.kind!r}")
+        if self.kind not in ("serverless", "managed", "foundry"):
+            raise ValueError(
+                f"kind must be 'serverless', 'managed' or 'foundry', not {self.kind!r}"
+            )
         if self.model_type not in ("chat-completion", "text-generation"):
             raise ValueError(f"unknown model_type {self.model_type!r}")
         if self.tool_mode not in ("native", "reject"):
@@ -88,5 +95,14 @@ class EmulatorConfig:
             # Serverless endpoints host one model and never accept Entra tokens
             # (docs/wire-protocol.md §4).
             raise ValueError("deployments and accepted_tokens need kind='managed'")
+        if self.models and self.kind != "foundry":
+            raise ValueError("models needs kind='foundry' (managed compute uses deployments)")
+        if self.kind == "foundry" and self.deployments:
+            raise ValueError("kind='foundry' chooses by model: use models, not deployments")
         if self.deployments is not None and not self.deployments:
             raise ValueError("deployments, when given, must name at least one deployment")
+
+    @property
+    def foundry_models(self) -> tuple[str, ...]:
+        """The deployments a foundry endpoint serves."""
+        return self.models or (self.model_name,)

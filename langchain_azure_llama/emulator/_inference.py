@@ -31,7 +31,8 @@ async def answer(
     messages = _messages(body, route)
     prompt_tokens = count_prompt_tokens(messages)
     _rate_limit(state, body, prompt_tokens)
-    safety = config.kind == "serverless" and not route.native
+    # Foundry deployments carry a content filter too (docs/wire-protocol.md §19).
+    safety = config.kind in ("serverless", "foundry") and not route.native
     if safety:
         _prompt_filter(messages, config)
     accept_schema = config.response_format_mode == "accept"

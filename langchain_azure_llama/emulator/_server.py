@@ -1,7 +1,9 @@
 """The aiohttp application: one catch-all handler walking the checks in the service's order.
 
 Every request: record -> auth (401) -> deployment (managed, 404) -> route (404 `NOT FOUND`),
-then `/info` or the inference pipeline (`_inference`).
+then `/info` or the inference pipeline (`_inference`). A foundry endpoint serves the routes
+under `/models` and no `/info`, and picks the model from the body: a missing one is a 400
+`no_model_name`, an unknown one a 404 `unknown_model` (docs/wire-protocol.md §19).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from ._config import EmulatorConfig
 from ._inference import answer
 from ._state import RecordedRequest, State
 from ._upstream import Upstream
-from ._validate import ROUTES
+from ._validate import ROUTES, parse_body
 
 STATE = web.AppKey("state", State)
 _MAX_BODY = 64 * 1024 * 1024
+_FOUNDRY_PREFIX = "/models"
 
 
 def build_app(state: State) -> web.Application:
@@ -66,6 +69,8 @@ def _recorded(request: web.Request, raw: bytes) -> RecordedRequest:
 async def _handle(request: web.Request, state: State, raw: bytes) -> web.StreamResponse:
     config = state.config
     _authenticate(request.headers, config)
+    if config.kind == "foundry":
+        return await _foundry(request, state, raw)
     model, deployment = _deployment(request.headers, config)
     if request.path == "/info" and request.method == "GET":
         return _wire.json_response(_info(config, model), _wire.answer_headers(deployment))
@@ -73,6 +78,26 @@ async def _handle(request: web.Request, state: State, raw: bytes) -> web.StreamR
     if route is None or request.method != "POST" or route.chat != _serves_chat(config):
         raise _wire.not_found()
     return await answer(request, state, route, model, deployment, raw)
+
+
+async def _foundry(request: web.Request, state: State, raw: bytes) -> web.StreamResponse:
+    path = request.path
+    route = ROUTES.get(path.removeprefix(_FOUNDRY_PREFIX)) if path.startswith("/models/") else None
+    if route is None or route.native or request.method != "POST":
+        raise _wire.not_found()
+    if route.chat != _serves_chat(state.config):
+        raise _wire.not_found()
+    model = _foundry_model(request.headers, raw, state.config)
+    return await answer(request, state, route, model, None, raw)
+
+
+def _foundry_model(headers: Mapping[str, str], raw: bytes, config: EmulatorConfig) -> str:
+    name = parse_body(raw).get("model") or headers.get("x-ms-model-mesh-model-name")
+    if not name:
+        raise _wire.no_model_name()
+    if not isinstance(name, str) or name not in config.foundry_models:
+        raise _wire.unknown_model(str(name))
+    return name
 
 
 def _authenticate(headers: Mapping[str, str], config: EmulatorConfig) -> None:

@@ -91,6 +91,23 @@ def no_deployment() -> Rejection:
     return Rejection(404, text)
 
 
+def no_model_name() -> Rejection:
+    # Recorded from a Foundry resource (microsoft/AI-Red-Teaming-Playground-Labs#14,
+    # microsoft/semantic-kernel#10339): HTTP 400 with this body.
+    text = (
+        "No model specified in request. Please provide a model name in the request body or as "
+        "a x-ms-model-mesh-model-name header."
+    )
+    return Rejection(400, {"error": {"code": "no_model_name", "message": text, "details": text}})
+
+
+def unknown_model(name: str) -> Rejection:
+    # Recorded from the same model-mesh front end (GitHub Models, which the Foundry Models API
+    # shares; microsoft/Generative-AI-for-beginners-dotnet#302): HTTP 404 with this body.
+    text = f"Unknown model: {name}"
+    return Rejection(404, {"error": {"code": "unknown_model", "message": text, "details": text}})
+
+
 def extra_parameters(keys: Sequence[str]) -> Rejection:
     # The text is the one LiteLLM parses (docs/wire-protocol.md §5). The real body shape is
     # unrecorded; {"detail": "..."} (FastAPI style) is what gateway stubs in public code use.

@@ -27,10 +27,22 @@ from .. import __version__
 from . import _fork
 from ._auth import KeyAuth, TokenAuth
 from ._boundary import translate
-from ._config import DEFAULT_API_VERSION, ClientConfig, ExtraParametersMode, is_serverless_host
+from ._config import (
+    DEFAULT_API_VERSION,
+    ClientConfig,
+    EndpointKind,
+    ExtraParametersMode,
+    is_serverless_host,
+)
 from ._deadline import Deadline, deadline_transport, within
 from ._error_body import error_from_response
-from ._errors import APIConnectionError, APIStatusError, AzureLlamaError, ResponseDecodeError
+from ._errors import (
+    APIConnectionError,
+    APIStatusError,
+    AzureLlamaError,
+    RequestValidationError,
+    ResponseDecodeError,
+)
 from ._limits import ACCEPT_ENCODING, Limits, aread_body, read_body
 from ._request import (
     Api,
@@ -87,6 +99,7 @@ class _ClientBase:
         retry_policy: RetryPolicy | None = None,
         config: ClientConfig | None = None,
         limits: Limits | None = None,
+        endpoint_kind: EndpointKind | None = None,
     ) -> None:
         self.config = config or ClientConfig.create(
             endpoint,
@@ -99,6 +112,7 @@ class _ClientBase:
             extra_parameters=extra_parameters,
             credential_scopes=credential_scopes,
             default_headers=default_headers,
+            endpoint_kind=endpoint_kind,
         )
         cfg = self.config
         self.retry = retry_policy or RetryPolicy(max_retries=cfg.max_retries)
@@ -126,7 +140,7 @@ class _ClientBase:
         cfg = self.config
         auth = "key" if cfg.api_key is not None else "token"
         return (
-            f"{type(self).__name__}(endpoint={cfg.endpoint!r}, auth={auth!r}, "
+            f"{type(self).__name__}(endpoint={cfg.endpoint!r}, kind={cfg.kind!r}, auth={auth!r}, "
             f"deployment={cfg.deployment!r}, api_version={cfg.api_version!r})"
         )
 
@@ -142,6 +156,7 @@ class _ClientBase:
         model_extras: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> PreparedRequest:
+        self._check_endpoint_kind(params, api)
         return build_chat_request(
             messages,
             params,
@@ -163,6 +178,7 @@ class _ClientBase:
         model_extras: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> PreparedRequest:
+        self._check_endpoint_kind(params, api)
         return build_completion_request(
             prompt,
             params,
@@ -176,6 +192,35 @@ class _ClientBase:
 
     def _deadline(self, timeout: float | None) -> Deadline:
         return Deadline(self.config.timeout if timeout is None else timeout, self.retry.clock)
+
+    def _check_endpoint_kind(self, params: Mapping[str, Any] | None, api: Api) -> None:
+        """A Foundry Models endpoint routes by `model` and serves the Model Inference API only."""
+        if self.config.kind != "foundry":
+            return
+        if api == "llama":
+            raise RequestValidationError(
+                "Foundry Models endpoints (<resource>.services.ai.azure.com/models) serve the "
+                "Azure AI Model Inference API only: use api='inference'.",
+                param="api",
+            )
+        model = (params or {}).get("model")
+        if not isinstance(model, str) or not model:
+            raise RequestValidationError(
+                "A Foundry Models endpoint serves every deployment of its resource and picks "
+                "one by `model`: pass model='<deployment name>' (e.g. "
+                "'Llama-3.3-70B-Instruct').",
+                param="model",
+            )
+
+    def _check_info(self) -> None:
+        # azure-ai-inference's get_model_info: "will only work when using Serverless API or
+        # Managed Compute endpoint" (docs/wire-protocol.md §19).
+        if self.config.kind == "foundry":
+            raise RequestValidationError(
+                "Foundry Models endpoints have no /info route (it exists on serverless and "
+                "managed compute endpoints only); the model is the one named by `model`.",
+                param="endpoint",
+            )
 
     def _build(
         self,
@@ -360,6 +405,7 @@ class AzureLlamaClient(_ClientBase):
 
     def get_model_info(self, *, refresh: bool = False) -> ModelInfo:
         """`GET /info`, cached on the client."""
+        self._check_info()
         if self._model_info is None or refresh:
             data = self.request(build_info_request(self.config.api_version))
             self._model_info = self._model_info_from(data)
@@ -527,6 +573,7 @@ class AsyncAzureLlamaClient(_ClientBase):
         )
 
     async def get_model_info(self, *, refresh: bool = False) -> ModelInfo:
+        self._check_info()
         if self._model_info is None or refresh:
             data = await self.request(build_info_request(self.config.api_version))
             self._model_info = self._model_info_from(data)

@@ -28,21 +28,39 @@ from ._errors import RequestValidationError
 __all__ = [
     "DEFAULT_API_VERSION",
     "DEFAULT_SCOPES",
+    "ENDPOINT_KINDS",
+    "FOUNDRY_SCOPES",
     "ClientConfig",
+    "EndpointKind",
     "ExtraParametersMode",
     "Secret",
     "TokenCredentialLike",
     "check_headers",
+    "default_scopes",
+    "detect_endpoint_kind",
     "is_serverless_host",
 ]
 
 DEFAULT_API_VERSION = "2024-05-01-preview"
 # Managed online endpoints take Entra tokens for Azure ML (the SDK's default scope).
 DEFAULT_SCOPES: tuple[str, ...] = ("https://ml.azure.com/.default",)
+# Foundry Models endpoints belong to an Azure AI Services (Cognitive Services) resource
+# (docs/wire-protocol.md §19).
+FOUNDRY_SCOPES: tuple[str, ...] = ("https://cognitiveservices.azure.com/.default",)
+EndpointKind = Literal["serverless", "managed", "foundry", "other"]
+ENDPOINT_KINDS: tuple[EndpointKind, ...] = ("serverless", "managed", "foundry", "other")
 ENDPOINT_ENV = "AZURE_INFERENCE_ENDPOINT"
 CREDENTIAL_ENV = "AZURE_INFERENCE_CREDENTIAL"
 ExtraParametersMode = Literal["pass-through", "drop", "error"]
 _SERVERLESS_SUFFIXES = (".inference.ai.azure.com", ".models.ai.azure.com")
+_MANAGED_SUFFIXES = (".inference.ml.azure.com",)
+# Hosts of an Azure AI Services resource; its Model Inference API is under `/models`.
+_AI_SERVICES_SUFFIXES = (
+    ".services.ai.azure.com",
+    ".cognitiveservices.azure.com",
+    ".openai.azure.com",
+)
+_FOUNDRY_PATH = "/models"
 # RFC 9110 §5.6.2 token (a header name) and field value: visible ASCII, space and tab.
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
@@ -84,6 +102,47 @@ def is_serverless_host(host: str) -> bool:
     return host.lower().endswith(_SERVERLESS_SUFFIXES)
 
 
+def detect_endpoint_kind(endpoint: str, kind: str | None = None) -> EndpointKind:
+    """What serves `endpoint`: "serverless", "managed", "foundry", or "other" (proxy, local).
+
+    Read from the host name (docs/wire-protocol.md §19); `kind` overrides it for a proxy, a
+    custom domain or the emulator, whose host names say nothing.
+    """
+    if kind is not None:
+        return _checked_kind(kind)
+    parts = urlsplit(endpoint)
+    host = (parts.hostname or "").lower()
+    if host.endswith(_SERVERLESS_SUFFIXES):
+        return "serverless"
+    if host.endswith(_MANAGED_SUFFIXES):
+        return "managed"
+    path = parts.path.rstrip("/")
+    if host.endswith(_AI_SERVICES_SUFFIXES) and path == _FOUNDRY_PATH:
+        return "foundry"
+    if host.endswith(".services.ai.azure.com") and not path:
+        return "foundry"  # the resource's base URL: `/models` is added, as LiteLLM does
+    return "other"
+
+
+def default_scopes(kind: EndpointKind) -> tuple[str, ...]:
+    """The Entra ID scope for a kind of endpoint: Cognitive Services on Foundry, else Azure ML."""
+    return FOUNDRY_SCOPES if kind == "foundry" else DEFAULT_SCOPES
+
+
+def _checked_kind(kind: str) -> EndpointKind:
+    if kind not in ENDPOINT_KINDS:
+        raise RequestValidationError(
+            f"endpoint_kind must be one of {list(ENDPOINT_KINDS)}, not {kind!r}.",
+            param="endpoint_kind",
+        )
+    return kind
+
+
+def _foundry_base(endpoint: str) -> str:
+    """A Foundry resource URL given without `/models` gets it (the inference API lives there)."""
+    return endpoint if urlsplit(endpoint).path else endpoint + _FOUNDRY_PATH
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     """Validated settings shared by the sync and async clients."""
@@ -98,6 +157,7 @@ class ClientConfig:
     extra_parameters: ExtraParametersMode = "pass-through"
     credential_scopes: tuple[str, ...] = DEFAULT_SCOPES
     default_headers: Mapping[str, str] = field(default_factory=dict)
+    kind: EndpointKind = "other"
 
     @property
     def host(self) -> str:
@@ -117,10 +177,24 @@ class ClientConfig:
         extra_parameters: ExtraParametersMode = "pass-through",
         credential_scopes: Sequence[str] | None = None,
         default_headers: Mapping[str, str] | None = None,
+        endpoint_kind: EndpointKind | None = None,
     ) -> ClientConfig:
-        """Resolve defaults from the environment and refuse settings that cannot work."""
+        """Resolve defaults from the environment and refuse settings that cannot work.
+
+        The endpoint's kind is read from its host unless `endpoint_kind` is given; it picks the
+        default `credential_scopes` and, on "foundry", requires `model` in every request.
+        """
         url = normalize_endpoint(endpoint or os.environ.get(ENDPOINT_ENV, ""))
+        kind = detect_endpoint_kind(url, endpoint_kind)
+        if kind == "foundry" and endpoint_kind is None:
+            url = _foundry_base(url)
         key, token_credential = _resolve_credential(api_key, credential)
+        if deployment and kind == "foundry":
+            raise RequestValidationError(
+                "Foundry Models endpoints choose the deployment by model=... in each request, "
+                "not by the azureml-model-deployment header: pass model='<deployment name>'.",
+                param="deployment",
+            )
         if deployment:
             check_header_value("azureml-model-deployment", deployment, param="deployment")
         check_headers(default_headers or {}, param="default_headers")
@@ -140,8 +214,9 @@ class ClientConfig:
             timeout=60.0 if timeout is None else float(timeout),
             max_retries=max_retries,
             extra_parameters=extra_parameters,
-            credential_scopes=tuple(credential_scopes or DEFAULT_SCOPES),
+            credential_scopes=tuple(credential_scopes or default_scopes(kind)),
             default_headers=dict(default_headers or {}),
+            kind=kind,
         )
 
 
