@@ -39,7 +39,7 @@ def _status(cls: type[t.APIStatusError], status: int, **kwargs: Any) -> t.APISta
         ),
         pytest.param(_status(t.BadRequestError, 400), litellm.BadRequestError, id="400"),
         pytest.param(
-            t.BadRequestError(
+            t.ContextWindowExceededError(
                 "This model's maximum context length is 8192 tokens", status_code=400
             ),
             litellm.ContextWindowExceededError,
@@ -68,6 +68,11 @@ def _status(cls: type[t.APIStatusError], status: int, **kwargs: Any) -> t.APISta
             t.StreamInterruptedError("cut", partial_text="Hel", chunks_received=2),
             litellm.APIConnectionError,
             id="stream-interrupted",
+        ),
+        pytest.param(
+            t.StructuredOutputError("no", partial_text="x", validation_error="not JSON"),
+            litellm.JSONSchemaValidationError,
+            id="structured-output",
         ),
         pytest.param(t.ResponseDecodeError("garbage"), litellm.InternalServerError, id="decode"),
         pytest.param(t.AzureLlamaError("other"), litellm.APIConnectionError, id="base"),
