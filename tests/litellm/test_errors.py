@@ -13,7 +13,7 @@ from litellm.exceptions import MidStreamFallbackError
 from langchain_azure_llama import transport as t
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
 from litellm_provider._errors import to_litellm
-from tests._support.litellm import KEY, MODES, call_kwargs, run, unwrap
+from tests._support.litellm import KEY, MODEL, MODES, call_kwargs, run, unwrap
 
 
 def _status(cls: type[t.APIStatusError], status: int, **kwargs: Any) -> t.APIStatusError:
@@ -208,10 +208,27 @@ async def test_broken_streams_never_look_complete(
     assert info.value.generated_content  # what arrived before the break is on the error
 
 
-async def test_chat_call_to_a_base_model_is_not_found() -> None:
+@pytest.mark.parametrize("mode", MODES)
+async def test_chat_call_to_a_base_model_says_to_use_text_completion(mode: str) -> None:
     config = EmulatorConfig(api_key=KEY, model_type="text-generation", model_name="Meta-Llama-3-8B")
-    with Emulator(config) as base, pytest.raises(litellm.NotFoundError):
-        litellm.completion(**call_kwargs(base, model="azure_llama/Meta-Llama-3-8B"))
+    with Emulator(config) as base, pytest.raises(Exception) as info:
+        await run(mode, **call_kwargs(base, model="azure_llama/Meta-Llama-3-8B"))
+    error = unwrap(info.value)
+    assert type(error) is litellm.NotFoundError
+    assert "litellm.text_completion(model='azure_llama/Meta-Llama-3-8B'" in str(error)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_text_completion_on_a_chat_model_says_to_use_completion(
+    emu: Emulator, mode: str
+) -> None:
+    kwargs = call_kwargs(emu, prompt="Math is a")
+    del kwargs["messages"]
+    with pytest.raises(Exception) as info:
+        await run(mode, fn="text_completion", **kwargs)
+    error = unwrap(info.value)
+    assert type(error) is litellm.NotFoundError
+    assert f"litellm.completion(model='azure_llama/{MODEL}', messages=[...])" in str(error)
 
 
 async def test_missing_credentials_are_an_authentication_error(emu: Emulator) -> None:
