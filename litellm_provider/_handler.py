@@ -28,7 +28,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from litellm.llms.custom_llm import CustomLLM
@@ -263,6 +263,24 @@ class _SyncChunks:
         self._stream.close()
 
 
+class _InfoOnDemand:
+    """The client bound to the call's deployment, as the transport's 404 explanation uses it
+    (`get_model_info` only): built on the first 404, so a correct call builds no second client
+    (each holds a connection pool; the cache keeps one per deployment once it exists)."""
+
+    def __init__(self, clients: ClientCache, call: _Call) -> None:
+        self._clients = clients
+        self._settings = call.info_settings()
+
+    def get_model_info(self, refresh: bool = False) -> t.ModelInfo:
+        return self._clients.sync(self._settings).get_model_info(refresh=refresh)
+
+
+class _AsyncInfoOnDemand(_InfoOnDemand):
+    async def get_model_info(self, refresh: bool = False) -> t.ModelInfo:  # type: ignore[override]
+        return await self._clients.async_(self._settings).get_model_info(refresh=refresh)
+
+
 class AzureLlamaLLM(CustomLLM):
     """LiteLLM custom provider for Meta Llama on Azure AI (`azure_llama/<model>`)."""
 
@@ -282,30 +300,33 @@ class AzureLlamaLLM(CustomLLM):
     # -- sending: chat through the Llama protocol, text through the client -------------------
 
     def _send(self, call: _Call, *, stream: bool) -> Any:
-        http, info = self._clients.sync(call.settings), self._clients.sync(call.info_settings())
+        http = self._clients.sync(call.settings)
         if call.prompt is None:
             chat = t.chat_stream if stream else t.chat
+            info = cast("t.AzureLlamaClient", _InfoOnDemand(self._clients, call))
             return chat(http, call.chat_request(), info_client=info)
         complete = http.complete_stream if stream else http.complete
         try:
             return complete(call.prompt, call.plan.params, **call.request_kwargs())
         except t.NotFoundError as exc:
-            better = t.explain_not_found(info, exc, **call.explain())
+            info_client = self._clients.sync(call.info_settings())
+            better = t.explain_not_found(info_client, exc, **call.explain())
             if better is None:
                 raise
             raise better from exc
 
     async def _asend(self, call: _Call, *, stream: bool) -> Any:
         http = self._clients.async_(call.settings)
-        info = self._clients.async_(call.info_settings())
         if call.prompt is None:
             achat = t.achat_stream if stream else t.achat
+            info = cast("t.AsyncAzureLlamaClient", _AsyncInfoOnDemand(self._clients, call))
             return await achat(http, call.chat_request(), info_client=info)
         complete = http.complete_stream if stream else http.complete
         try:
             return await complete(call.prompt, call.plan.params, **call.request_kwargs())
         except t.NotFoundError as exc:
-            better = await t.aexplain_not_found(info, exc, **call.explain())
+            info_client = self._clients.async_(call.info_settings())
+            better = await t.aexplain_not_found(info_client, exc, **call.explain())
             if better is None:
                 raise
             raise better from exc
