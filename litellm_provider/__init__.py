@@ -24,6 +24,12 @@ Provider keyword arguments (besides the OpenAI ones):
   ending in ``/v1`` selects it too.
 - ``deployment="..."``: the ``azureml-model-deployment`` header (managed compute endpoints that
   host several deployments).
+- ``tool_calling="auto"|"native"|"prompt"``: how ``tools`` are sent. ``auto`` (default) sends them
+  natively until the endpoint refuses them (vLLM-backed Llama deployments do), then writes them
+  into the prompt in Meta's Llama 3.1 JSON format, for the life of the process; the answer comes
+  back as ordinary ``tool_calls`` either way. Also a proxy ``litellm_params`` key.
+  ``response_format`` (a json_schema dict or a pydantic class) is handled the same way: native
+  until refused, then asked for in the prompt and validated (``JSONSchemaValidationError``).
 - ``api_version="..."``: the ``api-version`` query (default ``2024-05-01-preview``).
 - ``azure_ad_token_provider=...``: Microsoft Entra ID (managed compute) instead of a key: a
   token callable (``azure.identity.get_bearer_token_provider(cred, "https://ml.azure.com/.default")``)

@@ -1,10 +1,13 @@
 """Pure conversions between LiteLLM's OpenAI-shaped world and the transport's wire dicts.
 
 No I/O here. Requests: `plan_request` sorts LiteLLM's `optional_params` into the transport's typed
-parameters, the `model_extras` passthrough (sent with `extra-parameters: pass-through`), the
-provider's own settings, and what is dropped (each drop with its reason). Answers: `fill_response`
-writes a wire chat completion into LiteLLM's `ModelResponse`; `StreamConverter` turns wire chunks
-into `GenericStreamingChunk`s, the one chunk type whose `usage` LiteLLM's stream wrapper keeps.
+parameters (`tools`, `tool_choice` and `response_format` among them, passed as given: the
+transport's Llama protocol decides native or prompted), the `model_extras` passthrough (sent with
+`extra-parameters: pass-through`), the provider's own settings, and what is dropped (each drop
+with its reason). Answers: `fill_response` writes a wire chat completion into LiteLLM's
+`ModelResponse`; `StreamConverter` turns wire chunks into `GenericStreamingChunk`s, the one chunk
+type whose `usage` LiteLLM's stream wrapper keeps. Answers arrive shape-checked by the transport,
+with prompted tool calls already turned into native-looking `tool_calls`.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ __all__ = [
     "DEPLOYMENT_KEY",
     "DROPPED",
     "EXTRAS_KEY",
+    "TOOL_CALLING_KEY",
     "RequestPlan",
     "StreamConverter",
     "fill_response",
@@ -47,12 +51,18 @@ __all__ = [
 logger = logging.getLogger("litellm_provider")
 
 Api = Literal["inference", "llama"]
+ToolCalling = Literal["auto", "native", "prompt"]
 # The provider's own keyword arguments (they never reach the wire as body keys).
 API_KEY = "azure_llama_api"
 EXTRAS_KEY = "model_extras"
 DEPLOYMENT_KEY = "deployment"
 ENDPOINT_KIND_KEY = "endpoint_kind"
-_PROVIDER_KEYS = frozenset({API_KEY, EXTRAS_KEY, DEPLOYMENT_KEY, ENDPOINT_KIND_KEY, "extra_body"})
+# "auto" (native `tools` until the endpoint refuses them, then prompted), "native" or "prompt".
+TOOL_CALLING_KEY = "tool_calling"
+_TOOL_MODES = ("auto", "native", "prompt")
+_PROVIDER_KEYS = frozenset(
+    {API_KEY, EXTRAS_KEY, DEPLOYMENT_KEY, ENDPOINT_KIND_KEY, TOOL_CALLING_KEY, "extra_body"}
+)
 
 # The transport's typed keys, less `model`: a serverless or managed endpoint serves one model,
 # and on a Foundry endpoint the handler sends the call's model name itself (see `_handler`).
@@ -90,6 +100,7 @@ class RequestPlan:
     params: dict[str, Any] = field(default_factory=dict)
     model_extras: dict[str, Any] = field(default_factory=dict)
     deployment: str | None = None
+    tool_calling: ToolCalling = "auto"
     dropped: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -109,10 +120,19 @@ def plan_request(
     go to the passthrough; LiteLLM's own keys (`DROPPED`, `metadata`, `litellm_*`, ...) are dropped
     and listed in `dropped`. `azure_llama_api="llama"` selects the Llama-native `/v1/*` routes,
     where `n`, `best_of`, `logprobs`, ... are typed parameters rather than extras.
+    `tool_calling` picks how tools are sent (see `TOOL_CALLING_KEY`).
+
+    Raises:
+        RequestValidationError: A provider setting has an unknown value, or a key is set both
+            typed and in `model_extras` / `extra_body`.
     """
     api = _api_of(optional_params.get(API_KEY), default_api)
     typed = (_TEXT_TYPED if text else _TYPED) + (_LLAMA_TYPED if api == "llama" else ())
-    plan = RequestPlan(api=api, deployment=_str_or_none(optional_params.get(DEPLOYMENT_KEY)))
+    plan = RequestPlan(
+        api=api,
+        deployment=_str_or_none(optional_params.get(DEPLOYMENT_KEY)),
+        tool_calling=_tool_calling_of(optional_params.get(TOOL_CALLING_KEY)),
+    )
     for key, value in optional_params.items():
         if key in _PROVIDER_KEYS:
             continue
@@ -137,7 +157,20 @@ def _api_of(value: Any, default: Api) -> Api:
         return default
     if value in ("inference", "llama"):
         return value  # type: ignore[no-any-return]
-    raise ValueError(f"{API_KEY} must be 'inference' or 'llama', not {value!r}.")
+    raise t.RequestValidationError(
+        f"{API_KEY} must be 'inference' or 'llama', not {value!r}.", param=API_KEY
+    )
+
+
+def _tool_calling_of(value: Any) -> ToolCalling:
+    if value is None:
+        return "auto"
+    if value in _TOOL_MODES:
+        return value  # type: ignore[no-any-return]
+    raise t.RequestValidationError(
+        f"{TOOL_CALLING_KEY} must be 'auto', 'native' or 'prompt', not {value!r}.",
+        param=TOOL_CALLING_KEY,
+    )
 
 
 def _drop_reason(key: str, value: Any) -> str | None:
@@ -155,9 +188,10 @@ def _promote_typed_extras(plan: RequestPlan, typed: tuple[str, ...]) -> None:
     set both ways is refused, rather than one of its two values silently dropped."""
     for key in [k for k in plan.model_extras if k in typed]:
         if key in plan.params:
-            raise ValueError(
+            raise t.RequestValidationError(
                 f"{key!r} is set both as a parameter and in model_extras/extra_body; set it "
-                "once, so that exactly one value is sent."
+                "once, so that exactly one value is sent.",
+                param=key,
             )
         plan.params[key] = plan.model_extras.pop(key)
     for key in [k for k in plan.model_extras if k in DROPPED]:
@@ -316,14 +350,8 @@ class StreamConverter:
         self._ids: dict[str, int] = {}
         self._next = 0
 
-    def convert(self, chunk: Mapping[str, Any]) -> list[GenericStreamingChunk]:
-        """The chunks for one wire chunk; a chunk of the wrong shape is a typed decode error."""
-        try:
-            return list(self._convert(chunk))
-        except SHAPE_ERRORS as exc:
-            raise unreadable(chunk, exc) from exc
-
-    def _convert(self, chunk: Mapping[str, Any]) -> Iterator[GenericStreamingChunk]:
+    def convert(self, chunk: Mapping[str, Any]) -> Iterator[GenericStreamingChunk]:
+        """The chunks for one (shape-checked) wire chunk."""
         choices = chunk.get("choices") or ()
         choice = choices[0] if choices else {}
         delta = choice.get("delta")
@@ -376,15 +404,3 @@ def _usage_block(usage: Mapping[str, Any]) -> ChatCompletionUsageBlock:
     completion = int(usage.get("completion_tokens") or 0)
     total = int(usage.get("total_tokens") or prompt + completion)
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
-
-
-# Errors a wire object of the wrong shape raises in conversion (pydantic's are ValueErrors).
-SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError, ValueError)
-
-
-def unreadable(body: Any, exc: BaseException) -> t.ResponseDecodeError:
-    """Valid JSON that is not a completion: typed, never a bare AttributeError or TypeError."""
-    return t.ResponseDecodeError(
-        f"Azure AI endpoint sent a completion of an unexpected shape ({type(exc).__name__}: {exc})",
-        body=body,
-    )

@@ -5,7 +5,7 @@ transport error                          LiteLLM exception
 ContentFilterError (prompt, 400)         ContentPolicyViolationError; categories and Azure's
                                          innererror in provider_specific_fields
 RequestValidationError                   BadRequestError (AuthenticationError: no key)
-BadRequestError 400 "context length"     ContextWindowExceededError
+ContextWindowExceededError 400          ContextWindowExceededError (classified by the transport)
 BadRequestError 400                      BadRequestError
 UnprocessableEntityError 422             BadRequestError
 AuthenticationError 401, CredentialError AuthenticationError
@@ -22,6 +22,8 @@ APIConnectionError                       APIConnectionError
 StreamInterruptedError                   APIConnectionError, partial text noted: a broken
                                          stream never looks complete
 ResponseTooLargeError                    InternalServerError, the limit named (`Limits.<field>`)
+StructuredOutputError                    JSONSchemaValidationError (what LiteLLM raises for
+                                         its own schema check): `raw_response`, `schema`
 ResponseDecodeError                      InternalServerError
 ```
 
@@ -31,7 +33,6 @@ host and the service's own text, never the key.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -43,7 +44,6 @@ from langchain_azure_llama import transport as t
 __all__ = ["to_litellm"]
 
 PROVIDER = "azure_llama"
-_CONTEXT_WINDOW = re.compile(r"maximum context length|context length|too many tokens", re.I)
 _KEY_PARAMS = frozenset({"api_key", "credential"})
 _FORWARDED_HEADERS = ("retry-after", "retry-after-ms", "x-ms-error-code", "x-request-id")
 
@@ -99,19 +99,18 @@ def _validation(exc: t.RequestValidationError, msg: str, model: str) -> Exceptio
     )
 
 
-def _bad_request(exc: t.APIStatusError, msg: str, model: str) -> Exception:
-    cls = (
-        lx.ContextWindowExceededError
-        if exc.status_code == 400 and _CONTEXT_WINDOW.search(exc.message)
-        else lx.BadRequestError
-    )
-    return cls(
-        msg,
-        model=model,
-        llm_provider=PROVIDER,
-        response=_response(exc, exc.status_code or 400),
-        litellm_debug_info=_debug(exc),
-    )
+def _bad_request(cls: Any) -> Builder:
+    def build(exc: t.APIStatusError, msg: str, model: str) -> Exception:
+        error: Exception = cls(
+            msg,
+            model=model,
+            llm_provider=PROVIDER,
+            response=_response(exc, exc.status_code or 400),
+            litellm_debug_info=_debug(exc),
+        )
+        return error
+
+    return build
 
 
 def _rate_limit(exc: t.RateLimitError, msg: str, model: str) -> Exception:
@@ -199,6 +198,16 @@ def _timeout(exc: t.APITimeoutError, msg: str, model: str) -> Exception:
     return lx.Timeout(msg, model, PROVIDER)
 
 
+def _structured(exc: t.StructuredOutputError, msg: str, model: str) -> Exception:
+    error = lx.JSONSchemaValidationError(
+        model=model, llm_provider=PROVIDER, raw_response=exc.partial_text, schema=""
+    )
+    # LiteLLM's own message repeats the whole answer; the transport's says what is wrong.
+    error.message = f"litellm.JSONSchemaValidationError: {msg} The answer is on `.raw_response`."
+    error.validation_error = exc.validation_error  # type: ignore[attr-defined]
+    return error
+
+
 def _decode(exc: Any, msg: str, model: str) -> Exception:
     return lx.InternalServerError(
         msg, llm_provider=PROVIDER, model=model, litellm_debug_info=_debug(exc)
@@ -220,8 +229,9 @@ def _too_large(exc: t.ResponseTooLargeError, msg: str, model: str) -> Exception:
 _TABLE: tuple[tuple[type[t.AzureLlamaError], Builder], ...] = (
     (t.ContentFilterError, _content_filter),
     (t.RequestValidationError, _validation),
-    (t.BadRequestError, _bad_request),
-    (t.UnprocessableEntityError, _bad_request),
+    (t.ContextWindowExceededError, _bad_request(lx.ContextWindowExceededError)),
+    (t.BadRequestError, _bad_request(lx.BadRequestError)),
+    (t.UnprocessableEntityError, _bad_request(lx.BadRequestError)),
     (t.AuthenticationError, _status(lx.AuthenticationError, 401)),
     (t.CredentialError, _plain(lx.AuthenticationError)),
     (t.PermissionDeniedError, _status(lx.PermissionDeniedError, 403)),
@@ -233,13 +243,20 @@ _TABLE: tuple[tuple[type[t.AzureLlamaError], Builder], ...] = (
     (t.APIConnectionError, _plain(lx.APIConnectionError)),
     (t.StreamInterruptedError, _interrupted),
     (t.ResponseTooLargeError, _too_large),
+    (t.StructuredOutputError, _structured),
     (t.ResponseDecodeError, _decode),
 )
 
 
-def to_litellm(exc: t.AzureLlamaError, model: str) -> Exception:
-    """The LiteLLM exception for a transport error (raise it `from exc`)."""
+def to_litellm(exc: t.AzureLlamaError, model: str, *, schema: str = "") -> Exception:
+    """The LiteLLM exception for a transport error (raise it `from exc`).
+
+    `schema` (the requested JSON schema, as JSON text) fills `JSONSchemaValidationError.schema`.
+    """
     for cls, build in _TABLE:
         if isinstance(exc, cls):
-            return build(exc, exc.message, model)
+            error = build(exc, exc.message, model)
+            if isinstance(error, lx.JSONSchemaValidationError):
+                error.schema = schema
+            return error
     return lx.APIConnectionError(exc.message, llm_provider=PROVIDER, model=model)

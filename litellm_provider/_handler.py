@@ -1,12 +1,13 @@
 """The `CustomLLM` subclass: LiteLLM's 16-argument signatures stop here.
 
-Each of the four entry points reads LiteLLM's arguments into one `_Call`, sends it through a
-cached transport client (`_clients`), and converts the answer (`_convert`); every transport error
-leaves through `_errors.to_litellm`. A 404 from a deployment of the other model type (a chat call
-to a base model, or `text_completion` to a chat model) is explained from the deployment's cached
-`/info`: read only after the 404, so a correct call costs no extra request. LiteLLM's `client`
-argument (an OpenAI or httpx client meant for its built-in providers) is ignored: the transport
-owns its connection pools.
+Each of the four entry points reads LiteLLM's arguments into one `_Call`, hands it to the
+transport with a cached client (`_clients`), and converts the answer (`_convert`); every transport
+error leaves through `_errors.to_litellm`. Chat goes through the transport's Llama protocol
+(`t.chat`, `t.chat_stream`, ...): tools and `response_format` native or prompted (`tool_calling`),
+answers shape-checked, prompted tool calls parsed back into `tool_calls`, and a 404 from a base
+model explained from the deployment's `/info`. `text_completion` uses the client's `complete*`
+and the transport's same 404 explanation. LiteLLM's `client` argument (an OpenAI or httpx client
+meant for its built-in providers) is ignored: the transport owns its connection pools.
 
 Entra ID: LiteLLM's `azure_ad_token_provider` is honoured, either a callable returning a token
 (azure-identity's `get_bearer_token_provider`, which caches and refreshes by itself, so it is
@@ -22,13 +23,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from litellm.llms.custom_llm import CustomLLM
@@ -39,14 +41,12 @@ from langchain_azure_llama import transport as t
 from ._clients import ClientCache, Settings
 from ._convert import (
     ENDPOINT_KIND_KEY,
-    SHAPE_ERRORS,
     RequestPlan,
     StreamConverter,
     fill_response,
     fill_text_response,
     plan_request,
     to_wire_messages,
-    unreadable,
 )
 from ._errors import to_litellm
 from ._models import register_models
@@ -97,6 +97,7 @@ class _Call:
     prompt: str | list[str] | None
     headers: dict[str, str]
     timeout: float | None
+    schema: str  # the requested JSON schema as JSON text, "" for none (for the schema error)
     call_id: str | None = None
 
     def request_kwargs(self) -> dict[str, Any]:
@@ -107,9 +108,21 @@ class _Call:
             "timeout": self.timeout,
         }
 
-    @property
-    def expected(self) -> t.ModelKind:
-        return "text-generation" if self.prompt is not None else "chat-completion"
+    def chat_request(self) -> t.ChatRequest:
+        return t.ChatRequest(
+            self.messages,
+            self.plan.params,
+            model_extras=self.plan.extras,
+            api=self.plan.api,
+            headers=self.headers,
+            timeout=self.timeout,
+            tool_calling=self.plan.tool_calling,
+            use_instead=self.use_instead(),
+        )
+
+    def explain(self) -> dict[str, Any]:
+        """The arguments of the transport's 404 explanation for a text call."""
+        return {"expected": "text-generation", "use": self.use_instead()}
 
     def use_instead(self) -> str:
         """What to call when the deployment is of the other model type."""
@@ -136,10 +149,7 @@ def _read_call(
     litellm_params = litellm_params or {}
     endpoint, default_api = _endpoint(api_base)
     text = litellm_params.get("text_completion") is True
-    try:
-        plan = plan_request(optional_params, text=text, default_api=default_api)
-    except ValueError as exc:
-        raise t.RequestValidationError(str(exc), param="azure_llama_api") from exc
+    plan = plan_request(optional_params, text=text, default_api=default_api)
     t.check_max_tokens(model, plan.params.get("max_tokens"))
     settings = _settings(
         endpoint,
@@ -163,8 +173,14 @@ def _read_call(
         prompt=_prompt(messages) if text else None,
         headers=out_headers,
         timeout=_seconds(timeout),
+        schema=_schema_text(plan.params.get("response_format")),
         call_id=litellm_params.get("litellm_call_id"),
     )
+
+
+def _schema_text(response_format: Any) -> str:
+    schema = t.schema_of(response_format)  # a malformed json_schema is refused here
+    return json.dumps(schema.json_schema) if schema is not None else ""
 
 
 def _endpoint(api_base: str | None) -> tuple[str, Any]:
@@ -244,23 +260,22 @@ def _prompt(messages: Sequence[Any]) -> str | list[str]:
 
 
 @contextlib.contextmanager
-def _mapped(model: str) -> Iterator[None]:
+def _mapped(model: str, schema: str = "") -> Iterator[None]:
     try:
         yield
     except t.AzureLlamaError as exc:
-        raise to_litellm(exc, model) from exc
+        raise to_litellm(exc, model, schema=schema) from exc
 
 
 class _SyncChunks:
     """The sync stream handed to LiteLLM: already open (errors before the first byte were raised
     by `streaming()` itself), closed by LiteLLM's wrapper even if never iterated."""
 
-    def __init__(self, stream: t.Stream[Any], model: str) -> None:
+    def __init__(self, stream: t.LlamaStream, model: str, schema: str) -> None:
         self._stream = stream
-        self._model = model
         # A module-level generator, not a method: a generator holding `self` would make a
         # reference cycle, and a stream the caller drops would keep its connection until gc.
-        self._chunks = _sync_chunks(stream, model)
+        self._chunks = _sync_chunks(stream, model, schema)
 
     def __iter__(self) -> Iterator[GenericStreamingChunk]:
         return self
@@ -306,6 +321,24 @@ class _SpentCalls:
             raise
 
 
+class _InfoOnDemand:
+    """The client bound to the call's deployment, as the transport's 404 explanation uses it
+    (`get_model_info` only): built on the first 404, so a correct call builds no second client
+    (each holds a connection pool; the cache keeps one per deployment once it exists)."""
+
+    def __init__(self, clients: ClientCache, call: _Call) -> None:
+        self._clients = clients
+        self._settings = call.info_settings()
+
+    def get_model_info(self, refresh: bool = False) -> t.ModelInfo:
+        return self._clients.sync(self._settings).get_model_info(refresh=refresh)
+
+
+class _AsyncInfoOnDemand(_InfoOnDemand):
+    async def get_model_info(self, refresh: bool = False) -> t.ModelInfo:  # type: ignore[override]
+        return await self._clients.async_(self._settings).get_model_info(refresh=refresh)
+
+
 class AzureLlamaLLM(CustomLLM):
     """LiteLLM custom provider for Meta Llama on Azure AI (`azure_llama/<model>`)."""
 
@@ -323,29 +356,38 @@ class AzureLlamaLLM(CustomLLM):
         """Close the cached async clients' pools for the running event loop."""
         await self._clients.aclose()
 
-    # -- sending: one place for both routes, and the 404 explained ------------------------
+    # -- sending: chat through the Llama protocol, text through the client -------------------
 
     def _send(self, call: _Call, *, stream: bool) -> Any:
         with self._spent.once(call):
+            http = self._clients.sync(call.settings)
+            if call.prompt is None:
+                chat = t.chat_stream if stream else t.chat
+                info = cast("t.AzureLlamaClient", _InfoOnDemand(self._clients, call))
+                return chat(http, call.chat_request(), info_client=info)
+            complete = http.complete_stream if stream else http.complete
             try:
-                return _dispatch(self._clients.sync(call.settings), call, stream=stream)
+                return complete(call.prompt, call.plan.params, **call.request_kwargs())
             except t.NotFoundError as exc:
-                info = self._clients.sync(call.info_settings())
-                use = call.use_instead()
-                better = t.explain_not_found(info, exc, expected=call.expected, use=use)
+                info_client = self._clients.sync(call.info_settings())
+                better = t.explain_not_found(info_client, exc, **call.explain())
                 if better is None:
                     raise
                 raise better from exc
 
     async def _asend(self, call: _Call, *, stream: bool) -> Any:
         with self._spent.once(call):
+            http = self._clients.async_(call.settings)
+            if call.prompt is None:
+                achat = t.achat_stream if stream else t.achat
+                info = cast("t.AsyncAzureLlamaClient", _AsyncInfoOnDemand(self._clients, call))
+                return await achat(http, call.chat_request(), info_client=info)
+            complete = http.complete_stream if stream else http.complete
             try:
-                return await _dispatch(self._clients.async_(call.settings), call, stream=stream)
+                return await complete(call.prompt, call.plan.params, **call.request_kwargs())
             except t.NotFoundError as exc:
-                info = self._clients.async_(call.info_settings())
-                better = await t.aexplain_not_found(
-                    info, exc, expected=call.expected, use=call.use_instead()
-                )
+                info_client = self._clients.async_(call.info_settings())
+                better = await t.aexplain_not_found(info_client, exc, **call.explain())
                 if better is None:
                     raise
                 raise better from exc
@@ -381,6 +423,7 @@ class AzureLlamaLLM(CustomLLM):
                 headers,
                 timeout,
             )
+        with _mapped(model, call.schema):
             data = self._send(call, stream=False)
             return _filled(call, data, model_response)
 
@@ -414,6 +457,7 @@ class AzureLlamaLLM(CustomLLM):
                 headers,
                 timeout,
             )
+        with _mapped(model, call.schema):
             data = await self._asend(call, stream=False)
             return _filled(call, data, model_response)
 
@@ -447,8 +491,9 @@ class AzureLlamaLLM(CustomLLM):
                 headers,
                 timeout,
             )
-            stream: t.Stream[Any] = self._send(call, stream=True)
-        return _SyncChunks(stream, model)
+        with _mapped(model, call.schema):
+            stream: t.LlamaStream = self._send(call, stream=True)
+        return _SyncChunks(stream, model, call.schema)
 
     async def astreaming(  # type: ignore[override,misc]
         self,
@@ -482,10 +527,11 @@ class AzureLlamaLLM(CustomLLM):
                 headers,
                 timeout,
             )
-            stream: t.AsyncStream[Any] = await self._asend(call, stream=True)
+        with _mapped(model, call.schema):
+            stream: t.AsyncLlamaStream = await self._asend(call, stream=True)
         converter = StreamConverter()
         try:
-            with _mapped(model):
+            with _mapped(model, call.schema):
                 async for chunk in stream:
                     for out in converter.convert(chunk):
                         yield out
@@ -493,28 +539,18 @@ class AzureLlamaLLM(CustomLLM):
             await stream.aclose()
 
 
-def _sync_chunks(stream: t.Stream[Any], model: str) -> Generator[GenericStreamingChunk, None, None]:
+def _sync_chunks(
+    stream: t.LlamaStream, model: str, schema: str
+) -> Generator[GenericStreamingChunk, None, None]:
     converter = StreamConverter()
-    with _mapped(model):
+    with _mapped(model, schema):
         for chunk in stream:
             yield from converter.convert(chunk)
 
 
-def _dispatch(http: Any, call: _Call, *, stream: bool) -> Any:
-    """The transport call for `call` (a coroutine when `http` is the async client)."""
-    if call.prompt is not None:
-        send = http.complete_stream if stream else http.complete
-        return send(call.prompt, call.plan.params, **call.request_kwargs())
-    send = http.chat_stream if stream else http.chat
-    return send(call.messages, call.plan.params, **call.request_kwargs())
-
-
 def _filled(call: _Call, data: Any, model_response: ModelResponse) -> ModelResponse:
     fill = fill_text_response if call.prompt is not None else fill_response
-    try:
-        return fill(data, model_response, call.model)
-    except SHAPE_ERRORS as exc:
-        raise unreadable(data, exc) from exc
+    return fill(data, model_response, call.model)
 
 
 handler = AzureLlamaLLM()

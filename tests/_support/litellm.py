@@ -13,6 +13,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import litellm
+from litellm.exceptions import MidStreamFallbackError
 
 from langchain_azure_llama.emulator import Emulator
 
@@ -73,6 +74,14 @@ def _streamed(chunks: list[Any], messages: Any) -> Result:
             finish = choice.finish_reason or finish
     usage = next((c.usage for c in reversed(chunks) if getattr(c, "usage", None)), None)
     return Result(text, finish, usage, calls, chunks)
+
+
+def unwrap(exc: BaseException) -> BaseException:
+    """A failed stream reaches its reader as LiteLLM's MidStreamFallbackError for 429/5xx (so the
+    Router can fall back); the mapped provider error is its `original_exception`."""
+    if isinstance(exc, MidStreamFallbackError) and exc.original_exception is not None:
+        return exc.original_exception
+    return exc
 
 
 def call_kwargs(emu: Emulator, **overrides: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import litellm
 
 import litellm_provider
+from langchain_azure_llama import transport as t
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig
 
 # LiteLLM prints a banner to stdout for every exception it maps; keep test output readable.
@@ -56,6 +57,24 @@ def emu(emulator: Emulator) -> Emulator:
     """The shared chat emulator, with no recorded requests and no pending faults."""
     emulator.clear()
     return emulator
+
+
+@pytest.fixture(scope="session")
+def refusing_emulator() -> Iterator[Emulator]:
+    config = EmulatorConfig(
+        api_key=KEY, model_name=MODEL, tool_mode="reject", response_format_mode="reject"
+    )
+    with Emulator(config) as emu:
+        yield emu
+
+
+@pytest.fixture
+def refusing(refusing_emulator: Emulator) -> Emulator:
+    """An endpoint that refuses native `tools` (vLLM's 400) and `json_schema` (the documented
+    422), as Llama deployments on Azure do; nothing recorded, and no refusal remembered yet."""
+    refusing_emulator.clear()
+    t.CAPABILITIES.forget()
+    return refusing_emulator
 
 
 @pytest.fixture(autouse=True)

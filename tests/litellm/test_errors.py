@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from typing import Any
 
@@ -12,7 +13,7 @@ from litellm.exceptions import MidStreamFallbackError
 from langchain_azure_llama import transport as t
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
 from litellm_provider._errors import to_litellm
-from tests._support.litellm import KEY, MODES, call_kwargs, run
+from tests._support.litellm import KEY, MODEL, MODES, call_kwargs, run, unwrap
 
 
 def _status(cls: type[t.APIStatusError], status: int, **kwargs: Any) -> t.APIStatusError:
@@ -39,7 +40,7 @@ def _status(cls: type[t.APIStatusError], status: int, **kwargs: Any) -> t.APISta
         ),
         pytest.param(_status(t.BadRequestError, 400), litellm.BadRequestError, id="400"),
         pytest.param(
-            t.BadRequestError(
+            t.ContextWindowExceededError(
                 "This model's maximum context length is 8192 tokens", status_code=400
             ),
             litellm.ContextWindowExceededError,
@@ -68,6 +69,11 @@ def _status(cls: type[t.APIStatusError], status: int, **kwargs: Any) -> t.APISta
             t.StreamInterruptedError("cut", partial_text="Hel", chunks_received=2),
             litellm.APIConnectionError,
             id="stream-interrupted",
+        ),
+        pytest.param(
+            t.StructuredOutputError("no", partial_text="x", validation_error="not JSON"),
+            litellm.JSONSchemaValidationError,
+            id="structured-output",
         ),
         pytest.param(t.ResponseDecodeError("garbage"), litellm.InternalServerError, id="decode"),
         pytest.param(
@@ -106,16 +112,25 @@ def _free_port_url() -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
-def _unwrap(exc: BaseException) -> BaseException:
-    """A failed stream reaches its reader as LiteLLM's MidStreamFallbackError for 429/5xx (so the
-    Router can fall back); the mapped provider error is its `original_exception`."""
-    if isinstance(exc, MidStreamFallbackError) and exc.original_exception is not None:
-        return exc.original_exception
-    return exc
-
-
+# vLLM's overflow text inside Azure's error envelope; the transport classifies it.
+OVERFLOW_BODY = {
+    "error": {
+        "code": "Bad Request",
+        "message": json.dumps(
+            {
+                "message": "This model's maximum context length is 8192 tokens. However, you "
+                "requested 9000 tokens (8000 in the messages, 1000 in the completion)."
+            }
+        ),
+    }
+}
 CASES = [
     pytest.param({"fault": Fault.status(400)}, litellm.BadRequestError, id="400"),
+    pytest.param(
+        {"fault": Fault.status(400, body=OVERFLOW_BODY)},
+        litellm.ContextWindowExceededError,
+        id="400-context-window",
+    ),
     pytest.param({"fault": Fault.status(403)}, litellm.PermissionDeniedError, id="403"),
     pytest.param({"fault": Fault.status(404)}, litellm.NotFoundError, id="404"),
     pytest.param({"fault": Fault.status(422)}, litellm.BadRequestError, id="422"),
@@ -161,7 +176,7 @@ async def test_emulator_errors_map(
             kwargs[key] = case[key]
     with pytest.raises(Exception) as info:
         await run(mode, **kwargs)
-    error = _unwrap(info.value)
+    error = unwrap(info.value)
     assert type(error) is expected, repr(info.value)
     assert KEY not in str(info.value) and KEY not in repr(info.value)
 
@@ -194,14 +209,31 @@ async def test_broken_streams_never_look_complete(
     emu.inject(fault)
     with pytest.raises(MidStreamFallbackError) as info:
         await run(mode, **call_kwargs(emu))
-    assert type(_unwrap(info.value)) is expected
+    assert type(unwrap(info.value)) is expected
     assert info.value.generated_content  # what arrived before the break is on the error
 
 
-async def test_chat_call_to_a_base_model_is_not_found() -> None:
+@pytest.mark.parametrize("mode", MODES)
+async def test_chat_call_to_a_base_model_says_to_use_text_completion(mode: str) -> None:
     config = EmulatorConfig(api_key=KEY, model_type="text-generation", model_name="Meta-Llama-3-8B")
-    with Emulator(config) as base, pytest.raises(litellm.NotFoundError):
-        litellm.completion(**call_kwargs(base, model="azure_llama/Meta-Llama-3-8B"))
+    with Emulator(config) as base, pytest.raises(Exception) as info:
+        await run(mode, **call_kwargs(base, model="azure_llama/Meta-Llama-3-8B"))
+    error = unwrap(info.value)
+    assert type(error) is litellm.NotFoundError
+    assert "litellm.text_completion(model='azure_llama/Meta-Llama-3-8B'" in str(error)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_text_completion_on_a_chat_model_says_to_use_completion(
+    emu: Emulator, mode: str
+) -> None:
+    kwargs = call_kwargs(emu, prompt="Math is a")
+    del kwargs["messages"]
+    with pytest.raises(Exception) as info:
+        await run(mode, fn="text_completion", **kwargs)
+    error = unwrap(info.value)
+    assert type(error) is litellm.NotFoundError
+    assert f"litellm.completion(model='azure_llama/{MODEL}', messages=[...])" in str(error)
 
 
 async def test_missing_credentials_are_an_authentication_error(emu: Emulator) -> None:
