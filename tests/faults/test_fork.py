@@ -28,8 +28,7 @@ import pytest
 
 from langchain_azure_llama import ChatAzureLlama
 from langchain_azure_llama import transport as t
-
-from .conftest import KEY, LITELLM_MODEL, MODEL
+from tests._support.faults import KEY, LITELLM_MODEL, MODEL
 
 CHILDREN = 3
 CALLS = 20

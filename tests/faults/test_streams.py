@@ -201,8 +201,8 @@ async def test_valid_json_of_the_wrong_shape_is_a_typed_decode_error(
     case: Case, raw_server: RawServer, drive: Drivers
 ) -> None:
     """JSON that parses but is not a completion (usage not an object, a tool call that is a
-    number) reaches the front ends' converters: they raise the typed decode error, never a bare
-    AttributeError or TypeError."""
+    number) is caught by the transport's one shape check: both front ends raise the typed
+    decode error, never a bare AttributeError or TypeError."""
     driver = drive(case, raw_server.url, max_retries=0)
     if driver.streams:
         raw_server.answer(sse(ROLE, BAD_USAGE_CHUNK), EVENT_STREAM)
@@ -210,4 +210,4 @@ async def test_valid_json_of_the_wrong_shape_is_a_typed_decode_error(
         raw_server.answer(json.dumps(BAD_TOOL_ANSWER).encode(), "application/json")
     reply = await driver.call()
     assert type(reply.error) is DECODE[case[0]], repr(reply.caught)
-    assert "unexpected shape" in str(reply.error)
+    assert "that is not a chat completion" in str(reply.error)
