@@ -3,9 +3,10 @@
 Shows: a tool-using loop (model -> tools -> model, until the model answers in text) built
 from LangGraph's `StateGraph`, `ToolNode` and `tools_condition`, with memory across turns.
 Azure lists Llama 3.1 serverless with "tool calling: No" and real deployments answer `tools`
-with a 400: `ChatAzureLlama(tool_calling="auto")` sees that refusal, switches the endpoint to
-prompted tool calling (the tools in the system prompt, Llama 3.1's JSON call format parsed
-back into `tool_calls`), and retries. The agent code does not change. (LangGraph 1.x deprecates
+with a 400: `ChatAzureLlama(tool_calling="auto")` sees that refusal, remembers it for the
+endpoint, and retries with prompted tool calling (the tools in the system prompt in Meta's
+Llama 3.1 JSON format, the answer parsed back into `tool_calls`, tool results sent back as
+`tool` turns). The agent code does not change. (LangGraph 1.x deprecates
 `create_react_agent` for `langchain.agents.create_agent`; this is the same loop, written out.)
 
 Run:  make install && .venv/bin/python cookbook/agent_prompted_tools.py   (langgraph is a dev
@@ -13,7 +14,7 @@ Run:  make install && .venv/bin/python cookbook/agent_prompted_tools.py   (langg
 Azure: set AZURE_INFERENCE_ENDPOINT, AZURE_INFERENCE_CREDENTIAL (and AZURE_LLAMA_MODEL);
 otherwise the built-in emulator answers, set to refuse native tools as real Llama does.
 Offline, the emulator's responder is deterministic, not a model: it calls the tool whose name
-the question contains and then repeats the tool's result, so each question names one tool.
+the question contains and then reports the tool's result, so each question names one tool.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def build_agent(llm: ChatAzureLlama) -> CompiledStateGraph[MessagesState, None, 
 
 
 def main() -> None:
-    # The switch to prompted mode is logged at INFO; show it inline.
+    # The switch to prompted mode is logged at INFO (by the transport); show it inline.
     logging.basicConfig(stream=sys.stdout, format="log    : %(message)s")
     logging.getLogger("langchain_azure_llama").setLevel(logging.INFO)
     with target(tool_mode="reject") as t:

@@ -1,15 +1,18 @@
 """Structured output: free text in, a validated pydantic object out.
 
-Shows: `ChatAzureLlama.with_structured_output(Model)`. Llama on Azure has neither JSON mode
-(`json_object` is answered with a 422) nor native schemas, so the default method writes the
-JSON schema into a system message, validates the answer against the model, and, if it does not
-validate, asks once more with the error (one repair round). `include_raw=True` also returns the
-raw message (here for its token usage). `method="function_calling"` instead forces a tool call,
-prompted when the endpoint refuses native tools, and gives the same object.
+Shows: `ChatAzureLlama.with_structured_output(Model)`. Llama on Azure has no JSON mode
+(`json_object` is answered with a 422), and real deployments refuse `response_format:
+json_schema` with a 422 too. The default method sends the schema as `response_format`; once
+the endpoint has refused it, the transport writes the JSON schema into a system message
+instead, validates the answer against it, and, if it does not validate, asks once more with
+the error (one repair round). `include_raw=True` also returns the raw message (here for its
+token usage). `method="function_calling"` instead forces a tool call, prompted when the
+endpoint refuses native tools, and gives the same object.
 
 Run:  make install && .venv/bin/python cookbook/structured_output.py
 Azure: set AZURE_INFERENCE_ENDPOINT, AZURE_INFERENCE_CREDENTIAL (and AZURE_LLAMA_MODEL);
-otherwise the built-in emulator answers (deterministically: it fills the schema from the
+otherwise the built-in emulator answers, set to refuse native tools and schemas as real Llama
+does (deterministically: it fills the schema from the
 `field: value` pairs of the text, which is also how this text is written).
 """
 
@@ -41,7 +44,7 @@ class Lead(BaseModel):
 
 
 def main() -> None:
-    with target(tool_mode="reject") as t:
+    with target(tool_mode="reject", response_format_mode="reject") as t:
         print(f"Talking to {t.describe()}\n")
         llm = ChatAzureLlama(
             model=t.model, endpoint=t.endpoint, api_key=t.api_key, temperature=0, max_tokens=256

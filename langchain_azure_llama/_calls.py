@@ -1,40 +1,32 @@
-"""One chat call, planned before any I/O: wire params, tools, and native vs prompted tool calling.
+"""One call's kwargs → the transport's `ChatRequest`: LangChain's spellings, merged once.
 
-Pure: the chat model builds a `ChatCall` from its settings and the call's kwargs, asks it for
-the wire messages and params of a mode, and asks `is_tools_rejection` whether an error means
-"this endpoint does not do native tools" (the cue for `tool_calling="auto"` to switch).
+Pure. The chat model hands over its settings and the call's kwargs; what comes back is an
+OpenAI-shaped request (wire messages, typed params with `tools` / `tool_choice` /
+`response_format`, extras, client options). How tools and schemas reach Llama (native or
+prompted) is the transport's Llama protocol (`transport.chat`), not decided here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessageChunk, BaseMessage
+from langchain_core.messages import BaseMessage
 
 from . import transport as _t
-from ._convert import ChunkConverter, messages_to_wire
-from ._prompted_tools import PromptedStream, history_to_wire, tool_names
+from ._convert import messages_to_wire
 
 __all__ = [
     "LLAMA_PARAMS",
-    "SHAPE_ERRORS",
     "TYPED_PARAMS",
-    "ChatCall",
-    "Mode",
-    "StreamPipeline",
-    "build_call",
+    "build_request",
     "choice_logprobs",
-    "is_tools_rejection",
     "merge_params",
     "refuse_llama_fields",
-    "unreadable",
     "wire_tool_choice",
 ]
 
-Mode = Literal["native", "prompt"]
-# Keys of the Model Inference API a call may set directly (azure-wire.md §6).
+# Keys of the Model Inference API a call may set directly (docs/wire-protocol.md §6).
 TYPED_PARAMS = (
     "frequency_penalty",
     "max_tokens",
@@ -45,46 +37,12 @@ TYPED_PARAMS = (
     "temperature",
     "top_p",
 )
-# The Llama-native API's own parameters, typed on its /v1 routes only (azure-wire.md §13).
+# The Llama-native API's own parameters, typed on its /v1 routes only.
 LLAMA_PARAMS = _t.LLAMA_PARAMS
 _CLIENT_OPTIONS = ("headers", "timeout")
 
 
-@dataclass
-class ChatCall:
-    """Everything one call sends, before it is rendered for a tool-calling mode."""
-
-    messages: Sequence[BaseMessage]
-    params: dict[str, Any]
-    tools: list[dict[str, Any]] = field(default_factory=list)
-    tool_choice: Any = None
-    model_extras: dict[str, Any] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
-    fallback_model: str | None = None
-    api: _t.Api = "inference"
-
-    @property
-    def names(self) -> frozenset[str]:
-        """Tools a prompted answer may call (none when tool_choice is "none")."""
-        return frozenset() if self.tool_choice == "none" else tool_names(self.tools)
-
-    def wire(self, mode: Mode) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """Wire messages and params for `mode`; prompted mode sends no `tools` key."""
-        params = dict(self.params)
-        if mode == "prompt":
-            return history_to_wire(self.messages, self.tools, self.tool_choice), params
-        if self.tools:
-            params["tools"] = self.tools
-            if self.tool_choice is not None:
-                params["tool_choice"] = self.tool_choice
-        return messages_to_wire(self.messages), params
-
-    def client_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for the transport's `chat` / `chat_stream`."""
-        return {"api": self.api, "model_extras": self.model_extras or None, **self.options}
-
-
-def build_call(
+def build_request(
     messages: Sequence[BaseMessage],
     defaults: Mapping[str, Any],
     *,
@@ -92,10 +50,13 @@ def build_call(
     model_extras: Mapping[str, Any] | None,
     kwargs: Mapping[str, Any],
     api: _t.Api = "inference",
-) -> ChatCall:
+    tool_calling: Literal["auto", "native", "prompt"] = "auto",
+    use_instead: str,
+) -> _t.ChatRequest:
     """Merge the model's settings with one call's kwargs (see `merge_params`).
 
-    `tools` and `tool_choice` are taken out of `kwargs` first.
+    `tools` and `tool_choice` (already in wire form, see `wire_tool_choice`) join the typed
+    params; a `tool_choice` without tools is dropped.
     """
     rest = dict(kwargs)
     tools = list(rest.pop("tools", None) or [])
@@ -104,15 +65,19 @@ def build_call(
     params, options, extras = merge_params(
         defaults, typed=typed, stop=stop, model_extras=model_extras, kwargs=rest
     )
-    return ChatCall(
-        messages=messages,
+    if tools:
+        params["tools"] = tools
+        if tool_choice is not None:
+            params["tool_choice"] = tool_choice
+    return _t.ChatRequest(
+        messages=messages_to_wire(messages),
         params=params,
-        tools=tools,
-        tool_choice=tool_choice if tools else None,
-        model_extras=extras,
-        options=options,
-        fallback_model=params.get("model"),
+        model_extras=extras or None,
         api=api,
+        headers=options.get("headers"),
+        timeout=options.get("timeout"),
+        tool_calling=tool_calling,
+        use_instead=use_instead,
     )
 
 
@@ -178,68 +143,7 @@ def wire_tool_choice(choice: Any, tools: Sequence[Mapping[str, Any]]) -> Any:
     return {"type": "function", "function": {"name": choice}}
 
 
-def is_tools_rejection(error: BaseException) -> bool:
-    """Does this error say the endpoint cannot take native `tools`?
-
-    Real Llama deployments answer `tools` with a 400 wrapping vLLM's "\"auto\" tool choice
-    requires --enable-auto-tool-choice ..."; the Model Inference API documents a 422 naming
-    the parameter. A content-filter 400 is never one.
-    """
-    if isinstance(error, _t.ContentFilterError):
-        return False
-    if not isinstance(error, (_t.BadRequestError, _t.UnprocessableEntityError)):
-        return False
-    if error.param in ("tools", "tool_choice"):
-        return True
-    return "tool" in str(error.message).lower()
-
-
 def choice_logprobs(payload: Mapping[str, Any], index: int = 0) -> Any:
     """The `logprobs` of choice `index` (Llama-native API, when asked for), else None."""
-    choices = payload.get("choices") or []
-    if index >= len(choices) or not isinstance(choices[index], Mapping):
-        return None
-    return choices[index].get("logprobs")
-
-
-class StreamPipeline:
-    """Wire chunks → message chunks for one call: conversion, then the prompted-mode buffer."""
-
-    def __init__(self, call: ChatCall, mode: Mode) -> None:
-        self._converter = ChunkConverter(call.fallback_model)
-        self._prompted = PromptedStream(call.names) if mode == "prompt" and call.names else None
-
-    @property
-    def finish_reason(self) -> str | None:
-        return self._converter.finish_reason
-
-    def feed(self, wire: Mapping[str, Any]) -> list[AIMessageChunk]:
-        try:
-            chunk = self._converter.convert(wire)
-            logprobs = choice_logprobs(wire)
-        except SHAPE_ERRORS as exc:
-            raise unreadable(wire, exc) from exc
-        if chunk is not None and logprobs is not None:
-            chunk.response_metadata["logprobs"] = logprobs
-        return self._filtered(chunk)
-
-    def close(self) -> list[AIMessageChunk]:
-        chunks = self._filtered(self._converter.close())
-        return chunks + (self._prompted.close() if self._prompted else [])
-
-    def _filtered(self, chunk: AIMessageChunk | None) -> list[AIMessageChunk]:
-        if chunk is None:
-            return []
-        return self._prompted.feed(chunk) if self._prompted else [chunk]
-
-
-# Errors a wire object of the wrong shape raises in conversion (pydantic's are ValueErrors).
-SHAPE_ERRORS = (AttributeError, KeyError, IndexError, TypeError, ValueError)
-
-
-def unreadable(body: Any, exc: BaseException) -> _t.ResponseDecodeError:
-    """Valid JSON that is not a completion: typed, never a bare AttributeError or TypeError."""
-    return _t.ResponseDecodeError(
-        f"Azure AI endpoint sent a completion of an unexpected shape ({type(exc).__name__}: {exc})",
-        body=body,
-    )
+    choices = payload["choices"]
+    return choices[index].get("logprobs") if index < len(choices) else None

@@ -1,13 +1,13 @@
-"""Structured output for Llama on Azure, which has neither JSON mode nor native schemas.
+"""`with_structured_output`: LangChain runnable glue over the transport's structured output.
 
 Two methods:
 
-* ``"json_schema"`` (the default): a system message says ``Respond only with a JSON object
-  that matches this JSON schema`` followed by the schema; the answer is parsed and validated
-  (a pydantic model, or the JSON schema of a TypedDict / dict). On failure, ONE repair round
-  sends the conversation, the bad answer as the assistant turn and a user turn naming the
-  error; a second failure raises `OutputParserException`. ``"json_mode"`` takes the same path
-  (no `response_format` is ever sent: Azure answers 422 for Llama).
+* ``"json_schema"`` (the default; ``"json_mode"`` is the same, Llama on Azure has no JSON mode):
+  the model is bound with ``response_format={"type": "json_schema", ...}``. The transport sends
+  it natively, or as a prompted schema where the endpoint refuses it, validates the answer
+  (one repair round) and returns its canonical JSON text, which is parsed here into the
+  pydantic model or dict. An answer still invalid after the repair is the transport's
+  `StructuredOutputError` (an `OutputParserException`).
 * ``"function_calling"``: the schema becomes a forced tool, native or prompted according to
   the model's `tool_calling`.
 
@@ -17,16 +17,13 @@ A completion cut by content safety raises `ModelRefusalError` (or is returned as
 
 from __future__ import annotations
 
-import importlib
-import json
-import re
-from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from collections.abc import Mapping
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal
 
-from langchain_core.exceptions import ModelRefusalError, OutputParserException
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.exceptions import ModelRefusalError
+from langchain_core.messages import AIMessage
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.openai_tools import (
     JsonOutputKeyToolsParser,
     PydanticToolsParser,
@@ -38,28 +35,21 @@ from langchain_core.runnables import (
     RunnableMap,
     RunnablePassthrough,
 )
-from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from langchain_core.utils.function_calling import (
+    convert_to_openai_function,
+    convert_to_openai_tool,
+)
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
 from ._convert import FILTERED_FINISH_REASONS
+from ._errors import StructuredOutputError
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-__all__ = [
-    "JSON_SCHEMA_INSTRUCTION",
-    "Method",
-    "SchemaSpec",
-    "check_refusal",
-    "extract_json",
-    "structured_runnable",
-]
+__all__ = ["Method", "check_refusal", "response_format_of", "structured_runnable"]
 
 Method = Literal["function_calling", "json_schema", "json_mode"]
-JSON_SCHEMA_INSTRUCTION = "Respond only with a JSON object that matches this JSON schema"
-_FENCE = re.compile(r"^```[A-Za-z]*[ \t]*\n?(.*?)\s*```$", re.DOTALL)
-_DECODER = json.JSONDecoder()
-Steps = Generator[list[BaseMessage], AIMessage, Any]
 
 
 def structured_runnable(
@@ -69,15 +59,33 @@ def structured_runnable(
     if schema is None:
         raise ValueError(
             "with_structured_output needs a schema: Llama on Azure has no JSON mode, so the "
-            "schema is what the prompt asks for and what the answer is validated against."
+            "schema is what the answer is asked for and validated against."
         )
+    if method not in ("function_calling", "json_schema", "json_mode"):
+        raise ValueError(
+            f"Unknown method {method!r}; use 'json_schema', 'function_calling' or 'json_mode'."
+        )
+    ls_format = {"kwargs": {"method": method}, "schema": schema}
     if method == "function_calling":
-        return _function_calling(model, schema, include_raw)
-    if method in ("json_schema", "json_mode"):
-        return _json_schema(model, schema, include_raw, method)
-    raise ValueError(
-        f"Unknown method {method!r}; use 'json_schema', 'function_calling' or 'json_mode'."
+        name = convert_to_openai_tool(schema)["function"]["name"]
+        llm = model.bind_tools([schema], tool_choice=name, ls_structured_output_format=ls_format)
+        return _with_parser(llm, _tool_parser(schema, name), include_raw)
+    llm = model.bind(
+        response_format=response_format_of(schema), ls_structured_output_format=ls_format
     )
+    return _with_parser(llm, _json_parser(schema), include_raw)
+
+
+def response_format_of(schema: Any) -> dict[str, Any]:
+    """A pydantic model, TypedDict or JSON schema as a json_schema `response_format`."""
+    if isinstance(schema, Mapping) and not ({"title", "name"} & schema.keys()):
+        spec: dict[str, Any] = {"name": "response", "schema": dict(schema)}
+    else:
+        function = convert_to_openai_function(schema)
+        spec = {"name": function["name"], "schema": function["parameters"]}
+        if function.get("description"):
+            spec["description"] = function["description"]
+    return {"type": "json_schema", "json_schema": spec}
 
 
 def check_refusal(message: AIMessage) -> AIMessage:
@@ -92,21 +100,21 @@ def check_refusal(message: AIMessage) -> AIMessage:
     return message
 
 
-# -- function calling -------------------------------------------------------------------------
-
-
-def _function_calling(model: BaseChatModel, schema: Any, include_raw: bool) -> Runnable[Any, Any]:
-    name = convert_to_openai_tool(schema)["function"]["name"]
-    llm = model.bind_tools(
-        [schema],
-        tool_choice=name,
-        ls_structured_output_format={"kwargs": {"method": "function_calling"}, "schema": schema},
-    )
-    parser: Runnable[Any, Any]
+def _json_parser(schema: Any) -> Runnable[Any, Any]:
     if isinstance(schema, type) and is_basemodel_subclass(schema):
-        parser = PydanticToolsParser(tools=[schema], first_tool_only=True)
-    else:
-        parser = JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+        return PydanticOutputParser(pydantic_object=schema)
+    return JsonOutputParser()
+
+
+def _tool_parser(schema: Any, name: str) -> Runnable[Any, Any]:
+    if isinstance(schema, type) and is_basemodel_subclass(schema):
+        return PydanticToolsParser(tools=[schema], first_tool_only=True)
+    return JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+
+
+def _with_parser(
+    llm: Runnable[Any, Any], parser: Runnable[Any, Any], include_raw: bool
+) -> Runnable[Any, Any]:
     checked = RunnableLambda(check_refusal, name="check_refusal") | parser
     if not include_raw:
         return llm | checked
@@ -115,163 +123,36 @@ def _function_calling(model: BaseChatModel, schema: Any, include_raw: bool) -> R
     ).with_fallbacks(
         [RunnablePassthrough.assign(parsed=lambda _: None)], exception_key="parsing_error"
     )
-    return RunnableMap(raw=llm) | parse
+    return _RawOrInvalid(llm, parse).runnable()
 
 
-# -- prompted JSON schema ---------------------------------------------------------------------
+class _RawOrInvalid:
+    """``{"raw": answer}`` then `parse`; an answer the transport found invalid after its
+    repair round is ``{"raw": <its text>, "parsed": None, "parsing_error": error}``, as
+    `include_raw` promises, instead of an exception."""
 
+    def __init__(self, llm: Runnable[Any, Any], parse: Runnable[Any, Any]) -> None:
+        self._map = RunnableMap(raw=llm)
+        self._parse = parse
 
-@dataclass(frozen=True)
-class SchemaSpec:
-    """A schema as the prompt shows it and as the answer is checked against it."""
+    def runnable(self) -> Runnable[Any, Any]:
+        return RunnableLambda(self._invoke, afunc=self._ainvoke, name="AzureLlamaRaw")
 
-    json_schema: dict[str, Any]
-    validate: Callable[[Any], Any]
-
-    @classmethod
-    def of(cls, schema: Any) -> SchemaSpec:
-        if isinstance(schema, type) and is_basemodel_subclass(schema):
-            model: Any = schema
-            if hasattr(model, "model_json_schema"):  # pydantic 2
-                return cls(model.model_json_schema(), model.model_validate)
-            return cls(model.schema(), model.parse_obj)  # pydantic.v1
-        json_schema = _json_schema_of(schema)
-        return cls(json_schema, lambda value: _validate_dict(value, json_schema))
-
-    def parse(self, text: str) -> Any:
-        """Parse and validate an answer; any failure is an `OutputParserException`."""
+    def _invoke(self, value: Any, config: RunnableConfig) -> Any:
         try:
-            return self.validate(extract_json(text))
-        except Exception as exc:
-            raise OutputParserException(
-                f"The answer does not match the JSON schema: {exc}", llm_output=text
-            ) from exc
+            raw = self._map.invoke(value, config)
+        except StructuredOutputError as error:
+            return _invalid(error)
+        return self._parse.invoke(raw, config)
 
-
-def _json_schema_of(schema: Any) -> dict[str, Any]:
-    try:
-        return convert_to_json_schema(schema)
-    except (ValueError, TypeError, KeyError):
-        if isinstance(schema, dict):
-            return schema
-        raise
-
-
-def _validate_dict(value: Any, json_schema: dict[str, Any]) -> Any:
-    try:
-        jsonschema = importlib.import_module("jsonschema")
-    except ImportError:  # pragma: no cover - jsonschema ships with the dependencies
-        if not isinstance(value, dict):
-            raise ValueError("the answer is not a JSON object") from None
-        missing = [k for k in json_schema.get("required", []) if k not in value]
-        if missing:
-            raise ValueError(f"missing required keys {missing}") from None
-        return value
-    jsonschema.validate(value, json_schema)
-    return value
-
-
-def extract_json(text: str) -> Any:
-    """The JSON value of an answer: whole, fenced, or the first object after some prose."""
-    body = text.strip()
-    fenced = _FENCE.match(body)
-    if fenced:
-        body = fenced.group(1).strip()
-    try:
-        return json.loads(body)
-    except ValueError:
-        start = body.find("{")
-        if start < 0:
-            raise ValueError("the answer holds no JSON object") from None
-        value, _ = _DECODER.raw_decode(body, start)
-        return value
-
-
-def _instruction(spec: SchemaSpec) -> str:
-    schema = json.dumps(spec.json_schema, ensure_ascii=False)
-    return f"{JSON_SCHEMA_INSTRUCTION}:\n{schema}\n\nWrite nothing before or after the JSON object."
-
-
-def _with_instruction(messages: list[BaseMessage], text: str) -> list[BaseMessage]:
-    """Append the instruction to the leading system message, or add one first."""
-    if messages and isinstance(messages[0], SystemMessage) and isinstance(messages[0].content, str):
-        first = SystemMessage(content=f"{messages[0].content}\n\n{text}")
-        return [first, *messages[1:]]
-    return [SystemMessage(content=text), *messages]
-
-
-def _repair_request(error: OutputParserException) -> HumanMessage:
-    reason = str(error).split("\nFor troubleshooting", 1)[0]
-    return HumanMessage(
-        content=(
-            f"That answer cannot be used. {reason}. Reply again with only the corrected JSON "
-            "object that matches the JSON schema."
-        )
-    )
-
-
-def _steps(messages: list[BaseMessage], spec: SchemaSpec) -> Steps:
-    """The conversation, one model call per `yield`: first answer, then one repair round."""
-    raw = check_refusal((yield messages))
-    try:
-        return spec.parse(raw.text)
-    except OutputParserException as error:
-        repair = [*messages, AIMessage(content=raw.text), _repair_request(error)]
-        second = check_refusal((yield repair))
-        return spec.parse(second.text)
-
-
-class _Driver:
-    """Runs `_steps` against a model, sync or async, keeping the last raw answer."""
-
-    def __init__(self, model: BaseChatModel, schema: Any, method: str, include_raw: bool) -> None:
-        self.model = model
-        self.spec = SchemaSpec.of(schema)
-        self.instruction = _instruction(self.spec)
-        self.include_raw = include_raw
-        self.ls_format = {"kwargs": {"method": method}, "schema": schema}
-
-    def _start(self, value: Any) -> tuple[Steps, list[BaseMessage]]:
-        messages = self.model._convert_input(value).to_messages()
-        steps = _steps(_with_instruction(messages, self.instruction), self.spec)
-        return steps, next(steps)
-
-    def _outcome(self, raw: AIMessage | None, parsed: Any, error: Exception | None) -> Any:
-        if self.include_raw:
-            return {"raw": raw, "parsed": parsed, "parsing_error": error}
-        if error is not None:
-            raise error
-        return parsed
-
-    def invoke(self, value: Any, config: RunnableConfig) -> Any:
-        steps, request = self._start(value)
-        raw: AIMessage | None = None
+    async def _ainvoke(self, value: Any, config: RunnableConfig) -> Any:
         try:
-            while True:
-                raw = self.model.invoke(request, config, ls_structured_output_format=self.ls_format)
-                request = steps.send(raw)
-        except StopIteration as done:
-            return self._outcome(raw, done.value, None)
-        except (OutputParserException, ModelRefusalError) as error:
-            return self._outcome(raw, None, error)
-
-    async def ainvoke(self, value: Any, config: RunnableConfig) -> Any:
-        steps, request = self._start(value)
-        raw: AIMessage | None = None
-        try:
-            while True:
-                raw = await self.model.ainvoke(
-                    request, config, ls_structured_output_format=self.ls_format
-                )
-                request = steps.send(raw)
-        except StopIteration as done:
-            return self._outcome(raw, done.value, None)
-        except (OutputParserException, ModelRefusalError) as error:
-            return self._outcome(raw, None, error)
+            raw = await self._map.ainvoke(value, config)
+        except StructuredOutputError as error:
+            return _invalid(error)
+        return await self._parse.ainvoke(raw, config)
 
 
-def _json_schema(
-    model: BaseChatModel, schema: Any, include_raw: bool, method: str
-) -> Runnable[Any, Any]:
-    driver = _Driver(model, schema, method, include_raw)
-    return RunnableLambda(driver.invoke, afunc=driver.ainvoke, name="AzureLlamaJsonSchema")
+def _invalid(error: StructuredOutputError) -> dict[str, Any]:
+    raw = AIMessage(content=error.partial_text or "")
+    return {"raw": raw, "parsed": None, "parsing_error": error}

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import Any, Literal, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -19,32 +18,19 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, PrivateAttr
+from pydantic import BaseModel
 
 from . import _tokens
 from . import transport as _t
-from ._calls import (
-    SHAPE_ERRORS,
-    ChatCall,
-    Mode,
-    StreamPipeline,
-    build_call,
-    choice_logprobs,
-    is_tools_rejection,
-    unreadable,
-    wire_tool_choice,
-)
-from ._convert import FILTERED_FINISH_REASONS, response_to_messages
-from ._errors import ContentFilterWarning, ResponseDecodeError, mapped_errors
+from ._calls import build_request, choice_logprobs, wire_tool_choice
+from ._convert import FILTERED_FINISH_REASONS, ChunkConverter, response_to_messages
+from ._errors import ContentFilterWarning, mapped_errors
 from ._profile import profile_for
-from ._prompted_tools import apply_to_message
 from ._settings import _AzureLlamaSettings
 from ._structured import Method, structured_runnable
 
 __all__ = ["ChatAzureLlama"]
 
-logger = logging.getLogger(__name__)
-T = TypeVar("T")
 _USE_TEXT_MODEL = (
     "Use AzureLlama (langchain_azure_llama.AzureLlama), the text-completion model, for it."
 )
@@ -69,20 +55,31 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
     `abatch` an async one. Usage comes back as `usage_metadata` (on exactly one stream chunk),
     and `response_metadata` holds `model_name`, `finish_reason` and `id`.
 
-    Tool calling (`bind_tools`) has three modes, set with `tool_calling`:
+    Tools and structured output go through the transport's Llama protocol
+    (`langchain_azure_llama.transport.chat`); this class only converts LangChain types to wire
+    dicts and back. Tool calling (`bind_tools`) has three modes, set with `tool_calling`:
 
     * ``"native"`` sends `tools` / `tool_choice` as the Model Inference API defines them.
-    * ``"prompt"`` never sends `tools`: they are written into the system prompt in Llama 3.1's
-      JSON tool-call format and the JSON answer is parsed back into `tool_calls` (streamed too).
-      Earlier tool results go back as user turns starting ``Tool result (<name>):``.
+    * ``"prompt"`` never sends `tools`: they are written into the system prompt in Meta's
+      Llama 3.1 JSON tool-calling format and the JSON answer is parsed back into `tool_calls`
+      (streamed too, as tool-call chunks). Earlier tool calls go back as the assistant's JSON
+      text and tool results as `tool` turns (Meta's `ipython` turn in Azure's roles).
     * ``"auto"`` (default) sends native tools; if the endpoint refuses them (the vLLM 400
-      real Llama deployments return, or a 422 naming `tools`), it switches this endpoint to
-      prompted mode for the rest of this instance's life and retries the same call once.
+      real Llama deployments return, or a 400/422 naming `tools`), the call is retried once in
+      prompted mode, and the refusal is remembered for the endpoint + deployment + model by
+      every model object in the process (`transport.CAPABILITIES`; ``forget()`` clears it).
 
-    Structured output (`with_structured_output`) defaults to ``method="json_schema"``: the
-    schema goes into a system message and the answer is validated, with one repair round.
+    Structured output: ``bind(response_format={"type": "json_schema", ...})`` (what
+    LangChain's agents send with the provider strategy) is sent natively until the endpoint
+    refuses it (Azure's documented 422 for Llama), then asked for in the system prompt; either
+    way the answer is validated against the schema, with one repair round, and comes back as
+    its canonical JSON text (a second failure raises `StructuredOutputError`, an
+    `OutputParserException`). Streams are validated at the end, without repair.
+    `with_structured_output` defaults to ``method="json_schema"`` (that `response_format`);
     ``"function_calling"`` uses a forced tool in the current tool-calling mode.
-    ``response_format={"type": "json_object"}`` is never sent (Llama on Azure answers 422).
+    ``response_format={"type": "json_object"}`` is refused before sending (Azure answers 422).
+    How a call ran is in ``response_metadata["llama_protocol"]`` (``{"tool_calling",
+    "structured_output", "repaired"}``; on a stream, on the chunk with the finish reason).
 
     Content safety: a prompt that Azure AI Content Safety blocks raises `ContentFilterError`
     (a langchain-core `ModelInvalidRequestError`, with `categories` when Azure sends them).
@@ -97,7 +94,7 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
     `skip_special_tokens` are typed fields, checked before sending (``best_of`` >= ``n``; beam
     search needs ``best_of`` > 1 and ``temperature=0``; ``best_of`` > 1 cannot stream). Azure
     documents content safety for the Model Inference API routes only: the ``/v1`` route is not
-    filtered (azure-wire.md §12). Logprobs, when asked for, are in
+    filtered (docs/wire-protocol.md §12). Logprobs, when asked for, are in
     ``response_metadata["logprobs"]``.
 
     Model facts: the profile's limits come from the transport's catalogue
@@ -113,11 +110,10 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
 
     tool_calling: Literal["auto", "native", "prompt"] = "auto"
     """How `bind_tools` reaches the model: native `tools`, prompted, or native with a switch
-    to prompted when the endpoint refuses tools."""
+    to prompted when the endpoint refuses tools (the transport's `ChatRequest.tool_calling`)."""
 
     _model_kind = "chat-completion"
     _use_instead = _USE_TEXT_MODEL
-    _prompted_targets: set[tuple[str | None, ...]] = PrivateAttr(default_factory=set)
 
     @property
     def _llm_type(self) -> str:
@@ -130,83 +126,25 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
     def _resolve_model_profile(self) -> ModelProfile | None:
         return profile_for(self.model)
 
-    # -- planning ------------------------------------------------------------------------------
-
-    def _plan(
+    def _request(
         self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
-    ) -> ChatCall:
-        call = build_call(
+    ) -> _t.ChatRequest:
+        request = build_request(
             messages,
             self._defaults(),
             stop=stop,
             model_extras=self.model_extras,
             kwargs=kwargs,
             api=self.api,
+            tool_calling=self.tool_calling,
+            use_instead=_USE_TEXT_MODEL,
         )
-        call.fallback_model = call.params.get("model") or self.deployment
         with mapped_errors():
-            _t.check_max_tokens(call.params.get("model"), call.params.get("max_tokens"))
-        return call
+            _t.check_max_tokens(request.params.get("model"), request.params.get("max_tokens"))
+        return request
 
-    def _target(self, call: ChatCall) -> tuple[str | None, ...]:
-        return (self.endpoint, self.deployment, call.params.get("model"))
-
-    def _mode(self, call: ChatCall) -> Mode:
-        if self.tool_calling != "auto":
-            return self.tool_calling
-        return "prompt" if self._target(call) in self._prompted_targets else "native"
-
-    def _switches(self, call: ChatCall, mode: Mode, error: BaseException) -> bool:
-        """In "auto", a refusal of native tools switches this endpoint to prompted mode."""
-        if self.tool_calling != "auto" or mode != "native" or not call.tools:
-            return False
-        if not is_tools_rejection(error):
-            return False
-        self._prompted_targets.add(self._target(call))
-        logger.info("%s refused native tools; switching to prompted tool calling", self.endpoint)
-        return True
-
-    def _send(self, call: ChatCall, send: Callable[..., T]) -> tuple[T, Mode]:
-        try:
-            return self._send_in_mode(call, send)
-        except _t.NotFoundError as exc:
-            better = _t.explain_not_found(
-                self._client, exc, expected="chat-completion", use=_USE_TEXT_MODEL
-            )
-            if better is None:
-                raise
-            raise better from exc
-
-    async def _asend(self, call: ChatCall, send: Callable[..., Awaitable[T]]) -> tuple[T, Mode]:
-        try:
-            return await self._asend_in_mode(call, send)
-        except _t.NotFoundError as exc:
-            better = await _t.aexplain_not_found(
-                self._async_client, exc, expected="chat-completion", use=_USE_TEXT_MODEL
-            )
-            if better is None:
-                raise
-            raise better from exc
-
-    def _send_in_mode(self, call: ChatCall, send: Callable[..., T]) -> tuple[T, Mode]:
-        mode = self._mode(call)
-        try:
-            return send(*call.wire(mode), **call.client_kwargs()), mode
-        except _t.AzureLlamaError as exc:
-            if not self._switches(call, mode, exc):
-                raise
-        return send(*call.wire("prompt"), **call.client_kwargs()), "prompt"
-
-    async def _asend_in_mode(
-        self, call: ChatCall, send: Callable[..., Awaitable[T]]
-    ) -> tuple[T, Mode]:
-        mode = self._mode(call)
-        try:
-            return await send(*call.wire(mode), **call.client_kwargs()), mode
-        except _t.AzureLlamaError as exc:
-            if not self._switches(call, mode, exc):
-                raise
-        return await send(*call.wire("prompt"), **call.client_kwargs()), "prompt"
+    def _fallback_model(self, request: _t.ChatRequest) -> str | None:
+        return request.params.get("model") or self.deployment
 
     # -- the four entry points ----------------------------------------------------------------
 
@@ -219,10 +157,10 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
     ) -> ChatResult:
         if kwargs.pop("stream", self.streaming):
             return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
-        call = self._plan(messages, stop, kwargs)
+        request = self._request(messages, stop, kwargs)
         with mapped_errors():
-            response, mode = self._send(call, self._client.chat)
-            return self._result(response, call, mode)
+            data = _t.chat(self._client, request)
+        return self._result(data, request)
 
     async def _agenerate(
         self,
@@ -233,10 +171,10 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
     ) -> ChatResult:
         if kwargs.pop("stream", self.streaming):
             return await agenerate_from_stream(self._astream(messages, stop, run_manager, **kwargs))
-        call = self._plan(messages, stop, kwargs)
+        request = self._request(messages, stop, kwargs)
         with mapped_errors():
-            response, mode = await self._asend(call, self._async_client.chat)
-            return self._result(response, call, mode)
+            data = await _t.achat(self._async_client, request)
+        return self._result(data, request)
 
     def _stream(
         self,
@@ -246,17 +184,17 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         kwargs.pop("stream", None)
-        call = self._plan(messages, stop, kwargs)
-        with mapped_errors():
-            stream, mode = self._send(call, self._client.chat_stream)
-            pipeline = StreamPipeline(call, mode)
-            with stream:
-                for wire in stream:
-                    for chunk in pipeline.feed(wire):
-                        yield self._emitted(chunk, run_manager)
-            for chunk in pipeline.close():
-                yield self._emitted(chunk, run_manager)
-        self._warn_if_filtered(pipeline.finish_reason)
+        request = self._request(messages, stop, kwargs)
+        converter = ChunkConverter(self._fallback_model(request))
+        with mapped_errors(), _t.chat_stream(self._client, request) as stream:
+            for wire in stream:
+                chunk = _converted(converter, wire, stream.protocol)
+                if chunk is not None:
+                    yield self._emitted(chunk, run_manager)
+            last = converter.close()
+            if last is not None:
+                yield self._emitted(_with_protocol(last, stream.protocol), run_manager)
+        self._warn_if_filtered(converter.finish_reason)
 
     async def _astream(
         self,
@@ -266,40 +204,26 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         kwargs.pop("stream", None)
-        call = self._plan(messages, stop, kwargs)
+        request = self._request(messages, stop, kwargs)
+        converter = ChunkConverter(self._fallback_model(request))
         with mapped_errors():
-            stream, mode = await self._asend(call, self._async_client.chat_stream)
-            pipeline = StreamPipeline(call, mode)
-            async with stream:
+            async with await _t.achat_stream(self._async_client, request) as stream:
                 async for wire in stream:
-                    for chunk in pipeline.feed(wire):
-                        generation = ChatGenerationChunk(message=chunk)
-                        if run_manager:
-                            await run_manager.on_llm_new_token(chunk.text, chunk=generation)
-                        yield generation
-            for chunk in pipeline.close():
-                generation = ChatGenerationChunk(message=chunk)
-                if run_manager:
-                    await run_manager.on_llm_new_token(chunk.text, chunk=generation)
-                yield generation
-        self._warn_if_filtered(pipeline.finish_reason)
+                    chunk = _converted(converter, wire, stream.protocol)
+                    if chunk is not None:
+                        yield await self._aemitted(chunk, run_manager)
+                last = converter.close()
+                if last is not None:
+                    yield await self._aemitted(_with_protocol(last, stream.protocol), run_manager)
+        self._warn_if_filtered(converter.finish_reason)
 
     # -- results --------------------------------------------------------------------------------
 
-    def _result(self, response: Any, call: ChatCall, mode: Mode) -> ChatResult:
-        try:
-            messages = response_to_messages(response, fallback_model=call.fallback_model)
-        except SHAPE_ERRORS as exc:
-            raise unreadable(response, exc) from exc
-        if not messages:
-            raise ResponseDecodeError(
-                f"Azure AI endpoint {self._client.config.host} answered without choices.",
-                body=response,
-            )
-        if mode == "prompt" and call.names:
-            messages = [apply_to_message(message, call.names) for message in messages]
+    def _result(self, data: dict[str, Any], request: _t.ChatRequest) -> ChatResult:
+        messages = response_to_messages(data, fallback_model=self._fallback_model(request))
         for index, message in enumerate(messages):
-            logprobs = choice_logprobs(response, index)
+            message.response_metadata["llama_protocol"] = data["llama_protocol"]
+            logprobs = choice_logprobs(data, index)
             if logprobs is not None:
                 message.response_metadata["logprobs"] = logprobs
             self._warn_if_filtered(message.response_metadata.get("finish_reason"))
@@ -312,6 +236,15 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
         generation = ChatGenerationChunk(message=chunk)
         if run_manager:
             run_manager.on_llm_new_token(chunk.text, chunk=generation)
+        return generation
+
+    @staticmethod
+    async def _aemitted(
+        chunk: AIMessageChunk, run_manager: AsyncCallbackManagerForLLMRun | None
+    ) -> ChatGenerationChunk:
+        generation = ChatGenerationChunk(message=chunk)
+        if run_manager:
+            await run_manager.on_llm_new_token(chunk.text, chunk=generation)
         return generation
 
     def _warn_if_filtered(self, finish_reason: str | None) -> None:
@@ -381,3 +314,22 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
         if kwargs:
             raise ValueError(f"Received unsupported arguments {kwargs}")
         return structured_runnable(self, schema, method=method, include_raw=include_raw)
+
+
+def _converted(
+    converter: ChunkConverter, wire: dict[str, Any], protocol: dict[str, Any]
+) -> AIMessageChunk | None:
+    """One wire chunk as a message chunk; the finish chunk also says how the protocol ran."""
+    chunk = converter.convert(wire)
+    if chunk is None:
+        return None
+    logprobs = choice_logprobs(wire)
+    if logprobs is not None:
+        chunk.response_metadata["logprobs"] = logprobs
+    return _with_protocol(chunk, protocol)
+
+
+def _with_protocol(chunk: AIMessageChunk, protocol: dict[str, Any]) -> AIMessageChunk:
+    if "finish_reason" in chunk.response_metadata:
+        chunk.response_metadata["llama_protocol"] = protocol
+    return chunk

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from ._settings import _AzureLlamaSettings
 
 __all__ = ["AzureLlama"]
 
-# Keys of `/completions` (azure-wire.md §10) a call may set directly; `stop` is merged apart.
+# Keys of `/completions` a call may set directly (docs/wire-protocol.md §10); `stop` apart.
 _TEXT_PARAMS = (
     "frequency_penalty",
     "max_tokens",
@@ -127,26 +128,12 @@ class AzureLlama(_AzureLlamaSettings, BaseLLM):
         return self._result(list(answers), call)
 
     def _complete(self, prompt: str, call: _TextCall) -> _t.TextCompletion:
-        try:
+        with self._explaining_404():
             return self._client.complete(prompt, call.params, **call.kwargs())
-        except _t.NotFoundError as exc:
-            better = _t.explain_not_found(
-                self._client, exc, expected="text-generation", use=_USE_CHAT_MODEL
-            )
-            if better is None:
-                raise
-            raise better from exc
 
     async def _acomplete(self, prompt: str, call: _TextCall) -> _t.TextCompletion:
-        try:
+        async with self._aexplaining_404():
             return await self._async_client.complete(prompt, call.params, **call.kwargs())
-        except _t.NotFoundError as exc:
-            better = await _t.aexplain_not_found(
-                self._async_client, exc, expected="text-generation", use=_USE_CHAT_MODEL
-            )
-            if better is None:
-                raise
-            raise better from exc
 
     def _result(self, answers: Sequence[Mapping[str, Any]], call: _TextCall) -> LLMResult:
         generations = [[_generation(choice) for choice in _choices(a)] for a in answers]
@@ -245,8 +232,19 @@ class AzureLlama(_AzureLlamaSettings, BaseLLM):
         self._warn_if_filtered(finish)
 
     def _open(self, prompt: str, call: _TextCall) -> _t.Stream[_t.TextCompletion]:
-        try:
+        with self._explaining_404():
             return self._client.complete_stream(prompt, call.params, **call.kwargs())
+
+    async def _aopen(self, prompt: str, call: _TextCall) -> _t.AsyncStream[_t.TextCompletion]:
+        async with self._aexplaining_404():
+            return await self._async_client.complete_stream(prompt, call.params, **call.kwargs())
+
+    # The transport's one 404 explanation (`explain_not_found`): a chat deployment says so.
+
+    @contextmanager
+    def _explaining_404(self) -> Iterator[None]:
+        try:
+            yield
         except _t.NotFoundError as exc:
             better = _t.explain_not_found(
                 self._client, exc, expected="text-generation", use=_USE_CHAT_MODEL
@@ -255,9 +253,10 @@ class AzureLlama(_AzureLlamaSettings, BaseLLM):
                 raise
             raise better from exc
 
-    async def _aopen(self, prompt: str, call: _TextCall) -> _t.AsyncStream[_t.TextCompletion]:
+    @asynccontextmanager
+    async def _aexplaining_404(self) -> AsyncIterator[None]:
         try:
-            return await self._async_client.complete_stream(prompt, call.params, **call.kwargs())
+            yield
         except _t.NotFoundError as exc:
             better = await _t.aexplain_not_found(
                 self._async_client, exc, expected="text-generation", use=_USE_CHAT_MODEL
@@ -271,9 +270,9 @@ class AzureLlama(_AzureLlamaSettings, BaseLLM):
 
 
 def _choices(answer: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    choices = [c for c in answer.get("choices") or [] if isinstance(c, Mapping)]
-    # With best_of > 1 Azure may return choices out of order (azure-wire.md §13).
-    return sorted(choices, key=lambda c: c.get("index") or 0)
+    # Shape-checked by the transport. With best_of > 1 Azure may return choices out of order
+    # (docs/wire-protocol.md §13).
+    return sorted(answer["choices"], key=lambda c: c.get("index") or 0)
 
 
 def _generation(choice: Mapping[str, Any]) -> Generation:
@@ -284,7 +283,7 @@ def _generation(choice: Mapping[str, Any]) -> Generation:
 
 
 def _chunk(wire: Mapping[str, Any]) -> GenerationChunk | None:
-    """One `/completions` stream chunk (the whole-answer shape, azure-wire.md §10)."""
+    """One `/completions` stream chunk (the whole-answer shape, docs/wire-protocol.md §10)."""
     choices = _choices(wire)
     choice: Mapping[str, Any] = choices[0] if choices else {}
     info: dict[str, Any] = {}
@@ -292,7 +291,7 @@ def _chunk(wire: Mapping[str, Any]) -> GenerationChunk | None:
         info["finish_reason"] = choice["finish_reason"]
     if choice.get("logprobs") is not None:
         info["logprobs"] = choice["logprobs"]
-    if isinstance(wire.get("usage"), Mapping):
+    if wire.get("usage") is not None:
         info["token_usage"] = _sum_usage([wire["usage"]])
     text = choice.get("text") or ""
     if not (text or info):
@@ -303,7 +302,7 @@ def _chunk(wire: Mapping[str, Any]) -> GenerationChunk | None:
 def _sum_usage(usages: Any) -> dict[str, int]:
     total = dict.fromkeys(_USAGE_KEYS, 0)
     for usage in usages:
-        if isinstance(usage, Mapping):
+        if usage:
             for key in _USAGE_KEYS:
                 total[key] += int(usage.get(key) or 0)
     return total

@@ -1,8 +1,10 @@
 """Fixtures for the LangChain front end: emulators on loopback, models that close their pools.
 
-Two emulators run for the whole session: `native` answers `tools` with tool calls, `reject`
-answers them with the vLLM 400 that real Llama deployments send. Tests that need other
-settings (rate limits, faults) start their own.
+Two emulators run for the whole session: `native` answers `tools` with tool calls and
+`response_format: json_schema` with a matching object; `reject` ("reject modes") answers them
+with the vLLM 400 and the documented 422 that real Llama deployments send. Tests that need
+other settings (rate limits, faults) start their own. The transport remembers refusals for the
+whole process (`CAPABILITIES`); each test starts with that memory empty.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from langchain_tests.conftest import base_vcr_config
 
 from langchain_azure_llama import ChatAzureLlama
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+from langchain_azure_llama.transport import CAPABILITIES
 from tests._support.langchain import (
     CASSETTES,
     EMULATOR_KEY,
@@ -29,11 +32,26 @@ from tests._support.langchain import (
 def emulators() -> Iterator[dict[str, Emulator]]:
     """Start the `native` and `reject` emulators once; standard-suite properties read them."""
     native = Emulator(EmulatorConfig(api_key=EMULATOR_KEY, tool_mode="native", model_name=MODEL))
-    reject = Emulator(EmulatorConfig(api_key=EMULATOR_KEY, tool_mode="reject", model_name=MODEL))
+    reject = Emulator(
+        EmulatorConfig(
+            api_key=EMULATOR_KEY,
+            tool_mode="reject",
+            response_format_mode="reject",
+            model_name=MODEL,
+        )
+    )
     with native, reject:
         EMULATORS.update(native=native, reject=reject)
         yield EMULATORS
         EMULATORS.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_capabilities() -> Iterator[None]:
+    """No test sees the refusals an earlier test taught the process-wide memory."""
+    CAPABILITIES.forget()
+    yield
+    CAPABILITIES.forget()
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Structured output: prompted JSON schema (with one repair round) and function calling."""
+"""Structured output: json_schema (native, or prompted after the 422; one repair round) and
+function calling, with the emulator in both modes."""
 
 from __future__ import annotations
 
@@ -14,9 +15,8 @@ from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from langchain_azure_llama import ChatAzureLlama, ContentFilterWarning
-from langchain_azure_llama._structured import JSON_SCHEMA_INSTRUCTION, extract_json
 from langchain_azure_llama.emulator import Emulator
-from tests._support.langchain import Api
+from tests._support.langchain import Api, merged
 
 Make = Callable[..., ChatAzureLlama]
 
@@ -51,35 +51,79 @@ def _check(result: Any, schema: Any) -> None:
         assert result == {"name": "Ann", "age": 1}
 
 
+def _asked_schema(body: dict[str, Any]) -> dict[str, Any]:
+    return body["response_format"]["json_schema"]["schema"]
+
+
 @pytest.mark.parametrize("schema", SCHEMAS, ids=SCHEMA_IDS)
-async def test_json_schema(api: Api, make_model: Make, native_emu: Emulator, schema: Any) -> None:
+async def test_json_schema_native(
+    api: Api, make_model: Make, native_emu: Emulator, schema: Any
+) -> None:
     chain = make_model(native_emu).with_structured_output(schema)
     _check(await api.invoke(chain, "Describe name: Ann"), schema)
     [body] = _bodies(native_emu)
-    system = body["messages"][0]
-    assert system["role"] == "system"
-    assert system["content"].startswith(JSON_SCHEMA_INSTRUCTION)
-    shown = extract_json(system["content"][len(JSON_SCHEMA_INSTRUCTION) + 1 :])
-    assert shown["properties"].keys() == {"name", "age"}
-    assert "response_format" not in body
+    assert body["response_format"]["type"] == "json_schema"
+    assert _asked_schema(body)["properties"].keys() == {"name", "age"}
+    assert body["messages"] == [{"role": "user", "content": "Describe name: Ann"}]
     assert "tools" not in body
 
 
-async def test_json_schema_joins_an_existing_system_message(
-    api: Api, make_model: Make, native_emu: Emulator
+@pytest.mark.parametrize("schema", SCHEMAS, ids=SCHEMA_IDS)
+async def test_json_schema_prompted_after_the_422(
+    api: Api, make_model: Make, reject_emu: Emulator, schema: Any
 ) -> None:
-    chain = make_model(native_emu).with_structured_output(Person)
+    chain = make_model(reject_emu).with_structured_output(schema)
+    _check(await api.invoke(chain, "Describe name: Ann"), schema)
+    refused, prompted = _bodies(reject_emu)
+    assert _asked_schema(refused)["properties"].keys() == {"name", "age"}
+    assert "response_format" not in prompted
+    system = prompted["messages"][0]
+    assert system["role"] == "system"
+    assert json.dumps(_asked_schema(refused), ensure_ascii=False) in system["content"]
+    # The refusal is remembered: the next call goes straight to the prompted schema.
+    _check(await api.invoke(chain, "Describe name: Ann"), schema)
+    assert ["response_format" in body for body in _bodies(reject_emu)] == [True, False, False]
+
+
+async def test_prompted_schema_joins_an_existing_system_message(
+    api: Api, make_model: Make, reject_emu: Emulator
+) -> None:
+    chain = make_model(reject_emu).with_structured_output(Person)
     await api.invoke(chain, [SystemMessage("You are exact."), ("user", "name: Ann")])
-    [body] = _bodies(native_emu)
-    assert [m["role"] for m in body["messages"]] == ["system", "user"]
-    assert body["messages"][0]["content"].startswith("You are exact.\n\n" + JSON_SCHEMA_INSTRUCTION)
+    prompted = _bodies(reject_emu)[-1]
+    assert [m["role"] for m in prompted["messages"]] == ["system", "user"]
+    assert prompted["messages"][0]["content"].startswith("You are exact.\n\n")
+    assert '"properties"' in prompted["messages"][0]["content"]
 
 
+@pytest.mark.parametrize("emulator", ["native", "reject"], ids=["native", "reject"])
 async def test_json_schema_streams_one_result(
-    api: Api, make_model: Make, native_emu: Emulator
+    api: Api, make_model: Make, emulators: dict[str, Emulator], emulator: str
 ) -> None:
-    chain = make_model(native_emu).with_structured_output(Person)
+    chain = make_model(emulators[emulator]).with_structured_output(Person)
     assert await api.stream(chain, "name: Ann") == [Person(name="Ann", age=1)]
+
+
+@pytest.mark.parametrize("emulator", ["native", "reject"], ids=["native", "reject"])
+async def test_bind_response_format(
+    api: Api, make_model: Make, emulators: dict[str, Emulator], emulator: str
+) -> None:
+    emu = emulators[emulator]
+    emu.clear()
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {"name": "Person", "schema": PERSON_SCHEMA},
+    }
+    model = make_model(emu).bind(response_format=response_format)
+    answer = await api.invoke(model, "Describe name: Ann")
+    assert json.loads(answer.content) == {"name": "Ann", "age": 1}
+    mode = "native" if emulator == "native" else "prompt"
+    assert answer.response_metadata["llama_protocol"]["structured_output"] == mode
+    streamed = merged(await api.stream(model, "Describe name: Ann"))
+    assert json.loads(streamed.content) == {"name": "Ann", "age": 1}
+    assert streamed.response_metadata["llama_protocol"]["structured_output"] == mode
+    sent = ["response_format" in body for body in _bodies(emu)]
+    assert sent == ([True, True] if emulator == "native" else [True, False, False])
 
 
 async def test_json_mode_takes_the_same_path(
@@ -87,7 +131,8 @@ async def test_json_mode_takes_the_same_path(
 ) -> None:
     chain = make_model(native_emu).with_structured_output(Person, method="json_mode")
     assert await api.invoke(chain, "name: Ann") == Person(name="Ann", age=1)
-    assert all("response_format" not in body for body in _bodies(native_emu))
+    [body] = _bodies(native_emu)
+    assert body["response_format"]["type"] == "json_schema"
 
 
 async def test_include_raw(api: Api, make_model: Make, native_emu: Emulator) -> None:
@@ -100,13 +145,19 @@ async def test_include_raw(api: Api, make_model: Make, native_emu: Emulator) -> 
     assert result["parsing_error"] is None
 
 
-async def test_one_repair_round(api: Api, make_model: Make, native_emu: Emulator) -> None:
-    chain = make_model(native_emu).with_structured_output(Person, include_raw=True)
+@pytest.mark.parametrize("emulator", ["native", "reject"], ids=["native", "reject"])
+async def test_one_repair_round(
+    api: Api, make_model: Make, emulators: dict[str, Emulator], emulator: str
+) -> None:
+    emu = emulators[emulator]
+    emu.clear()
+    chain = make_model(emu).with_structured_output(Person, include_raw=True)
     result = await api.invoke(chain, [SystemMessage("BADJSON"), ("user", "name: Ann")])
     # The emulator takes its hints from the last user turn, here the repair request.
     assert isinstance(result["parsed"], Person)
     assert result["parsing_error"] is None
-    first, repair = _bodies(native_emu)
+    assert result["raw"].response_metadata["llama_protocol"]["repaired"] is True
+    first, repair = _bodies(emu)[-2:]
     assert [m["role"] for m in first["messages"]] == ["system", "user"]
     assert [m["role"] for m in repair["messages"]] == ["system", "user", "assistant", "user"]
     assert repair["messages"][2]["content"] == '{"oops": '
@@ -232,17 +283,3 @@ def test_bad_arguments_are_refused(native_emu: Emulator) -> None:
     with pytest.raises(ValueError, match="unsupported arguments"):
         model.with_structured_output(Person, tools=[])
     model.close()
-
-
-@pytest.mark.parametrize(
-    ("text", "value"),
-    [
-        ('{"a": 1}', {"a": 1}),
-        ('  ```json\n{"a": 1}\n```  ', {"a": 1}),
-        ('Here you go: {"a": 1} enjoy', {"a": 1}),
-        ("[1, 2]", [1, 2]),
-    ],
-    ids=["plain", "fenced", "with-prose", "array"],
-)
-def test_extract_json(text: str, value: Any) -> None:
-    assert extract_json(text) == value
