@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from _target import Target, target  # cookbook/ is on sys.path when a recipe runs as a script
 from langchain_core.messages import HumanMessage
-from pydantic import ValidationError
 
 from langchain_azure_llama import ChatAzureLlama, RequestValidationError
 from langchain_azure_llama.transport import AzureLlamaClient, BadRequestError
@@ -60,8 +59,8 @@ def llama_native(t: Target) -> None:
         print("refused  :", exc)
     try:  # Llama-native fields on the Model Inference API: refused when the model is built
         ChatAzureLlama(best_of=3, **base)
-    except ValidationError as exc:
-        print("refused  :", exc.errors()[0]["msg"])
+    except RequestValidationError as exc:
+        print("refused  :", exc)
 
 
 def main() -> None:

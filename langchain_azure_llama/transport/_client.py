@@ -34,7 +34,7 @@ from ._config import (
     ExtraParametersMode,
     is_serverless_host,
 )
-from ._deadline import Deadline, deadline_transport, within
+from ._deadline import Deadline, hold_to_deadline, within
 from ._error_body import error_from_response
 from ._errors import (
     APIConnectionError,
@@ -661,8 +661,7 @@ def _ssl_context() -> ssl.SSLContext:
 
 def _new_sync_client() -> httpx.Client:
     """The default sync client: never follows redirects; socket operations held to the deadline."""
-    transport = deadline_transport(verify=_ssl_context())
-    return httpx.Client(transport=transport, follow_redirects=False)
+    return hold_to_deadline(httpx.Client(verify=_ssl_context(), follow_redirects=False))
 
 
 def _new_async_client(backend: AsyncBackend) -> httpx.AsyncClient:

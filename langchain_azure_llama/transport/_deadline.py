@@ -28,7 +28,7 @@ import httpx
 
 from ._errors import APITimeoutError
 
-__all__ = ["Deadline", "deadline_transport", "net_deadline", "within"]
+__all__ = ["Deadline", "hold_to_deadline", "net_deadline", "within"]
 
 T = TypeVar("T")
 
@@ -165,15 +165,18 @@ class _Backend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def deadline_transport(**kwargs: Any) -> httpx.HTTPTransport:
-    """httpx's default sync transport, with every socket operation held to the call's deadline.
+def hold_to_deadline(client: httpx.Client) -> httpx.Client:
+    """`client` with every socket operation of its transports held to the call's deadline: its
+    own and the proxy mounts it built from the environment (`HTTP(S)_PROXY`), which httpx only
+    builds for a client left to create its own transport.
 
     httpx has no public hook for the network backend; its pool keeps it in `_network_backend`
-    (httpcore >= 0.17). Should that change, the transport still works, per-operation timeouts only.
+    (httpcore >= 0.17). Should that change, the client still works, per-operation timeouts only.
     """
-    transport = httpx.HTTPTransport(**kwargs)
-    pool = getattr(transport, "_pool", None)
-    inner = getattr(pool, "_network_backend", None)
-    if isinstance(inner, httpcore.NetworkBackend):
-        pool._network_backend = _Backend(inner)  # type: ignore[union-attr]
-    return transport
+    mounts = getattr(client, "_mounts", {})
+    for transport in [getattr(client, "_transport", None), *mounts.values()]:
+        pool = getattr(transport, "_pool", None)
+        inner = getattr(pool, "_network_backend", None)
+        if isinstance(inner, httpcore.NetworkBackend):
+            pool._network_backend = _Backend(inner)  # type: ignore[union-attr]
+    return client

@@ -123,7 +123,7 @@ def test_content_safety_catches_the_block_and_falls_back(run: Run) -> None:
     assert lines(out, "cut") == ["'Emulated reply from', content_filter"]
     assert lines(out, "warning") == ["['ContentFilterWarning']"]
     assert lines(out, "asked") == [f"llama ({MODEL})"]
-    assert lines(out, "answered") == ["Meta-Llama-3.1-70B-Instruct"]
+    assert lines(out, "answered") == ["azure_llama/Meta-Llama-3.1-70B-Instruct"]
     (answer,) = lines(out, "answer")
     assert answer.startswith("Emulated reply from Meta-Llama-3.1-70B-Instruct")
 

@@ -15,7 +15,6 @@ import httpx
 import litellm
 import pytest
 from langchain_core.messages import HumanMessage
-from pydantic import ValidationError
 
 from langchain_azure_llama import (
     AzureLlama,
@@ -111,7 +110,7 @@ async def test_langchain_text_sends_llama_fields_typed_on_v1(
 def test_llama_fields_on_the_inference_api_are_refused_with_both_ways_out(
     cls: type[Any],
 ) -> None:
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(RequestValidationError) as caught:
         cls(endpoint="https://x.eastus2.models.ai.azure.com", api_key=KEY, best_of=3)
     message = str(caught.value)
     assert "api='llama'" in message and "model_extras={'best_of': 3}" in message
