@@ -1,6 +1,6 @@
 """Pure conversions: LangChain messages → wire dicts, wire answers and chunks → AI messages.
 
-No I/O here. Wire shapes follow azure-wire.md: `/chat/completions` bodies (§6-§7) and stream
+No I/O here. Wire shapes follow docs/wire-protocol.md: `/chat/completions` bodies (§6-§7) and stream
 chunks (§8), where a streamed tool call arrives whole in one delta with no `index` and no
 `type`, and usage rides on the finish chunk.
 """

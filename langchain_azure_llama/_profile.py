@@ -1,8 +1,8 @@
 """What a Llama deployment on Azure can do, as a langchain-core `ModelProfile`.
 
 Context and output sizes come from the transport's one model catalogue (`transport.CATALOGUE`,
-azure-wire.md §14), so LangChain and LiteLLM never disagree about a model. Everything else holds
-for every Llama chat deployment through this package: text only, no JSON mode, and tools and
+docs/wire-protocol.md §14), so LangChain and LiteLLM never disagree about a model. Everything else
+holds for every Llama chat deployment through this package: text only, no JSON mode, and tools and
 structured output on every endpoint, because the transport's Llama protocol prompts for them
 (and validates the answer) where the endpoint refuses them natively. So `structured_output=True`
 is true even on a deployment that answers `response_format` with a 422, and LangChain's agents

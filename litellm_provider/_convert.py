@@ -339,8 +339,9 @@ class StreamConverter:
     """Wire chunks → `GenericStreamingChunk`s, for one stream.
 
     Azure sends a streamed tool call whole, in one delta, with no `index` and no `type`
-    (azure-wire.md §8); LiteLLM's accumulator keys on `index`. An index is kept when present,
-    else given by the call's `id` (a repeated id keeps its index) or the next free position.
+    (docs/wire-protocol.md §8); LiteLLM's accumulator keys on `index`. An index is kept when
+    present, else given by the call's `id` (a repeated id keeps its index) or the next free
+    position.
     A `GenericStreamingChunk` carries one tool call, so a delta with several becomes several.
     """
 

@@ -2,8 +2,8 @@
 
 Limits and model types come from the transport's one catalogue (`transport.CATALOGUE`, the same
 table LangChain's model profile reads); prices are added here, each with its source
-(azure-wire.md §17). A price with no public source is left out rather than guessed: LiteLLM then
-reports no cost for that model (it does not invent one).
+(docs/wire-protocol.md §17). A price with no public source is left out rather than guessed: LiteLLM
+then reports no cost for that model (it does not invent one).
 
 Per-token prices are Azure's **serverless (pay-as-you-go)** prices. Managed compute is billed per
 VM hour, not per token, so a per-token cost is meaningless there; base (text-completion) models
@@ -23,14 +23,14 @@ __all__ = ["MODELS", "PROVIDER", "ModelFacts", "model_cost_map", "register_model
 PROVIDER = "azure_llama"
 
 _LITELLM_MAP = "LiteLLM price map (litellm 1.100.0 model_prices_and_context_window.json), §17"
-_NO_PRICE = "no public per-token price found (azure-wire.md §17): left unpriced"
+_NO_PRICE = "no public per-token price found (docs/wire-protocol.md §17): left unpriced"
 _MANAGED_ONLY = "base model: managed compute only (billed per VM hour, not per token)"
 
 # Serverless per-token prices (input, output). The Llama 3.1 rows cite the Azure Marketplace
 # offers metagenai.meta-llama-3-1-{8b,70b,405b}-instruct-offer; Llama 3.3 cites Azure's "models
 # sold directly by Azure" page. The map's Meta-Llama-3-70B-Instruct row (1.1e-06 in, 3.7e-07
-# out) cites no source and prices output below input, which is implausible (azure-wire.md §17
-# "likely an upstream data error"): it is deliberately not used.
+# out) cites no source and prices output below input, which is implausible (docs/wire-protocol.md
+# §17 "likely an upstream data error"): it is deliberately not used.
 _PRICES: Mapping[str, tuple[float, float]] = {
     "Meta-Llama-3.1-8B-Instruct": (3e-07, 6.1e-07),
     "Meta-Llama-3.1-70B-Instruct": (2.68e-06, 3.54e-06),
@@ -88,7 +88,7 @@ def _entry(facts: ModelFacts) -> dict[str, Any]:
         "litellm_provider": PROVIDER,
         "mode": facts.mode,
         "max_input_tokens": facts.max_input_tokens,
-        # Azure's model tables say "Tool calling: No" for Llama 3.x (azure-wire.md §14).
+        # Azure's model tables say "Tool calling: No" for Llama 3.x (docs/wire-protocol.md §14).
         "supports_function_calling": facts.supports_function_calling,
         "supports_response_schema": False,
     }

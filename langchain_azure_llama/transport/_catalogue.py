@@ -1,9 +1,9 @@
 """The Llama models Azure serves, and what a deployment of each kind accepts.
 
-One table (`CATALOGUE`) of the models the seed page lists (azure-wire.md §14), each figure with
-the source it came from; both front ends read it (LangChain's model profile, LiteLLM's model
+One table (`CATALOGUE`) of the models the seed page lists (docs/wire-protocol.md §14), each figure
+with the source it came from; both front ends read it (LangChain's model profile, LiteLLM's model
 info) and so does the `max_tokens` check made before sending. Prices are not here: they are a
-LiteLLM concern (`litellm_provider._models`, azure-wire.md §17).
+LiteLLM concern (`litellm_provider._models`, docs/wire-protocol.md §17).
 
 `/info` tells a chat deployment from a text-generation (base model) one. A chat request sent to a
 base model (or the reverse) is answered 404 `NOT FOUND`; `explain_not_found` turns that 404 into
@@ -44,7 +44,7 @@ MISMATCH_CODE = "model_type_mismatch"
 
 @dataclass(frozen=True)
 class ModelSources:
-    """Where each figure of a catalogue row came from (sections of azure-wire.md)."""
+    """Where each figure of a catalogue row came from (sections of docs/wire-protocol.md)."""
 
     model_type: str
     context_window: str
@@ -82,21 +82,25 @@ class CatalogueEntry:
         return self.max_output_tokens or self.context_window
 
 
-# Sources, by short name (azure-wire.md §14, §16, §17).
-_AZ_TABLES = "Azure AI model tables, azure-wire.md §14"
-_SEED_31 = "SEED cc2f91e (3.1 release wave), azure-wire.md §14"
-_SEED_L3 = "SEED Llama 3 tab / LLAMA3-DOC, azure-wire.md §2 and §14"
-_SEED_L2 = "SEED Llama 2 tab / LLAMA2-DOC, azure-wire.md §2 and §14"
-_LLAMA31_128K = "SEED cc2f91e: 'All models support long context length (128k)', azure-wire.md §14"
-_META_L3 = "Meta's Llama 3 context (8k), azure-wire.md §14"
-_META_L2 = "Meta's Llama 2 context (4k; not restated by Azure), azure-wire.md §14"
-_LITELLM_155 = "LiteLLM 1.55.4 price map, azure-wire.md §14 and §17"
-_LITELLM_MAP = "LiteLLM price map (Azure 'models sold directly by Azure' row), azure-wire.md §17"
-_NO_OUTPUT = "none published (azure-wire.md §14): bounded by the context window"
-_NO_TOOLS = "Azure tables: 'Tool calling: No', azure-wire.md §14"
-_TOOLS_UNDOCUMENTED = "not documented on Azure (assume no), azure-wire.md §14"
-_TOOLS_3_3 = "LiteLLM says yes; serverless calls made no tool calls: no (azure-wire.md §14)"
-_BASE_TOOLS = "base model: text completion only, no tools (azure-wire.md §2)"
+# Sources, by short name (docs/wire-protocol.md §14, §16, §17).
+_AZ_TABLES = "Azure AI model tables, docs/wire-protocol.md §14"
+_SEED_31 = "SEED cc2f91e (3.1 release wave), docs/wire-protocol.md §14"
+_SEED_L3 = "SEED Llama 3 tab / LLAMA3-DOC, docs/wire-protocol.md §2 and §14"
+_SEED_L2 = "SEED Llama 2 tab / LLAMA2-DOC, docs/wire-protocol.md §2 and §14"
+_LLAMA31_128K = (
+    "SEED cc2f91e: 'All models support long context length (128k)', docs/wire-protocol.md §14"
+)
+_META_L3 = "Meta's Llama 3 context (8k), docs/wire-protocol.md §14"
+_META_L2 = "Meta's Llama 2 context (4k; not restated by Azure), docs/wire-protocol.md §14"
+_LITELLM_155 = "LiteLLM 1.55.4 price map, docs/wire-protocol.md §14 and §17"
+_LITELLM_MAP = (
+    "LiteLLM price map (Azure 'models sold directly by Azure' row), docs/wire-protocol.md §17"
+)
+_NO_OUTPUT = "none published (docs/wire-protocol.md §14): bounded by the context window"
+_NO_TOOLS = "Azure tables: 'Tool calling: No', docs/wire-protocol.md §14"
+_TOOLS_UNDOCUMENTED = "not documented on Azure (assume no), docs/wire-protocol.md §14"
+_TOOLS_3_3 = "LiteLLM says yes; serverless calls made no tool calls: no (docs/wire-protocol.md §14)"
+_BASE_TOOLS = "base model: text completion only, no tools (docs/wire-protocol.md §2)"
 _BOTH: tuple[Offer, ...] = ("serverless", "managed")
 _MANAGED: tuple[Offer, ...] = ("managed",)
 _SERVERLESS: tuple[Offer, ...] = ("serverless",)
@@ -146,7 +150,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
     _chat("Meta-Llama-3.1-8B-Instruct", *_L31, _NO_TOOLS, _BOTH, _SEED_31),
     _chat("Meta-Llama-3.1-70B-Instruct", *_L31, _NO_TOOLS, _BOTH, _SEED_31),
     _chat("Meta-Llama-3.1-405B-Instruct", *_L31, _NO_TOOLS, _SERVERLESS, _SEED_31),
-    # Not on the seed page; kept because LiteLLM users price it (azure-wire.md §17).
+    # Not on the seed page; kept because LiteLLM users price it (docs/wire-protocol.md §17).
     _chat(
         "Llama-3.3-70B-Instruct",
         (128_000, _LITELLM_MAP),

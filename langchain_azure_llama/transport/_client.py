@@ -78,7 +78,7 @@ _MODEL_TYPES = {
 
 
 def normalize_model_type(value: str) -> str:
-    """`/info` spells chat models three ways (azure-wire.md §9); fold them into one."""
+    """`/info` spells chat models three ways (docs/wire-protocol.md §9); fold them into one."""
     return _MODEL_TYPES.get(value.strip().lower(), value)
 
 

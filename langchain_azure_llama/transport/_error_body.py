@@ -1,7 +1,7 @@
 """Turn an Azure error response, in any shape the wire reference records, into one typed error.
 
-Shapes accepted (azure-wire.md §11): `{"error": {...}}`; flat `{code, message, status, param}`;
-the MaaS gateway's `{"statusCode", "message"}`; `detail` as an object, a list or a string;
+Shapes accepted (docs/wire-protocol.md §11): `{"error": {...}}`; flat `{code, message, status,
+param}`; the MaaS gateway's `{"statusCode", "message"}`; `detail` as an object, a list or a string;
 a backend error whose `message` is itself JSON text; and non-JSON text such as `NOT FOUND`.
 
 The service's text goes into the message on one line with control characters escaped (a hostile

@@ -2,7 +2,7 @@
 
 Pure functions, shared by the sync and async clients. Body keys follow the official SDK's
 order, `None` values are dropped, then `model_extras` are merged at the root and announced with
-`extra-parameters` (azure-wire.md §5-§6).
+`extra-parameters` (docs/wire-protocol.md §5-§6).
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def _finish(
         body.update(model_extras)
         out_headers["extra-parameters"] = mode
     is_llama = route.startswith("llama")
-    # The Llama-native /v1 routes never take api-version (azure-wire.md §3).
+    # The Llama-native /v1 routes never take api-version (docs/wire-protocol.md §3).
     query = {"api-version": api_version} if api_version and not is_llama else {}
     content = _ENCODER.encode(body).encode()
     return PreparedRequest(
@@ -268,7 +268,10 @@ def _check_ranges(params: Mapping[str, Any]) -> None:
 
 
 def check_llama_params(params: Mapping[str, Any], *, stream: bool) -> None:
-    """The Llama-native API's documented rules (azure-wire.md §13), checked before sending."""
+    """The Llama-native API's documented rules, checked before sending.
+
+    Source: docs/wire-protocol.md §13.
+    """
     n = params.get("n") or 1
     best_of = params.get("best_of")
     if best_of is not None and best_of < n:

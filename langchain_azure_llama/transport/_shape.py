@@ -2,7 +2,7 @@
 
 The clients call `check_completion` on every whole answer and the streams `check_chunk` on every
 event, so no front end ever meets a `{}`, a `null`, a `[1]` or a `choices` that is not a list
-(and none catches `AttributeError`/`KeyError` to find out). Shapes: azure-wire.md §7 (chat),
+(and none catches `AttributeError`/`KeyError` to find out). Shapes: docs/wire-protocol.md §7 (chat),
 §8 (chunks), §10 and §13 (text completions, whose whole and streamed answers share a shape).
 Only what the front ends read is checked; unknown keys (`logprobs`, `system_fingerprint`,
 Azure's `call_id`) pass untouched.

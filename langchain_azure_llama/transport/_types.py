@@ -119,7 +119,7 @@ class ModelInfo(TypedDict):
 
 
 class ChatParams(TypedDict, total=False):
-    """The typed parameters of the Model Inference API (azure-wire.md §6)."""
+    """The typed parameters of the Model Inference API (docs/wire-protocol.md §6)."""
 
     frequency_penalty: float
     max_tokens: int
@@ -135,7 +135,10 @@ class ChatParams(TypedDict, total=False):
 
 
 class LlamaParams(TypedDict, total=False):
-    """The Llama-native API's own parameters (azure-wire.md §13); typed on `/v1/*` routes."""
+    """The Llama-native API's own parameters, typed on `/v1/*` routes.
+
+    Source: docs/wire-protocol.md §13.
+    """
 
     n: int
     best_of: int

@@ -386,7 +386,8 @@ def _sse(*events: dict[str, Any]) -> bytes:
     return ("".join(lines) + "data: [DONE]\n\n").encode()
 
 
-# The recorded MaaS shape (azure-wire.md §8): whole calls in one delta, no `index`, no `type`.
+# The recorded MaaS shape (docs/wire-protocol.md §8): whole calls in one delta, no `index`,
+# no `type`.
 WEATHER = {"function": {"arguments": '{"city": "Seattle"}', "name": "get_weather"}, "id": "a1"}
 TIME = {"function": {"arguments": '{"zone": "PST"}', "name": "get_time"}, "id": "a2"}
 REC_STREAM = _sse(

@@ -167,7 +167,7 @@ def test_wire_tool_calls_keeps_bad_arguments_as_invalid() -> None:
     assert [c["name"] for c in invalid] == ["g", "h"]
 
 
-# The recorded MaaS shape (azure-wire.md §7): content "" with tool calls, "call_id": null.
+# The recorded MaaS shape (docs/wire-protocol.md §7): content "" with tool calls, "call_id": null.
 WHOLE_TOOL_ANSWER = {
     "id": "0123456789abcdef0123456789abcdef",
     "object": "chat.completion",

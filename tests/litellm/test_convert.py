@@ -186,7 +186,7 @@ def test_stream_converter_text_and_final_usage() -> None:
 
 
 def test_stream_converter_indexes_azure_tool_calls_by_position() -> None:
-    """Azure: one delta holds whole calls, without `index` or `type` (azure-wire.md §8)."""
+    """Azure: one delta holds whole calls, without `index` or `type` (docs/wire-protocol.md §8)."""
     calls = [
         {"id": "a", "function": {"name": "f", "arguments": '{"x": 1}'}},
         {"id": "b", "function": {"name": "g", "arguments": "{}"}},

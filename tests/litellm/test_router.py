@@ -14,8 +14,8 @@ from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
 from tests._support.litellm import KEY, MODEL
 
 COOKBOOK = Path(__file__).parents[2] / "cookbook" / "litellm_proxy_config.yaml"
-# Azure's serverless quota per deployment (azure-wire.md §14): 1,000 requests/min and 200,000
-# tokens/min (the Llama 3.1 launch text said 400,000; the lower figure is configured).
+# Azure's serverless quota per deployment (docs/wire-protocol.md §14): 1,000 requests/min and
+# 200,000 tokens/min (the Llama 3.1 launch text said 400,000; the lower figure is configured).
 RPM, TPM = 1000, 200_000
 
 

@@ -54,7 +54,7 @@ def test_the_seed_pages_models_are_all_there() -> None:
 @pytest.mark.parametrize("entry", CATALOGUE, ids=[e.name for e in CATALOGUE])
 def test_every_figure_names_its_source(entry: Any) -> None:
     for source in dataclasses.astuple(entry.sources):
-        assert "azure-wire.md §" in source, (entry.name, source)
+        assert "docs/wire-protocol.md §" in source, (entry.name, source)
     assert entry.context_window >= 4_096
     assert entry.max_output_tokens is None or entry.max_output_tokens <= entry.context_window
     assert entry.native_tools is False  # Azure documents no native tools for any Llama row

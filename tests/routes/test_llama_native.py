@@ -1,7 +1,7 @@
 """The Llama-native API (`api="llama"`): typed parameters, their rules, logprobs, content safety.
 
 Broken combinations are refused before anything is sent, with a message that says what to
-change (azure-wire.md §13: best_of >= n; beam search needs best_of > 1 and temperature 0;
+change (docs/wire-protocol.md §13: best_of >= n; beam search needs best_of > 1 and temperature 0;
 best_of > 1 cannot stream).
 """
 

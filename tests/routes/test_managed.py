@@ -1,8 +1,8 @@
 """Managed compute: several deployments behind one endpoint, Entra ID tokens (with refresh), keys.
 
 The emulator plays a managed online endpoint: `azureml-model-deployment` picks the deployment,
-and Entra bearer tokens are accepted besides the key (azure-wire.md §1, §4, §5). The credential
-is a stand-in for `DefaultAzureCredential` that counts `get_token` calls.
+and Entra bearer tokens are accepted besides the key (docs/wire-protocol.md §1, §4, §5). The
+credential is a stand-in for `DefaultAzureCredential` that counts `get_token` calls.
 """
 
 from __future__ import annotations

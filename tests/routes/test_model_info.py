@@ -1,7 +1,7 @@
 """`/info` on both front ends, and the wrong model type caught with a message naming the fix.
 
-`/info` spells chat models three ways (azure-wire.md §9); every spelling reads the same. A chat
-call sent to a base model's deployment (or a text call to a chat deployment) is answered 404
+`/info` spells chat models three ways (docs/wire-protocol.md §9); every spelling reads the same. A
+chat call sent to a base model's deployment (or a text call to a chat deployment) is answered 404
 `NOT FOUND`; the front ends then read the deployment's cached `/info` and raise a NotFound error
 that says which class (LangChain) or function (LiteLLM) to use. A correct call sends nothing
 extra.

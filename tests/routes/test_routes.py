@@ -1,7 +1,7 @@
 """Every inference route, on both front ends, in four modes (sync, async, stream, astream).
 
-Routes (azure-wire.md §2, §13): `/chat/completions` and `/completions` (Azure AI Model Inference
-API, `api="inference"`), `/v1/chat/completions` and `/v1/completions` (Llama-native API,
+Routes (docs/wire-protocol.md §2, §13): `/chat/completions` and `/completions` (Azure AI Model
+Inference API, `api="inference"`), `/v1/chat/completions` and `/v1/completions` (Llama-native API,
 `api="llama"`). Chat models go through `ChatAzureLlama` and `litellm.completion`; base models
 through `AzureLlama` and `litellm.text_completion`.
 """
@@ -40,7 +40,7 @@ def _only_request(emu: Emulator) -> Any:
 
 
 def _query_for(api: str) -> dict[str, str]:
-    # The Llama-native /v1 routes never take api-version (azure-wire.md §3).
+    # The Llama-native /v1 routes never take api-version (docs/wire-protocol.md §3).
     return {} if api == "llama" else {"api-version": "2024-05-01-preview"}
 
 

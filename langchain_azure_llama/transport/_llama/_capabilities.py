@@ -13,8 +13,8 @@ request each time. `model` is part of the key because on routing endpoints (Azur
 Recognised refusals, and nothing wider (a 400 that merely mentions "tool" is not one):
 
 * tools: the 400 wrapping vLLM's `"auto" tool choice requires --enable-auto-tool-choice and
-  --tool-call-parser to be set` (azure-wire.md §11, semantic-kernel#9933), or a 400/422 whose
-  `param` is `tools` / `tool_choice` (the Model Inference API's documented 422, §6 and §11);
+  --tool-call-parser to be set` (docs/wire-protocol.md §11, semantic-kernel#9933), or a 400/422
+  whose `param` is `tools` / `tool_choice` (the Model Inference API's documented 422, §6 and §11);
 * response_format: a 400/422 whose `param` is `response_format` (the documented 422 names it in
   `detail.loc`, §11).
 """

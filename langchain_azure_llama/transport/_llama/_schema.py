@@ -3,7 +3,7 @@
 `response_format` arrives as ``{"type": "json_schema", "json_schema": {"name", "schema",
 "strict"}}`` or as a pydantic model class (LiteLLM passes the class through): `schema_of` reads
 either. Sent natively where the endpoint takes it; otherwise (Azure answers 422 for Llama,
-azure-wire.md §6 and §11) the schema goes into the system prompt. Either way the answer is
+docs/wire-protocol.md §6 and §11) the schema goes into the system prompt. Either way the answer is
 extracted (whole, fenced, or the first object after some prose), validated with `jsonschema`,
 and one repair round shows the model its error (`repair_messages`).
 """

@@ -9,7 +9,7 @@ Sources: Meta's Llama 3.1 model card and `llama-models` `models/llama3_1/prompt_
 * History: an earlier call is replayed as the assistant's own JSON text ``{"name": ...,
   "parameters": ...}`` (what the model wrote); a result goes back as a `tool` message with its
   `tool_call_id`. Meta's role for results is `ipython`, which Azure does not accept (its roles
-  are system/user/assistant/tool, azure-wire.md §6); the Llama 3.1 chat template renders a
+  are system/user/assistant/tool, docs/wire-protocol.md §6); the Llama 3.1 chat template renders a
   `tool` message as the `ipython` turn, so this is Meta's documented turn in Azure's roles.
 * Answer: parsed back into OpenAI-shaped `tool_calls` (`parse_tool_calls`), tolerating
   whitespace, a ```` ```json ```` fence, `<|python_tag|>`, `<|eom_id|>`/`<|eot_id|>`,
