@@ -102,7 +102,7 @@ from ._request import (
 )
 from ._retry import RetryPolicy, is_retryable_status, retry_after_seconds
 from ._shape import check_chunk, check_completion, shape_problem
-from ._streaming import AsyncStream, Stream, completion_filter_error
+from ._streaming import AsyncStream, Stream
 from ._types import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -198,7 +198,6 @@ __all__ = [
     "check_max_tokens",
     "check_messages",
     "check_model_type",
-    "completion_filter_error",
     "default_scopes",
     "detect_endpoint_kind",
     "error_from_response",

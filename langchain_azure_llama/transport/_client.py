@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 
-from .. import __version__
+from .._version import __version__
 from . import _fork
 from ._auth import KeyAuth, TokenAuth
 from ._boundary import translate

@@ -29,7 +29,6 @@ from ._deadline import net_deadline
 from ._error_body import error_from_response
 from ._errors import (
     AzureLlamaError,
-    ContentFilterError,
     ResponseDecodeError,
     ResponseTooLargeError,
     StreamInterruptedError,
@@ -37,7 +36,7 @@ from ._errors import (
 from ._limits import EventBytes, Limits, event_response
 from ._shape import Kind, check_chunk
 
-__all__ = ["AsyncStream", "Stream", "completion_filter_error"]
+__all__ = ["AsyncStream", "Stream"]
 
 T = TypeVar("T")
 _loads = json.loads
@@ -221,18 +220,6 @@ class _StreamBase:
         """True when content safety cut the output (`finish_reason="content_filter"`)."""
         return self._state.finish_reason in ("content_filter", "content_filter_error")
 
-    def content_filter_error(self) -> ContentFilterError:
-        """The output-side `ContentFilterError` for this stream (for front ends to raise)."""
-        return ContentFilterError(
-            f"Azure AI Content Safety cut the completion from {self._state.host} "
-            f"(finish_reason={self._state.finish_reason!r}); the partial text is on the error.",
-            source="completion",
-            status_code=self.response.status_code,
-            partial_text=self._state.text,
-            request_id=self.request_id,
-            code="content_filter",
-        )
-
 
 class Stream(_StreamBase, Generic[T]):
     """A sync stream of parsed chunks; iterate it, or use it as a context manager."""
@@ -241,12 +228,10 @@ class Stream(_StreamBase, Generic[T]):
         self,
         response: httpx.Response,
         host: str,
-        on_close: Callable[[], None] | None = None,
         kind: Kind | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(response, host, kind, **kwargs)
-        self._on_close = on_close
 
     def __iter__(self) -> Iterator[T]:
         state = self._state
@@ -285,9 +270,6 @@ class Stream(_StreamBase, Generic[T]):
     def close(self) -> None:
         """Close the HTTP response (safe to call twice); stops a stream the caller abandons."""
         _quietly(self.response.close, self._state.host)
-        if self._on_close is not None:
-            self._on_close()
-            self._on_close = None
 
     def __enter__(self) -> Stream[T]:
         return self
@@ -363,26 +345,4 @@ def _not_sse(state: _StreamState, exc: SSEError) -> ResponseDecodeError:
         f"Azure AI endpoint {state.host} answered a streaming request without an event "
         f"stream: {exc}",
         partial_text=state.text,
-    )
-
-
-def completion_filter_error(response: Mapping[str, Any], host: str) -> ContentFilterError | None:
-    """For a whole (non-streamed) answer: the output-side filter error, or None if not filtered."""
-    choices = response.get("choices") or []
-    if not choices or choices[0].get("finish_reason") not in (
-        "content_filter",
-        "content_filter_error",
-    ):
-        return None
-    choice = choices[0]
-    message = choice.get("message") or {}
-    partial = message.get("content") if isinstance(message, Mapping) else None
-    return ContentFilterError(
-        f"Azure AI Content Safety cut the completion from {host} "
-        f"(finish_reason={choice.get('finish_reason')!r}); the partial text is on the error.",
-        source="completion",
-        status_code=200,
-        partial_text=partial or choice.get("text") or "",
-        request_id=None,
-        code="content_filter",
     )

@@ -156,7 +156,7 @@ async def test_output_content_filter_in_stream(kind: str, emulator: Emulator) ->
         [{"role": "user", "content": "please FILTERME now and say more words"}]
     )
     assert stream.content_filtered and stream.completed
-    assert stream.content_filter_error().partial_text == stream.text != ""
+    assert stream.finish_reason == "content_filter" and stream.text != ""
 
 
 @pytest.mark.parametrize("kind", KINDS)

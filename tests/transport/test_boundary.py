@@ -39,3 +39,24 @@ def test_public_names_are_pinned() -> None:
         "ContentFilterError",
         "RequestValidationError",
     } <= public
+
+
+def test_transport_reads_nothing_from_the_package_root() -> None:
+    """Every transport module imports its siblings and leaf modules only: the package root
+    (`langchain_azure_llama/__init__.py`, the LangChain front end's lazy names) is not its
+    dependency, so the transport could be split out unchanged."""
+    import ast
+    from pathlib import Path
+
+    root = Path(transport.__file__).parent
+    offenders = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                depth = len(path.relative_to(root).parts)  # 1: transport/x.py, 2: _llama/x.py
+                leaves_transport = node.level > depth
+                if (leaves_transport and node.module in (None, "")) or node.module == (
+                    "langchain_azure_llama"
+                ):
+                    offenders.append(f"{path.name}: from {'.' * node.level}{node.module or ''}")
+    assert offenders == []

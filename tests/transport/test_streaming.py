@@ -18,7 +18,6 @@ from langchain_azure_llama.transport import (
     InternalServerError,
     ResponseDecodeError,
     StreamInterruptedError,
-    completion_filter_error,
 )
 from tests._support.transport import make_async, make_sync, sse, sse_response
 
@@ -154,19 +153,8 @@ async def test_tool_call_delta_kept_intact(kind: str) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 async def test_output_content_filter_reported(kind: str) -> None:
     _, stream = await collect(kind, sse(NORMAL[0], chunk("Some"), chunk(None, "content_filter")))
-    assert stream.content_filtered
-    error = stream.content_filter_error()
-    assert isinstance(error, ContentFilterError)
-    assert error.source == "completion" and error.partial_text == "Some"
-
-
-def test_whole_response_filter_helper() -> None:
-    filtered = {
-        "choices": [{"index": 0, "message": {"content": "Par"}, "finish_reason": "content_filter"}]
-    }
-    error = completion_filter_error(filtered, "h")
-    assert error is not None and error.partial_text == "Par" and error.source == "completion"
-    assert completion_filter_error({"choices": [{"finish_reason": "stop"}]}, "h") is None
+    assert stream.content_filtered and stream.finish_reason == "content_filter"
+    assert stream.text == "Some"
 
 
 def test_abandoned_stream_closes_response() -> None:
