@@ -45,7 +45,6 @@ MASTER_KEY = "sk-proxy-test-master-key"
 # The proxy imports most of LiteLLM: ~10 s alone, much longer on a busy machine.
 STARTUP_DEADLINE = 240.0
 LIMITED, NO_TOOLS = "llama-3.1-8b-limited", "llama-3.1-8b-no-tools"
-PROTOCOL = "needs the Llama protocol in the transport (issue 12)"
 # The cookbook model's serverless prices (litellm_provider/_models.py).
 PRICE_IN, PRICE_OUT = 3e-07, 6.1e-07
 
@@ -94,7 +93,9 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         Emulator(EmulatorConfig(api_key=KEY)) as west,
         Emulator(EmulatorConfig(api_key=KEY, prompt_filter_trigger="")) as managed,
         Emulator(EmulatorConfig(api_key=KEY)) as limited,
-        Emulator(EmulatorConfig(api_key=KEY, tool_mode="reject")) as no_tools,
+        Emulator(
+            EmulatorConfig(api_key=KEY, tool_mode="reject", response_format_mode="reject")
+        ) as no_tools,
     ):
         env = {
             **os.environ,
@@ -216,7 +217,6 @@ def test_rate_limit_passes_azures_wait_on(proxy: Proxy, client: Any) -> None:
     assert caught.value.response.headers["retry-after"] == "1"
 
 
-@pytest.mark.xfail(strict=True, reason=PROTOCOL)
 def test_tools_on_a_tool_refusing_endpoint(client: Any) -> None:
     tool = {
         "type": "function",
@@ -239,7 +239,6 @@ def test_tools_on_a_tool_refusing_endpoint(client: Any) -> None:
     assert calls and calls[0].function.name == "get_weather"
 
 
-@pytest.mark.xfail(strict=True, reason=PROTOCOL)
 def test_response_format_on_a_tool_refusing_endpoint(client: Any) -> None:
     import json
 
