@@ -28,12 +28,12 @@ import httpx
 
 from ._errors import APITimeoutError
 
-__all__ = ["Deadline", "deadline_transport", "net_deadline", "within"]
+__all__ = ["NET_DEADLINE", "Deadline", "deadline_transport", "net_deadline", "within"]
 
 T = TypeVar("T")
 
 # The monotonic time by which the current call's network operations must finish (sync only).
-_NET_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+NET_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "azure_llama_deadline", default=None
 )
 
@@ -84,11 +84,11 @@ class Deadline:
 
 @contextmanager
 def net_deadline(at: float | None) -> Iterator[None]:
-    token = _NET_DEADLINE.set(at)
+    token = NET_DEADLINE.set(at)
     try:
         yield
     finally:
-        _NET_DEADLINE.reset(token)
+        NET_DEADLINE.reset(token)
 
 
 async def within(seconds: float | None, awaitable: Awaitable[T]) -> T:
@@ -107,7 +107,7 @@ async def within(seconds: float | None, awaitable: Awaitable[T]) -> T:
 
 
 def _clamp(timeout: float | None) -> float | None:
-    at = _NET_DEADLINE.get()
+    at = NET_DEADLINE.get()
     if at is None:
         return timeout
     left = at - time.monotonic()
