@@ -80,12 +80,15 @@ print(json.dumps(out))
 
 
 def probe(tree: str, url: str, chunks: int) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": str(Path(tree).resolve())}
+    tree = str(Path(tree).resolve())
+    env = {**os.environ, "PYTHONPATH": tree}
+    # `python -c` puts the working directory first on sys.path: run in the tree itself.
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, url, str(chunks), str(HERE)],
         capture_output=True,
         text=True,
         env=env,
+        cwd=tree,
         timeout=300,
         check=True,
     )

@@ -44,7 +44,7 @@ FLOOR = "raw-httpx"
 IMPORT_ROWS = (
     "bare python",
     "httpx",
-    "langchain-core (language_models)",
+    "langchain-core (BaseChatModel)",
     "transport",
     "import langchain_azure_llama",
     "chat-azure-llama",
@@ -314,7 +314,7 @@ IMPORT_LABELS = {
     "chat-azure-llama": "from langchain_azure_llama import ChatAzureLlama",
     "litellm-azure-ai": "import litellm",
     "httpx": "import httpx",
-    "langchain-core (language_models)": "import langchain_core.language_models",
+    "langchain-core (BaseChatModel)": "from langchain_core.language_models import BaseChatModel",
 }
 
 
@@ -445,7 +445,7 @@ def litellm_targets(t: Targets, samples: dict[str, Samples]) -> None:
 
 def import_targets(t: Targets, imports: dict[str, list[float]]) -> None:
     pairs = (
-        ("chat-azure-llama", "langchain-core (language_models)", "ChatAzureLlama import"),
+        ("chat-azure-llama", "langchain-core (BaseChatModel)", "ChatAzureLlama import"),
         ("transport", "httpx", "transport import"),
     )
     for ours, base, label in pairs:

@@ -37,7 +37,7 @@ IMPORTS: dict[str, str | tuple[str, str]] = {
     # import-only rows: what the import targets are measured against
     "bare python": "pass",
     "httpx": "import httpx",
-    "langchain-core (language_models)": "import langchain_core.language_models",
+    "langchain-core (BaseChatModel)": "from langchain_core.language_models import BaseChatModel",
     "import langchain_azure_llama": "import langchain_azure_llama",
     # (untimed setup, timed statement): our own cost once langchain-core is loaded
     "ChatAzureLlama after langchain-core": (

@@ -3,8 +3,9 @@
 httpx's timeouts apply to each socket operation, so a server trickling a byte every 200 ms
 never trips them. The deadline is enforced:
 
-- sync, on the client's own pool: a network backend that clamps every connect/read/write
-  timeout to what is left of the deadline (held in a context variable for the current call);
+- sync, on the client's own pool: a network backend (`_netdeadline`) that clamps every
+  connect/read/write timeout to what is left of the deadline (held in a context variable for
+  the current call);
 - async: `asyncio.timeout` around the request and the body read;
 - between attempts: a retry wait that would end past the deadline is not slept; the last error
   is raised (a 429 keeps its `retry_after`).
@@ -16,14 +17,12 @@ arrive within `timeout` of the previous one (an idle timeout), so a long answer 
 from __future__ import annotations
 
 import contextvars
-import ssl
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import httpcore
 import httpx
 
 from ._errors import APITimeoutError
@@ -106,74 +105,19 @@ async def within(seconds: float | None, awaitable: Awaitable[T]) -> T:
         raise TimeoutError from None
 
 
-def _clamp(timeout: float | None) -> float | None:
-    at = NET_DEADLINE.get()
-    if at is None:
-        return timeout
-    left = at - time.monotonic()
-    if left <= 0.0:
-        raise httpcore.ReadTimeout("the deadline passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class _Stream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _clamp(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _clamp(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        return _Stream(self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout)))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _Backend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        inner = self._inner.connect_tcp(host, port, _clamp(timeout), local_address, socket_options)
-        return _Stream(inner)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        return _Stream(self._inner.connect_unix_socket(path, _clamp(timeout), socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
 def deadline_transport(**kwargs: Any) -> httpx.HTTPTransport:
     """httpx's default sync transport, with every socket operation held to the call's deadline.
 
     httpx has no public hook for the network backend; its pool keeps it in `_network_backend`
     (httpcore >= 0.17). Should that change, the transport still works, per-operation timeouts only.
     """
+    import httpcore  # loaded by httpx.HTTPTransport anyway; not at import (see `_netdeadline`)
+
+    from ._netdeadline import Backend
+
     transport = httpx.HTTPTransport(**kwargs)
     pool = getattr(transport, "_pool", None)
     inner = getattr(pool, "_network_backend", None)
     if isinstance(inner, httpcore.NetworkBackend):
-        pool._network_backend = _Backend(inner)  # type: ignore[union-attr]
+        pool._network_backend = Backend(inner)  # type: ignore[union-attr]
     return transport
