@@ -21,10 +21,11 @@ quickstart: install
 	$(BIN)/python cookbook/quickstart.py
 
 ## The README's benchmark: this library against its peers (installed from the `bench` extra), on a
-## local server, same run; prints a markdown table. BENCH_QUICK=1 for a short run. Not part of check.
+## local server, same run; prints a markdown table and writes it to benchmarks/RESULTS.md.
+## BENCH_QUICK=1 for a short run. Not part of check.
 bench: install
 	$(BIN)/python -m pip install --quiet --constraint .ci/constraints.txt -e ".[entra,litellm,tokenizers,proxy,bench]" --group dev
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --output benchmarks/RESULTS.md
 
 ## Everything CI runs: lint, types, then the whole test suite.
 check: install lint typecheck test

@@ -210,6 +210,55 @@ class RawAiohttp(Client):
         return asyncio.run(run())
 
 
+class LangChainCoreFloor(Client):
+    """What langchain-core costs with no I/O: a `BaseChatModel` subclass answering a fixed
+    message (and a stream of fixed one-token chunks), called through invoke/stream/ainvoke
+    exactly as the LangChain clients are."""
+
+    name = "langchain-core, no I/O (floor)"
+    group = "floor"
+
+    def load(self) -> None:
+        from langchain_core.language_models import BaseChatModel
+
+        self.base = BaseChatModel
+
+    def setup(self) -> None:
+        from langchain_core.messages import AIMessage, AIMessageChunk
+        from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+        usage = {"input_tokens": 1, "output_tokens": 16, "total_tokens": 17}
+        answer = ChatResult(
+            generations=[ChatGeneration(message=AIMessage("tok0 tok1", usage_metadata=usage))]
+        )
+
+        class Fixed(self.base):  # type: ignore[misc, name-defined]
+            @property
+            def _llm_type(self) -> str:
+                return "bench-fixed"
+
+            def _generate(self, *args: Any, **kwargs: Any) -> Any:
+                return answer
+
+            async def _agenerate(self, *args: Any, **kwargs: Any) -> Any:
+                return answer
+
+            def _stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+                for i in range(int(kwargs["headers"][REPLY_HEADER])):
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=f" tok{i}"))
+
+        self.model = Fixed()
+
+    def call(self) -> None:
+        self.model.invoke(PROMPT)
+
+    def stream(self, n: int) -> Iterator[Any]:
+        return self.model.stream(PROMPT, headers=reply_headers(n))
+
+    async def acall(self) -> None:
+        await self.model.ainvoke(PROMPT)
+
+
 # -- ours -----------------------------------------------------------------------------------
 
 
@@ -314,6 +363,80 @@ class LiteLLMAzureAI(_LiteLLM):
         self._import()
 
 
+class LiteLLMNoIO(_LiteLLM):
+    """What LiteLLM itself costs: a custom provider that answers from memory (no I/O), called
+    through `litellm.completion` like the providers above."""
+
+    name = "litellm, no-I/O custom provider (floor)"
+    group = "floor"
+    prefix = "bench_noio"
+
+    def load(self) -> None:
+        self._import()
+
+    def setup(self) -> None:
+        super().setup()
+        litellm = self.litellm
+
+        class NoIO(litellm.CustomLLM):  # type: ignore[misc, name-defined]
+            n = 16
+
+            def completion(self, *args: Any, **kwargs: Any) -> Any:
+                response = kwargs["model_response"]
+                response.choices[0].message.content = "tok0 tok1"
+                response.choices[0].finish_reason = "stop"
+                return response
+
+            async def acompletion(self, *args: Any, **kwargs: Any) -> Any:
+                return self.completion(*args, **kwargs)
+
+            def streaming(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+                for i in range(self.n):
+                    last = i == self.n - 1
+                    yield {
+                        "text": f" tok{i}",
+                        "is_finished": last,
+                        "finish_reason": "stop" if last else "",
+                        "usage": None,
+                        "index": 0,
+                        "tool_use": None,
+                    }
+
+        self.handler = NoIO()
+        litellm.custom_provider_map = [
+            *litellm.custom_provider_map,
+            {"provider": self.prefix, "custom_handler": self.handler},
+        ]
+        from litellm.utils import custom_llm_setup
+
+        custom_llm_setup()
+
+    def stream(self, n: int) -> Iterator[Any]:
+        self.handler.n = n
+        return iter(self.litellm.completion(**self.kwargs, stream=True))
+
+
+class LiteLLMAzureLlamaTuned(LiteLLMAzureLlama):
+    """`azure_llama/` with the LiteLLM knobs a user can turn for speed (see the README)."""
+
+    name = 'litellm "azure_llama/", knobs turned'
+
+    def load(self) -> None:
+        super().load()
+        tune_litellm(self.litellm)
+
+
+def tune_litellm(litellm: Any) -> None:
+    """The documented LiteLLM settings that cut its own per-call and per-chunk work."""
+    litellm.disable_streaming_logging = True  # no success-logging hand-off per stream
+    litellm.suppress_debug_info = True
+    litellm.turn_off_message_logging = True
+    litellm.disable_token_counter = True
+    litellm.callbacks = []
+    litellm.success_callback = []
+    litellm.failure_callback = []
+
+
 # -- peers ----------------------------------------------------------------------------------
 
 
@@ -401,23 +524,14 @@ class AzureAIInferenceSDK(Client):
 CLIENTS: dict[str, type[Client]] = {
     "raw-httpx": RawHttpx,
     "raw-aiohttp": RawAiohttp,
+    "langchain-core-floor": LangChainCoreFloor,
+    "litellm-floor": LiteLLMNoIO,
     "transport": Transport,
     "chat-azure-llama": ChatAzureLlamaClient,
     "litellm-azure-llama": LiteLLMAzureLlama,
+    "litellm-azure-llama-tuned": LiteLLMAzureLlamaTuned,
     "litellm-azure-ai": LiteLLMAzureAI,
     "chat-openai": ChatOpenAIClient,
     "langchain-azure-ai": LangChainAzureAI,
     "azure-ai-inference": AzureAIInferenceSDK,
-}
-
-# Import-only rows: what the import targets are measured against.
-IMPORT_ONLY: dict[str, str] = {
-    "bare python": "pass",
-    "langchain-core (BaseChatModel)": "import langchain_core.language_models.chat_models",
-    "langchain_azure_llama.transport": "import langchain_azure_llama.transport",
-    "import langchain_azure_llama": "import langchain_azure_llama",
-    "from langchain_azure_llama import ChatAzureLlama": (
-        "from langchain_azure_llama import ChatAzureLlama"
-    ),
-    "litellm": "import litellm",
 }

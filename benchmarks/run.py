@@ -19,15 +19,17 @@ Timing lives here and only here: nothing in tests/ depends on it.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
+import platform
 import socket
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ WORKER = str(HERE / "worker.py")
 FLOOR = "raw-httpx"
 IMPORT_ROWS = (
     "bare python",
+    "httpx",
     "langchain-core (BaseChatModel)",
     "transport",
     "import langchain_azure_llama",
@@ -48,7 +51,8 @@ IMPORT_ROWS = (
     "ChatAzureLlama after langchain-core",
     "litellm-azure-ai",
 )
-LANGCHAIN_PEERS = ("chat-openai", "langchain-azure-ai")
+# Streamed over 100,000 chunks once each, to see whether memory stays flat.
+MEMORY_ROWS = ("chat-azure-llama", "langchain-core-floor", "transport")
 
 
 @dataclass
@@ -61,6 +65,9 @@ class Settings:
     server: str
     output: str | None = None
     timeout: float = 600.0
+    memory_chunks: int = 100_000
+    quick: bool = False
+    parts: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -73,6 +80,8 @@ class Samples:
     call_s: list[float] = field(default_factory=list)
     first_chunk_s: list[float] = field(default_factory=list)
     chunks_per_s: list[float] = field(default_factory=list)
+    cpu_us_per_chunk: list[float] = field(default_factory=list)
+    sys_us_per_chunk: list[float] = field(default_factory=list)
     concurrent_s: list[float] = field(default_factory=list)
     peak_rss_mb: list[float] = field(default_factory=list)
     litellm_loaded: bool = False
@@ -91,6 +100,9 @@ class Samples:
         self.call_s.extend(result["call_s"])
         self.first_chunk_s.append(result["first_chunk_s"])
         self.chunks_per_s.append(result["chunks_seen"] / result["stream_s"])
+        user, kernel = result["stream_user_s"], result["stream_sys_s"]
+        self.cpu_us_per_chunk.append((user + kernel) / result["chunks_seen"] * 1e6)
+        self.sys_us_per_chunk.append(kernel / result["chunks_seen"] * 1e6)
         self.concurrent_s.append(result["concurrent_s"])
         self.peak_rss_mb.append(result["peak_rss_mb"])
 
@@ -234,6 +246,19 @@ def measure_imports(settings: Settings) -> dict[str, list[float]]:
     return {name: s.import_s for name, s in samples.items()}
 
 
+def measure_memory(settings: Settings, url: str) -> dict[str, float]:
+    """Peak RSS growth (MB) over one long stream per client."""
+    out: dict[str, float] = {}
+    for name in MEMORY_ROWS:
+        if name not in settings.clients:
+            continue
+        result = run_worker(["--memory", name, url, str(settings.memory_chunks)], settings.timeout)
+        print(f"  [memory] {name}: {result}", file=sys.stderr, flush=True)
+        if "rss_growth_mb" in result and result["chunks_seen"] >= settings.memory_chunks:
+            out[name] = float(result["rss_growth_mb"])
+    return out
+
+
 def measure_ceiling(settings: Settings, urls: dict[str, str]) -> dict[str, dict[str, Samples]]:
     """The floors against both servers: which one is the bottleneck?"""
     out: dict[str, dict[str, Samples]] = {server: {} for server in urls}
@@ -259,39 +284,54 @@ def _ratio(value: float, base: float) -> str:
 
 
 def client_table(samples: dict[str, Samples], settings: Settings) -> list[str]:
-    base = samples[FLOOR]
+    base = samples.get(FLOOR, Samples())
     b_call, b_rate, b_conc = med(base.call_s), med(base.chunks_per_s), med(base.concurrent_s)
     lines = [
         f"| client | import (ms) | call median (µs) | call p99 (µs) | call ratio | "
-        f"stream (chunks/s) | stream ratio | first chunk (ms) | {settings.concurrency} async "
-        "(ms) | async ratio | peak RSS (MB) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"stream (chunks/s) | stream ratio | stream CPU µs/chunk (kernel) | first chunk (ms) | "
+        f"{settings.concurrency} async (ms) | async ratio | peak RSS (MB) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, s in samples.items():
         label = CLIENTS[name].name
         if not s.ok:
             why = s.missing or (s.errors[-1] if s.errors else "no result")
-            lines.append(f"| {label} | not measured: {why} |" + " |" * 10)
+            lines.append(f"| {label} | not measured: {why} |" + " |" * 11)
             continue
         call, rate, conc = med(s.call_s), med(s.chunks_per_s), med(s.concurrent_s)
         lines.append(
             f"| {label} | {_fmt(med(s.import_s) * 1e3)} | {_fmt(call * 1e6)} | "
             f"{_fmt(p99(s.call_s) * 1e6)} | {_ratio(call, b_call)} | {_fmt(rate)} | "
-            f"{_ratio(rate, b_rate)} | {_fmt(med(s.first_chunk_s) * 1e3, 1)} | "
+            f"{_ratio(rate, b_rate)} | {_fmt(med(s.cpu_us_per_chunk))} "
+            f"({_fmt(med(s.sys_us_per_chunk))}) | {_fmt(med(s.first_chunk_s) * 1e3, 1)} | "
             f"{_fmt(conc * 1e3)} | {_ratio(conc, b_conc)} | {_fmt(med(s.peak_rss_mb), 1)} |"
         )
     return lines
 
 
+IMPORT_LABELS = {
+    "transport": "import langchain_azure_llama.transport",
+    "chat-azure-llama": "from langchain_azure_llama import ChatAzureLlama",
+    "litellm-azure-ai": "import litellm",
+    "httpx": "import httpx",
+    "langchain-core (BaseChatModel)": "from langchain_core.language_models import BaseChatModel",
+}
+
+
 def import_table(imports: dict[str, list[float]]) -> list[str]:
-    labels = {
-        "transport": "import langchain_azure_llama.transport",
-        "chat-azure-llama": "from langchain_azure_llama import ChatAzureLlama",
-        "litellm-azure-ai": "import litellm",
-    }
     lines = ["| import (fresh process, over bare Python) | median (ms) |", "|---|---:|"]
     for name, values in imports.items():
-        lines.append(f"| {labels.get(name, name)} | {_fmt(med(values) * 1e3)} |")
+        lines.append(f"| {IMPORT_LABELS.get(name, name)} | {_fmt(med(values) * 1e3)} |")
+    return lines
+
+
+def memory_table(memory: dict[str, float], settings: Settings) -> list[str]:
+    lines = [
+        f"| client | peak RSS growth over a {settings.memory_chunks:,}-chunk stream (MB) |",
+        "|---|---:|",
+    ]
+    for name, growth in memory.items():
+        lines.append(f"| {CLIENTS[name].name} | {growth:.1f} |")
     return lines
 
 
@@ -310,51 +350,142 @@ def ceiling_table(ceiling: dict[str, dict[str, Samples]], settings: Settings) ->
     return lines
 
 
-def targets(samples: dict[str, Samples], imports: dict[str, list[float]]) -> list[str]:
-    def get(name: str) -> Samples | None:
-        s = samples.get(name)
-        return s if s is not None and s.ok else None
+class Targets:
+    """The issue's targets, one table row each: figure, target, met / not met."""
 
-    lines: list[str] = []
+    def __init__(self) -> None:
+        self.rows: list[str] = ["| target | figure | met |", "|---|---|---|"]
 
-    def line(ok: bool | None, text: str) -> None:
-        mark = "n/a" if ok is None else ("met" if ok else "NOT met")
-        lines.append(f"- {mark}: {text}")
+    def add(self, target: str, figure: str, ok: bool | None) -> None:
+        mark = "n/a" if ok is None else ("met" if ok else "**not met**")
+        self.rows.append(f"| {target} | {figure} | {mark} |")
 
-    base, ours = get(FLOOR), get("chat-azure-llama")
-    if base and ours:
-        ratio = med(ours.call_s) / med(base.call_s)
-        line(ratio <= 1.4, f"ChatAzureLlama call ≤ 1.4x raw httpx: {ratio:.2f}x")
-        rate = med(ours.chunks_per_s)
-        line(rate >= 12_000, f"ChatAzureLlama.stream ≥ 12,000 chunks/s: {rate:,.0f}/s")
-        peers = [med(s.chunks_per_s) for n in LANGCHAIN_PEERS if (s := get(n))]
-        if peers:
-            best = max(peers)
-            line(rate >= 2.5 * best, f"stream ≥ 2.5x fastest LangChain peer: {rate / best:.2f}x")
-        conc = med(ours.concurrent_s) / med(base.concurrent_s)
-        line(conc <= 0.2, f"ChatAzureLlama 200 async ≤ 0.2x raw httpx wall: {conc:.2f}x")
-        line(not ours.litellm_loaded, "ChatAzureLlama never imports litellm")
-    mine, builtin = get("litellm-azure-llama"), get("litellm-azure-ai")
-    if mine and builtin:
-        call = med(mine.call_s) / med(builtin.call_s)
-        line(call <= 1.0, f'litellm "azure_llama/" call ≤ "azure_ai/": {call:.2f}x')
-        rate = med(mine.chunks_per_s) / med(builtin.chunks_per_s)
-        line(rate >= 1.0, f'litellm "azure_llama/" chunks/s ≥ "azure_ai/": {rate:.2f}x')
-    if imports.get("transport"):
-        ms = med(imports["transport"]) * 1e3
-        line(ms <= 250, f"transport import ≤ 250 ms over bare Python: {ms:.0f} ms")
-    after_core = imports.get("ChatAzureLlama after langchain-core")
-    if after_core:
-        extra = med(after_core) * 1e3
-        line(
-            extra <= 150,
-            f"ChatAzureLlama import ≤ langchain-core's + 150 ms: +{extra:.0f} ms (timed in one "
-            "process after langchain-core)",
+
+def _get(samples: dict[str, Samples], name: str) -> Samples | None:
+    s = samples.get(name)
+    return s if s is not None and s.ok else None
+
+
+def langchain_targets(t: Targets, samples: dict[str, Samples], memory: dict[str, float]) -> None:
+    base, ours = _get(samples, FLOOR), _get(samples, "chat-azure-llama")
+    if not (base and ours):
+        return
+    call, b_call = med(ours.call_s), med(base.call_s)
+    core = _get(samples, "langchain-core-floor")
+    floor = f"; langchain-core with no I/O {med(core.call_s) * 1e6:,.0f} µs" if core else ""
+    rest = ""
+    if core:
+        remainder = (call - b_call - med(core.call_s)) * 1e6
+        rest = f", remainder over raw httpx + that floor {remainder:,.0f} µs"
+    t.add(
+        "ChatAzureLlama call ≤ 1.3x raw httpx",
+        f"{call / b_call:.2f}x ({call * 1e6:,.0f} vs {b_call * 1e6:,.0f} µs{floor}{rest})",
+        call / b_call <= 1.3,
+    )
+    conc = med(ours.concurrent_s)
+    aio = _get(samples, "raw-aiohttp")
+    aio_note = f"; raw aiohttp {med(aio.concurrent_s) / med(base.concurrent_s):.2f}x" if aio else ""
+    ratio = conc / med(base.concurrent_s)
+    t.add("200 async ainvoke ≤ 0.2x raw httpx", f"{ratio:.2f}x{aio_note}", ratio <= 0.2)
+    sdk = _get(samples, "azure-ai-inference")
+    if sdk:
+        ratio = conc / med(sdk.concurrent_s)
+        t.add("200 async ainvoke ≤ 0.75x azure-ai-inference SDK", f"{ratio:.2f}x", ratio <= 0.75)
+    rate = med(ours.chunks_per_s)
+    t.add("ChatAzureLlama.stream ≥ 30,000 chunks/s", f"{rate:,.0f}/s", rate >= 30_000)
+    peers = {
+        n: med(s.chunks_per_s) for n, s in samples.items() if s.ok and CLIENTS[n].group == "peer"
+    }
+    if peers:
+        best = max(peers, key=peers.__getitem__)
+        t.add(
+            "ChatAzureLlama.stream ≥ 2.5x the fastest peer",
+            f"{rate / peers[best]:.2f}x ({CLIENTS[best].name}: {peers[best]:,.0f}/s)",
+            rate >= 2.5 * peers[best],
         )
-    if imports.get("import langchain_azure_llama"):
-        ms = med(imports["import langchain_azure_llama"]) * 1e3
-        line(ms <= 150, f"`import langchain_azure_llama` alone (lazy root): {ms:.0f} ms")
-    return lines
+    if "chat-azure-llama" in memory:
+        growth = memory["chat-azure-llama"]
+        floor_mb = memory.get("langchain-core-floor")
+        note = f" (langchain-core with no I/O: {floor_mb:.1f} MB)" if floor_mb is not None else ""
+        t.add("ChatAzureLlama.stream RSS growth < 10 MB", f"{growth:.1f} MB{note}", growth < 10)
+    t.add(
+        "ChatAzureLlama never imports litellm",
+        str(not ours.litellm_loaded),
+        not ours.litellm_loaded,
+    )
+
+
+def litellm_targets(t: Targets, samples: dict[str, Samples]) -> None:
+    mine, builtin = _get(samples, "litellm-azure-llama"), _get(samples, "litellm-azure-ai")
+    if not (mine and builtin):
+        return
+    floor = _get(samples, "litellm-floor")
+    rate = med(mine.chunks_per_s) / med(builtin.chunks_per_s)
+    note = f"; LiteLLM with no I/O {med(floor.chunks_per_s):,.0f}/s" if floor else ""
+    t.add('litellm "azure_llama/" chunks/s ≥ 1.3x "azure_ai/"', f"{rate:.2f}x{note}", rate >= 1.3)
+    cpu, cpu_b = med(mine.cpu_us_per_chunk), med(builtin.cpu_us_per_chunk)
+    note = (
+        f"; no I/O {med(floor.cpu_us_per_chunk):,.0f} ({med(floor.sys_us_per_chunk):,.0f})"
+        if floor
+        else ""
+    )
+    t.add(
+        'litellm "azure_llama/" CPU/chunk < "azure_ai/"',
+        f"{cpu:,.0f} ({med(mine.sys_us_per_chunk):,.0f} kernel) vs {cpu_b:,.0f} "
+        f"({med(builtin.sys_us_per_chunk):,.0f}) µs{note}",
+        cpu < cpu_b,
+    )
+    call = med(mine.call_s) / med(builtin.call_s)
+    note = f"; LiteLLM with no I/O {med(floor.call_s) * 1e6:,.0f} µs" if floor else ""
+    t.add('litellm "azure_llama/" call ≤ 0.7x "azure_ai/"', f"{call:.2f}x{note}", call <= 0.7)
+    conc = med(mine.concurrent_s) / med(builtin.concurrent_s)
+    note = f"; LiteLLM with no I/O {med(floor.concurrent_s) * 1e3:,.0f} ms" if floor else ""
+    t.add('litellm "azure_llama/" 200 async ≤ 0.6x "azure_ai/"', f"{conc:.2f}x{note}", conc <= 0.6)
+
+
+def import_targets(t: Targets, imports: dict[str, list[float]]) -> None:
+    pairs = (
+        ("chat-azure-llama", "langchain-core (BaseChatModel)", "ChatAzureLlama import"),
+        ("transport", "httpx", "transport import"),
+    )
+    for ours, base, label in pairs:
+        if imports.get(ours) and imports.get(base):
+            extra = (med(imports[ours]) - med(imports[base])) * 1e3
+            t.add(
+                f"{label} ≤ `{IMPORT_LABELS[base]}` + 50 ms",
+                f"+{extra:.0f} ms ({med(imports[ours]) * 1e3:.0f} vs "
+                f"{med(imports[base]) * 1e3:.0f} ms)",
+                extra <= 50,
+            )
+
+
+def targets(
+    samples: dict[str, Samples], imports: dict[str, list[float]], memory: dict[str, float]
+) -> list[str]:
+    t = Targets()
+    langchain_targets(t, samples, memory)
+    litellm_targets(t, samples)
+    import_targets(t, imports)
+    return t.rows
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = []
+    for package in ("httpx", "aiohttp", "langchain-core", "litellm"):
+        with suppress(importlib.metadata.PackageNotFoundError):
+            versions.append(f"{package} {importlib.metadata.version(package)}")
+    return (
+        f"{time.strftime('%Y-%m-%d %H:%M %Z')}; {os.cpu_count()} CPUs ({cpu}); "
+        f"Python {platform.python_version()} on {platform.system()}; {', '.join(versions)}"
+    )
 
 
 def report(
@@ -362,17 +493,34 @@ def report(
     samples: dict[str, Samples],
     imports: dict[str, list[float]],
     ceiling: dict[str, dict[str, Samples]],
+    memory: dict[str, float],
 ) -> str:
     out = [
+        "# Benchmark results",
+        "",
+        f"Written by `make bench` ({'quick run, ' if settings.quick else ''}benchmarks/run.py): "
+        f"{machine()}.",
+        "Only ratios within this run mean anything: other work on the machine slows all clients.",
+        "",
+        "## Targets (issue #14)",
+        "",
+        *targets(samples, imports, memory),
+        "",
         f"## Clients ({settings.server} server; {settings.rounds} rounds; {settings.calls} "
         f"sequential calls, a {settings.chunks:,}-chunk stream and {settings.concurrency} "
         "concurrent async calls per round)",
         "",
         "Medians over rounds. Ratios are to raw httpx in the same run: for times (call, "
         "async) lower is better, for chunks/s higher is better. Async: one event loop, after "
-        "10 warm-up calls on it.",
+        "10 warm-up calls on it. Stream CPU: user + kernel seconds of the whole process (all "
+        "threads) over the stream, per chunk; kernel alone in brackets. The floors with no I/O "
+        "measure what langchain-core and LiteLLM cost by themselves.",
         "",
         *client_table(samples, settings),
+        "",
+        "## Memory",
+        "",
+        *memory_table(memory, settings),
         "",
         "## Imports",
         "",
@@ -381,10 +529,6 @@ def report(
         "## Server ceiling (the floors against each server)",
         "",
         *ceiling_table(ceiling, settings),
-        "",
-        "## Targets (issue #8)",
-        "",
-        *targets(samples, imports),
     ]
     return "\n".join(out) + "\n"
 
@@ -399,6 +543,12 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
     parser.add_argument("--server", choices=["lean", "emulator"], default="lean")
     parser.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated keys")
     parser.add_argument("--output", help="also write the markdown report here")
+    parser.add_argument("--memory-chunks", type=int, default=100_000)
+    parser.add_argument(
+        "--parts",
+        default="ceiling,clients,memory,imports",
+        help="which measurements to run (comma-separated), for short partial runs",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     settings = Settings(
@@ -409,6 +559,9 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
         clients=[c for c in args.clients.split(",") if c],
         server=args.server,
         output=args.output,
+        memory_chunks=args.memory_chunks,
+        quick=quick,
+        parts=set(args.parts.split(",")),
     )
     unknown = set(settings.clients) - set(CLIENTS)
     if unknown:
@@ -422,10 +575,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = parse(argv)
     start = time.monotonic()
     with servers() as urls:
-        ceiling = measure_ceiling(settings, urls)
-        samples = measure_clients(settings, urls[settings.server], settings.clients)
-    imports = measure_imports(settings)
-    text = report(settings, samples, imports, ceiling)
+        url = urls[settings.server]
+        parts = settings.parts
+        ceiling = measure_ceiling(settings, urls) if "ceiling" in parts else {}
+        samples = measure_clients(settings, url, settings.clients) if "clients" in parts else {}
+        memory = measure_memory(settings, url) if "memory" in parts else {}
+    imports = measure_imports(settings) if "imports" in parts else {}
+    text = report(settings, samples, imports, ceiling, memory)
     text += f"\nTotal benchmark time: {time.monotonic() - start:.0f} s.\n"
     print(text)
     if settings.output:

@@ -2,12 +2,14 @@
 
 Run by benchmarks/run.py:  python benchmarks/worker.py KEY URL CALLS CHUNKS CONCURRENCY
                            python benchmarks/worker.py --import-only KEY
+                           python benchmarks/worker.py --memory KEY URL CHUNKS
 
 The import is timed first, before this script imports anything but `sys` and `time`, so it
 counts everything the client's import pulls in (asyncio, json, ...) over bare Python. Then:
 warm-up, sequential whole calls (each timed), a short warm-up stream and one long stream (time
-to first chunk, chunks per second seen by the loop), n concurrent async calls on one fresh
-event loop (wall time), and the process's peak RSS.
+to first chunk, chunks per second seen by the loop, user and kernel CPU seconds of the whole
+process, all threads), n concurrent async calls on one fresh event loop (wall time), and the
+process's peak RSS. `--memory` streams CHUNKS chunks once and reports how much the peak RSS grew.
 """
 
 import sys
@@ -17,9 +19,12 @@ import time
 IMPORTS: dict[str, str | tuple[str, str]] = {
     "raw-httpx": "import json, httpx",
     "raw-aiohttp": "import json, aiohttp",
+    "langchain-core-floor": "from langchain_core.language_models import BaseChatModel",
+    "litellm-floor": "import litellm",
     "transport": "import langchain_azure_llama.transport",
     "chat-azure-llama": "from langchain_azure_llama import ChatAzureLlama",
     "litellm-azure-llama": "import litellm, litellm_provider; litellm_provider.register()",
+    "litellm-azure-llama-tuned": "import litellm, litellm_provider; litellm_provider.register()",
     "litellm-azure-ai": "import litellm",
     "chat-openai": "from langchain_openai import ChatOpenAI",
     "langchain-azure-ai": (
@@ -31,6 +36,7 @@ IMPORTS: dict[str, str | tuple[str, str]] = {
     ),
     # import-only rows: what the import targets are measured against
     "bare python": "pass",
+    "httpx": "import httpx",
     "langchain-core (BaseChatModel)": "from langchain_core.language_models import BaseChatModel",
     "import langchain_azure_llama": "import langchain_azure_llama",
     # (untimed setup, timed statement): our own cost once langchain-core is loaded
@@ -65,11 +71,14 @@ def _import_only(key: str) -> dict[str, object]:
     return {"import_s": seconds, "litellm_loaded": "litellm" in sys.modules}
 
 
-def _measure(key: str, url: str, calls: int, chunks: int, concurrency: int) -> dict[str, object]:
-    try:
-        import_s = _timed_import(key)
-    except ImportError as exc:
-        return {"missing": f"{type(exc).__name__}: {exc}"}
+def _cpu() -> tuple[float, float]:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime, usage.ru_stime
+
+
+def _client(key: str, url: str):
     import logging
     import warnings
 
@@ -80,10 +89,37 @@ def _measure(key: str, url: str, calls: int, chunks: int, concurrency: int) -> d
     client = CLIENTS[key](url)
     client.load()
     client.setup()
+    return client
+
+
+def _memory(key: str, url: str, chunks: int) -> dict[str, object]:
+    """Peak RSS growth over one long stream, after a short one has paid the one-off costs."""
+    import_s = _timed_import(key)
+    client = _client(key, url)
+    client.timed_stream(1_000)
+    before = _peak_rss_mb()
+    _, stream_s, seen = client.timed_stream(chunks)
+    return {
+        "import_s": import_s,
+        "rss_growth_mb": _peak_rss_mb() - before,
+        "chunks_seen": seen,
+        "stream_s": stream_s,
+        "litellm_loaded": "litellm" in sys.modules,
+    }
+
+
+def _measure(key: str, url: str, calls: int, chunks: int, concurrency: int) -> dict[str, object]:
+    try:
+        import_s = _timed_import(key)
+    except ImportError as exc:
+        return {"missing": f"{type(exc).__name__}: {exc}"}
+    client = _client(key, url)
     client.sequential(max(5, calls // 10))  # warm-up: connections, lazy imports, caches
     call_s = client.sequential(calls)
     client.timed_stream(50)
+    user, kernel = _cpu()
     first_s, stream_s, seen = client.timed_stream(chunks)
+    user_after, kernel_after = _cpu()
     wall_s = client.concurrent(concurrency)
     return {
         "import_s": import_s,
@@ -91,6 +127,8 @@ def _measure(key: str, url: str, calls: int, chunks: int, concurrency: int) -> d
         "first_chunk_s": first_s,
         "stream_s": stream_s,
         "chunks_seen": seen,
+        "stream_user_s": user_after - user,
+        "stream_sys_s": kernel_after - kernel,
         "concurrent_s": wall_s,
         "peak_rss_mb": _peak_rss_mb(),
         "litellm_loaded": "litellm" in sys.modules,
@@ -100,6 +138,8 @@ def _measure(key: str, url: str, calls: int, chunks: int, concurrency: int) -> d
 def main() -> None:
     if sys.argv[1] == "--import-only":
         result = _import_only(sys.argv[2])
+    elif sys.argv[1] == "--memory":
+        result = _memory(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:
         key, url, calls, chunks, concurrency = sys.argv[1:6]
         result = _measure(key, url, int(calls), int(chunks), int(concurrency))

@@ -31,7 +31,6 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import httpcore
 import httpx
 
 from ._errors import (
@@ -44,28 +43,9 @@ from ._errors import (
 __all__ = ["acall", "call", "describe", "is_lower_layer", "sanitize", "translate"]
 
 T = TypeVar("T")
-_TIMEOUTS: tuple[type[BaseException], ...] = (
-    TimeoutError,
-    httpx.TimeoutException,
-    httpcore.TimeoutException,
-)
-# httpcore's exceptions share no base; httpx maps them, a custom transport may not.
-_LOWER: tuple[type[BaseException], ...] = (
-    httpx.HTTPError,
-    httpx.StreamError,
-    httpcore.ConnectionNotAvailable,
-    httpcore.NetworkError,
-    httpcore.ProtocolError,
-    httpcore.ProxyError,
-    httpcore.TimeoutException,
-    httpcore.UnsupportedProtocol,
-    OSError,
-    EOFError,
-)
-_PROTOCOL: tuple[type[BaseException], ...] = (
-    httpx.RemoteProtocolError,
-    httpcore.RemoteProtocolError,
-)
+_TIMEOUTS: tuple[type[BaseException], ...] = (TimeoutError, httpx.TimeoutException)
+_LOWER: tuple[type[BaseException], ...] = (httpx.HTTPError, httpx.StreamError, OSError, EOFError)
+_PROTOCOL: tuple[type[BaseException], ...] = (httpx.RemoteProtocolError,)
 _MAX_DETAIL = 120
 # Control characters (C0, DEL, C1) and the bidirectional overrides that reorder what a terminal
 # shows: escaped, never reflected.
@@ -91,6 +71,27 @@ def _aiohttp_errors() -> tuple[type[BaseException], ...]:
     return (aiohttp.ClientError,)
 
 
+def _httpcore(kind: str) -> tuple[type[BaseException], ...]:
+    # httpx imports httpcore only when a transport is built, and so do we: if it is not loaded,
+    # nothing came from it. Its exceptions share no base; httpx maps them, a custom transport
+    # may not.
+    httpcore = sys.modules.get("httpcore")
+    if httpcore is None:
+        return ()
+    if kind == "timeout":
+        return (httpcore.TimeoutException,)
+    if kind == "protocol":
+        return (httpcore.RemoteProtocolError,)
+    return (
+        httpcore.ConnectionNotAvailable,
+        httpcore.NetworkError,
+        httpcore.ProtocolError,
+        httpcore.ProxyError,
+        httpcore.TimeoutException,
+        httpcore.UnsupportedProtocol,
+    )
+
+
 def _chain(exc: BaseException) -> list[BaseException]:
     chain: list[BaseException] = []
     current: BaseException | None = exc
@@ -104,7 +105,9 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def is_lower_layer(exc: BaseException) -> bool:
     """True for an exception from httpx, httpcore, aiohttp, sockets or TLS."""
-    return isinstance(exc, _LOWER + _aiohttp_errors()) and not isinstance(exc, AzureLlamaError)
+    return isinstance(exc, _LOWER + _httpcore("lower") + _aiohttp_errors()) and not isinstance(
+        exc, AzureLlamaError
+    )
 
 
 def describe(exc: BaseException) -> str:
@@ -128,8 +131,9 @@ def describe(exc: BaseException) -> str:
 def _is_timeout(exc: BaseException) -> bool:
     """The deepest error decides: httpx-aiohttp raises `ConnectTimeout` for a refused or
     dropped connection, with aiohttp's real reason as its cause."""
+    timeouts = _TIMEOUTS + _httpcore("timeout")
     for error in reversed(_chain(exc)):
-        if isinstance(error, _TIMEOUTS):
+        if isinstance(error, timeouts):
             return True
         if is_lower_layer(error):
             return False
@@ -138,7 +142,11 @@ def _is_timeout(exc: BaseException) -> bool:
 
 def _is_protocol(exc: BaseException) -> bool:
     aiohttp = sys.modules.get("aiohttp")
-    kinds = _PROTOCOL + ((aiohttp.ClientResponseError,) if aiohttp is not None else ())
+    kinds = (
+        _PROTOCOL
+        + _httpcore("protocol")
+        + ((aiohttp.ClientResponseError,) if aiohttp is not None else ())
+    )
     return any(isinstance(error, kinds) for error in _chain(exc))
 
 

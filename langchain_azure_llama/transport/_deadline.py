@@ -3,8 +3,9 @@
 httpx's timeouts apply to each socket operation, so a server trickling a byte every 200 ms
 never trips them. The deadline is enforced:
 
-- sync, on the client's own pool: a network backend that clamps every connect/read/write
-  timeout to what is left of the deadline (held in a context variable for the current call);
+- sync, on the client's own pool: a network backend (`_netdeadline`) that clamps every
+  connect/read/write timeout to what is left of the deadline (held in a context variable for
+  the current call);
 - async: `asyncio.timeout` around the request and the body read;
 - between attempts: a retry wait that would end past the deadline is not slept; the last error
   is raised (a 429 keeps its `retry_after`).
@@ -16,24 +17,22 @@ arrive within `timeout` of the previous one (an idle timeout), so a long answer 
 from __future__ import annotations
 
 import contextvars
-import ssl
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import httpcore
 import httpx
 
 from ._errors import APITimeoutError
 
-__all__ = ["Deadline", "hold_to_deadline", "net_deadline", "within"]
+__all__ = ["NET_DEADLINE", "Deadline", "hold_to_deadline", "net_deadline", "within"]
 
 T = TypeVar("T")
 
 # The monotonic time by which the current call's network operations must finish (sync only).
-_NET_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+NET_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "azure_llama_deadline", default=None
 )
 
@@ -84,11 +83,11 @@ class Deadline:
 
 @contextmanager
 def net_deadline(at: float | None) -> Iterator[None]:
-    token = _NET_DEADLINE.set(at)
+    token = NET_DEADLINE.set(at)
     try:
         yield
     finally:
-        _NET_DEADLINE.reset(token)
+        NET_DEADLINE.reset(token)
 
 
 async def within(seconds: float | None, awaitable: Awaitable[T]) -> T:
@@ -106,65 +105,6 @@ async def within(seconds: float | None, awaitable: Awaitable[T]) -> T:
         raise TimeoutError from None
 
 
-def _clamp(timeout: float | None) -> float | None:
-    at = _NET_DEADLINE.get()
-    if at is None:
-        return timeout
-    left = at - time.monotonic()
-    if left <= 0.0:
-        raise httpcore.ReadTimeout("the deadline passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class _Stream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _clamp(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _clamp(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        return _Stream(self._inner.start_tls(ssl_context, server_hostname, _clamp(timeout)))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _Backend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        inner = self._inner.connect_tcp(host, port, _clamp(timeout), local_address, socket_options)
-        return _Stream(inner)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        return _Stream(self._inner.connect_unix_socket(path, _clamp(timeout), socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
 def hold_to_deadline(client: httpx.Client) -> httpx.Client:
     """`client` with every socket operation of its transports held to the call's deadline: its
     own and the proxy mounts it built from the environment (`HTTP(S)_PROXY`), which httpx only
@@ -173,10 +113,14 @@ def hold_to_deadline(client: httpx.Client) -> httpx.Client:
     httpx has no public hook for the network backend; its pool keeps it in `_network_backend`
     (httpcore >= 0.17). Should that change, the client still works, per-operation timeouts only.
     """
+    import httpcore  # loaded by httpx's transports anyway; not at import (see `_netdeadline`)
+
+    from ._netdeadline import Backend
+
     mounts = getattr(client, "_mounts", {})
     for transport in [getattr(client, "_transport", None), *mounts.values()]:
         pool = getattr(transport, "_pool", None)
         inner = getattr(pool, "_network_backend", None)
         if isinstance(inner, httpcore.NetworkBackend):
-            pool._network_backend = _Backend(inner)  # type: ignore[union-attr]
+            pool._network_backend = Backend(inner)  # type: ignore[union-attr]
     return client

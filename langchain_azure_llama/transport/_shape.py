@@ -56,14 +56,20 @@ def check_completion(body: Any, kind: Kind, host: str) -> Any:
     return body
 
 
-def check_chunk(body: Any, kind: Kind, host: str, partial_text: str = "") -> None:
-    """Raise `ResponseDecodeError` for a stream event that is not a chunk of `kind`."""
+def check_chunk(
+    body: Any, kind: Kind, host: str, partial_text: str | Callable[[], str] = ""
+) -> None:
+    """Raise `ResponseDecodeError` for a stream event that is not a chunk of `kind`.
+
+    `partial_text` may be a callable, called only when the chunk is refused: a stream's text
+    so far costs a join of every piece, far too much to build for every good chunk.
+    """
     problem = shape_problem(body, kind, chunk=True)
     if problem is not None:
         raise ResponseDecodeError(
             f"Azure AI endpoint {host} sent a stream event that is not a {_NAMES[kind]} "
             f"chunk ({problem}).",
-            partial_text=partial_text,
+            partial_text=partial_text if isinstance(partial_text, str) else partial_text(),
             body=body,
         )
 

@@ -25,7 +25,7 @@ import httpx
 from httpx_sse import EventSource, SSEError
 
 from ._boundary import describe, translate
-from ._deadline import net_deadline
+from ._deadline import NET_DEADLINE
 from ._error_body import error_from_response
 from ._errors import (
     AzureLlamaError,
@@ -98,7 +98,7 @@ class _StreamState:
         if "error" in chunk:
             raise self._error_event(chunk)
         if self.kind is not None:
-            check_chunk(chunk, self.kind, self.host, self.text)
+            check_chunk(chunk, self.kind, self.host, self._text)
         choices = chunk.get("choices")
         if choices:
             try:
@@ -148,11 +148,14 @@ class _StreamState:
         self.parts = [text]
         self.size = len(text)
 
-    @property
-    def text(self) -> str:
+    def _text(self) -> str:
         if self.size > self.cap:
             self._keep_tail()
         return "".join(self.parts)
+
+    @property
+    def text(self) -> str:
+        return self._text()
 
     def cut_off(self, cause: BaseException | None = None) -> StreamInterruptedError:
         why = f" ({describe(cause)})" if cause is not None else ""
@@ -238,14 +241,19 @@ class Stream(_StreamBase, Generic[T]):
         feed = state.feed
         error: AzureLlamaError | None = None
         idle = self.idle_timeout
+        deadline_var, monotonic = NET_DEADLINE, time.monotonic
         try:
             source = EventBytes(self.response, self.limits, state.host)
             events = EventSource(event_response(source, is_async=False)).iter_sse()
             while True:
                 # The idle deadline is set only while reading: time the caller spends between
-                # events is not the endpoint's.
-                with net_deadline(None if idle is None else time.monotonic() + idle):
+                # events is not the endpoint's. (Set and reset by hand: a context manager per
+                # event costs more than parsing the event.)
+                token = deadline_var.set(None if idle is None else monotonic() + idle)
+                try:
                     event = next(events, None)
+                finally:
+                    deadline_var.reset(token)
                 if event is None:
                     break
                 source.event_done()

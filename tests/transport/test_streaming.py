@@ -116,7 +116,11 @@ async def test_content_filter_error_event(kind: str) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [pytest.param("{not json", id="broken-json"), pytest.param("[1,2]", id="not-object")],
+    [
+        pytest.param("{not json", id="broken-json"),
+        pytest.param("[1,2]", id="not-object"),
+        pytest.param('{"choices": [{"delta": []}]}', id="wrong-shape"),
+    ],
 )
 @pytest.mark.parametrize("kind", KINDS)
 async def test_malformed_event(kind: str, data: str) -> None:
