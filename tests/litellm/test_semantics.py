@@ -8,6 +8,7 @@ from typing import Any
 import litellm
 import pytest
 
+from langchain_azure_llama import transport as t
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
 from litellm_provider import _handler
 from tests._support.litellm import KEY, MODES, call_kwargs, run
@@ -68,14 +69,16 @@ def test_a_silent_endpoint_fails_within_the_given_timeout(emu: Emulator) -> None
 def test_the_default_timeout_reaches_the_transport_as_its_own(
     emu: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """LiteLLM's own default (600 s, 6000 s from a Router) is not passed on: the transport
+    applies its own `timeout` (60 s) unless the caller gave one."""
     seen: list[float | None] = []
-    original = _handler._dispatch
+    original = t.AzureLlamaClient.request
 
-    def spy(http: Any, call: Any, *, stream: bool) -> Any:
-        seen.append(call.timeout)
-        return original(http, call, stream=stream)
+    def spy(self: Any, prepared: Any, timeout: float | None = None) -> Any:
+        seen.append(timeout)
+        return original(self, prepared, timeout)
 
-    monkeypatch.setattr(_handler, "_dispatch", spy)
+    monkeypatch.setattr(t.AzureLlamaClient, "request", spy)
     litellm.completion(**call_kwargs(emu))
     litellm.completion(**call_kwargs(emu, timeout=7))
     assert seen == [None, 7.0]
