@@ -39,10 +39,10 @@ VENV_MIN := .venv-min
 check-min:
 	$(PY) -m venv $(VENV_MIN)
 	$(VENV_MIN)/bin/python -m pip install --quiet --upgrade "pip>=25.1"
-	grep -v -i -E '^(litellm|langchain-core)==' .ci/constraints.txt > $(VENV_MIN)/constraints.txt
+	grep -v -i -E '^(litellm|langchain-core|langchain)==' .ci/constraints.txt > $(VENV_MIN)/constraints.txt
 	$(VENV_MIN)/bin/python -m pip install --quiet --constraint $(VENV_MIN)/constraints.txt \
 		-e ".[entra,litellm,tokenizers]" --group dev "litellm==$(LITELLM_MIN)" "langchain-core==$(LANGCHAIN_CORE_MIN)"
-	$(VENV_MIN)/bin/python -m pip list 2>/dev/null | grep -i -E '^(litellm|langchain-core) '
+	$(VENV_MIN)/bin/python -m pip list 2>/dev/null | grep -i -E '^(litellm|langchain-core|langchain) '
 	$(VENV_MIN)/bin/pytest tests/litellm tests/langchain -q --ignore=tests/litellm/test_proxy.py
 
 lint:
