@@ -23,7 +23,12 @@ from pydantic import BaseModel
 from . import _tokens
 from . import transport as _t
 from ._calls import build_request, choice_logprobs, wire_tool_choice
-from ._convert import FILTERED_FINISH_REASONS, ChunkConverter, response_to_messages
+from ._convert import (
+    FILTERED_FINISH_REASONS,
+    ChunkConverter,
+    generation_chunk,
+    response_to_messages,
+)
 from ._errors import ContentFilterWarning, mapped_errors
 from ._profile import profile_for
 from ._settings import _AzureLlamaSettings
@@ -233,7 +238,7 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
     def _emitted(
         chunk: AIMessageChunk, run_manager: CallbackManagerForLLMRun | None
     ) -> ChatGenerationChunk:
-        generation = ChatGenerationChunk(message=chunk)
+        generation = generation_chunk(chunk)
         if run_manager:
             run_manager.on_llm_new_token(chunk.text, chunk=generation)
         return generation
@@ -242,7 +247,7 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
     async def _aemitted(
         chunk: AIMessageChunk, run_manager: AsyncCallbackManagerForLLMRun | None
     ) -> ChatGenerationChunk:
-        generation = ChatGenerationChunk(message=chunk)
+        generation = generation_chunk(chunk)
         if run_manager:
             await run_manager.on_llm_new_token(chunk.text, chunk=generation)
         return generation
