@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -32,7 +32,9 @@ from ._convert import (
 from ._errors import ContentFilterWarning, mapped_errors
 from ._profile import profile_for
 from ._settings import _AzureLlamaSettings
-from ._structured import Method, structured_runnable
+
+if TYPE_CHECKING:
+    from ._structured import Method
 
 __all__ = ["ChatAzureLlama"]
 
@@ -318,6 +320,9 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
         """
         if kwargs:
             raise ValueError(f"Received unsupported arguments {kwargs}")
+        # Loaded on first use: its output parsers are not needed to import or call the model.
+        from ._structured import structured_runnable
+
         return structured_runnable(self, schema, method=method, include_raw=include_raw)
 
 
