@@ -29,6 +29,8 @@ from langchain_core.messages.tool import (
     tool_call,
     tool_call_chunk,
 )
+from langchain_core.outputs import ChatGenerationChunk
+from pydantic import BaseModel
 
 from ._errors import RequestValidationError
 
@@ -37,6 +39,7 @@ __all__ = [
     "PROVIDER",
     "ChunkConverter",
     "content_to_wire",
+    "generation_chunk",
     "message_to_wire",
     "messages_to_wire",
     "response_to_messages",
@@ -284,7 +287,7 @@ class _TextChunks:
         return True
 
 
-def _same_model(left: AIMessageChunk, right: AIMessageChunk) -> bool:
+def _same_model(left: BaseModel, right: BaseModel) -> bool:
     return (
         type(left) is type(right)
         and left.__dict__ == right.__dict__
@@ -295,6 +298,51 @@ def _same_model(left: AIMessageChunk, right: AIMessageChunk) -> bool:
 
 
 _TEXT_CHUNKS = _TextChunks()
+
+
+def generation_chunk(message: AIMessageChunk) -> ChatGenerationChunk:
+    """`ChatGenerationChunk(message=message)`, without re-validating a text chunk.
+
+    The constructor validates `message` (an instance, kept as is) and sets `text` through
+    pydantic's `__setattr__`; per streamed token that is a third of what this package adds.
+    For text content `text` is the content itself, so a copy of a validated template with the
+    new message and text is the same object; checked once, as `text_chunk` is.
+    """
+    return _GENERATION_CHUNKS.make(message)
+
+
+class _GenerationChunks:
+    __slots__ = ("_template", "_trusted")
+
+    def __init__(self) -> None:
+        self._template: ChatGenerationChunk | None = None
+        self._trusted: bool | None = None  # None until checked
+
+    def make(self, message: AIMessageChunk) -> ChatGenerationChunk:
+        if self._trusted is None:
+            self._trusted = self._check()
+        text = message.content
+        if not self._trusted or self._template is None or type(text) is not str:
+            return ChatGenerationChunk(message=message)
+        generation = self._template.__copy__()
+        values = generation.__dict__
+        values["message"] = message
+        values["text"] = text
+        return generation
+
+    def _check(self) -> bool:
+        self._template = ChatGenerationChunk(message=AIMessageChunk(content=""))
+        self._trusted = True
+        for message in (
+            AIMessageChunk(content="tok", id="chatcmpl-1"),
+            AIMessageChunk(content=" é😀", response_metadata={"finish_reason": "stop"}),
+        ):
+            if not _same_model(self.make(message), ChatGenerationChunk(message=message)):
+                return False
+        return True
+
+
+_GENERATION_CHUNKS = _GenerationChunks()
 _EMPTY: Mapping[str, Any] = {}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -23,11 +23,18 @@ from pydantic import BaseModel
 from . import _tokens
 from . import transport as _t
 from ._calls import build_request, choice_logprobs, wire_tool_choice
-from ._convert import FILTERED_FINISH_REASONS, ChunkConverter, response_to_messages
+from ._convert import (
+    FILTERED_FINISH_REASONS,
+    ChunkConverter,
+    generation_chunk,
+    response_to_messages,
+)
 from ._errors import ContentFilterWarning, mapped_errors
 from ._profile import profile_for
 from ._settings import _AzureLlamaSettings
-from ._structured import Method, structured_runnable
+
+if TYPE_CHECKING:
+    from ._structured import Method
 
 __all__ = ["ChatAzureLlama"]
 
@@ -233,7 +240,7 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
     def _emitted(
         chunk: AIMessageChunk, run_manager: CallbackManagerForLLMRun | None
     ) -> ChatGenerationChunk:
-        generation = ChatGenerationChunk(message=chunk)
+        generation = generation_chunk(chunk)
         if run_manager:
             run_manager.on_llm_new_token(chunk.text, chunk=generation)
         return generation
@@ -242,7 +249,7 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
     async def _aemitted(
         chunk: AIMessageChunk, run_manager: AsyncCallbackManagerForLLMRun | None
     ) -> ChatGenerationChunk:
-        generation = ChatGenerationChunk(message=chunk)
+        generation = generation_chunk(chunk)
         if run_manager:
             await run_manager.on_llm_new_token(chunk.text, chunk=generation)
         return generation
@@ -313,6 +320,9 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
         """
         if kwargs:
             raise ValueError(f"Received unsupported arguments {kwargs}")
+        # Loaded on first use: its output parsers are not needed to import or call the model.
+        from ._structured import structured_runnable
+
         return structured_runnable(self, schema, method=method, include_raw=include_raw)
 
 

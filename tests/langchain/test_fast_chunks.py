@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk
 
 from langchain_azure_llama import _convert
-from langchain_azure_llama._convert import ChunkConverter, text_chunk
+from langchain_azure_llama._convert import ChunkConverter, generation_chunk, text_chunk
 
 
 def _state(chunk: AIMessageChunk) -> tuple[Any, ...]:
@@ -92,3 +93,41 @@ def test_a_stream_converts_the_same_with_and_without_the_fast_path(
     slow = _convert_all(monkeypatch, trusted=False)
     assert fast == slow
     assert [c is None for c in fast] == [True, False, False, False, False, False, True, True]
+
+
+def _generation_state(generation: ChatGenerationChunk) -> tuple[Any, ...]:
+    return (
+        type(generation),
+        generation.__dict__,
+        generation.model_fields_set,
+        generation.__pydantic_extra__,
+        generation.__pydantic_private__,
+    )
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        AIMessageChunk(content="tok", id="chatcmpl-1"),
+        AIMessageChunk(content="", response_metadata={"finish_reason": "stop"}),
+        AIMessageChunk(content=[{"type": "text", "text": "a"}, {"text": "legacy"}]),
+    ],
+    ids=["text", "empty-finish", "list-content"],
+)
+def test_generation_chunk_equals_a_validated_one(message: AIMessageChunk) -> None:
+    fast = generation_chunk(message)
+    real = ChatGenerationChunk(message=message)
+    assert _generation_state(fast) == _generation_state(real)
+    assert fast.message is message
+    assert (fast + fast).model_dump() == (real + real).model_dump()
+
+
+def test_generation_chunk_falls_back_when_the_copy_would_differ(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_convert, "_same_model", lambda left, right: False)
+    generations = _convert._GenerationChunks()
+    message = AIMessageChunk(content="tok")
+    fast = generations.make(message)
+    assert generations._trusted is False
+    assert _generation_state(fast) == _generation_state(ChatGenerationChunk(message=message))
