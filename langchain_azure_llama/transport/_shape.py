@@ -64,6 +64,8 @@ def check_chunk(
     `partial_text` may be a callable, called only when the chunk is refused: a stream's text
     so far costs a join of every piece, far too much to build for every good chunk.
     """
+    if _plain_chunk(body, kind):
+        return
     problem = shape_problem(body, kind, chunk=True)
     if problem is not None:
         raise ResponseDecodeError(
@@ -72,6 +74,25 @@ def check_chunk(
             partial_text=partial_text if isinstance(partial_text, str) else partial_text(),
             body=body,
         )
+
+
+def _plain_chunk(body: Any, kind: Kind) -> bool:
+    """The chunk nearly every event is (one choice, text or nothing, no tool calls, usage or
+    finish reason), recognised in a few lookups; anything else takes the full check."""
+    choices = body.get("choices") if body.__class__ is dict else None
+    if choices.__class__ is not list or len(choices) != 1 or body.get("usage") is not None:
+        return False
+    choice = choices[0]
+    if choice.__class__ is not dict or choice.get("finish_reason") is not None:
+        return False
+    if kind == "chat":
+        delta = choice.get("delta")
+        if delta.__class__ is not dict or "tool_calls" in delta:
+            return False
+        content = delta.get("content")
+    else:
+        content = choice.get("text")
+    return content is None or content.__class__ is str
 
 
 def _message(node: Any, name: str) -> str | None:
