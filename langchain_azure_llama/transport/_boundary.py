@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
 import httpx
 
@@ -40,9 +38,8 @@ from ._errors import (
     ResponseDecodeError,
 )
 
-__all__ = ["acall", "call", "describe", "is_lower_layer", "sanitize", "translate"]
+__all__ = ["describe", "is_lower_layer", "sanitize", "translate"]
 
-T = TypeVar("T")
 _TIMEOUTS: tuple[type[BaseException], ...] = (TimeoutError, httpx.TimeoutException)
 _LOWER: tuple[type[BaseException], ...] = (httpx.HTTPError, httpx.StreamError, OSError, EOFError)
 _PROTOCOL: tuple[type[BaseException], ...] = (httpx.RemoteProtocolError,)
@@ -171,25 +168,3 @@ def translate(exc: BaseException, host: str) -> AzureLlamaError | None:
     return APIConnectionError(
         f"Could not reach Azure AI endpoint {host}: {describe(exc)}", host=host
     )
-
-
-def call(host: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """`fn(*args, **kwargs)`, with a lower-layer exception raised as its translation, unchained."""
-    try:
-        return fn(*args, **kwargs)
-    except Exception as exc:
-        error = translate(exc, host)
-        if error is None:
-            raise
-    raise error  # outside the except block: no __context__ pointing at the request
-
-
-async def acall(host: str, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-    """The async twin of `call`."""
-    try:
-        return await fn(*args, **kwargs)
-    except Exception as exc:
-        error = translate(exc, host)
-        if error is None:
-            raise
-    raise error
