@@ -16,7 +16,7 @@ import inspect
 import threading
 import time
 import weakref
-from collections.abc import AsyncGenerator, Generator
+from collections.abc import AsyncGenerator, Generator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -41,10 +41,14 @@ class KeyAuth(httpx.Auth):
         self._key = key
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        value = self._key.get_secret_value()
-        request.headers["Authorization"] = f"Bearer {value}"
-        request.headers["api-key"] = value
+        self.apply(request.headers)
         yield request
+
+    def apply(self, headers: MutableMapping[str, str]) -> None:
+        """Write the key into one request's headers (the direct aiohttp path has no flows)."""
+        value = self._key.get_secret_value()
+        headers["Authorization"] = f"Bearer {value}"
+        headers["api-key"] = value
 
     def __repr__(self) -> str:
         return "KeyAuth(key=Secret('**********'))"
@@ -123,6 +127,15 @@ class TokenAuth(httpx.Auth):
         if response.status_code == 401:
             request.headers["Authorization"] = f"Bearer {self._token_sync(refused=token)}"
             yield request
+
+    async def apply_async(
+        self, headers: MutableMapping[str, str], refused: str | None = None
+    ) -> str:
+        """Write a token into one request's headers (a fresh one if `refused` was refused);
+        returns it. For the direct aiohttp path, which has no auth flows."""
+        token = await self._token_async(refused)
+        headers["Authorization"] = f"Bearer {token}"
+        return token
 
     async def async_auth_flow(
         self, request: httpx.Request

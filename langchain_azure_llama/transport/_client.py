@@ -5,10 +5,11 @@ building in `_request`, error bodies in `_error_body`, retry waits in `_retry`).
 from below (httpx, aiohttp, sockets) goes through `_boundary` and never escapes untranslated.
 Redirects are never followed, whatever client the caller passed: a 3xx is a `RedirectError`.
 
-The async client keeps one `httpx.AsyncClient` per running event loop: a pool bound to a loop
-that has closed fails with "Event loop is closed", and pytest-asyncio (like `asyncio.run`)
-starts a fresh loop for each call. Its default transport is aiohttp (through httpx-aiohttp):
-httpx's own async pool is several times slower at high concurrency.
+The async client keeps one pool per running event loop: a pool bound to a loop that has
+closed fails with "Event loop is closed", and pytest-asyncio (like `asyncio.run`) starts a
+fresh loop for each call. By default that pool is an aiohttp session used directly (`_aiohttp`):
+httpx's own async pool, and httpx on top of aiohttp, are several times slower at high
+concurrency. `backend="httpx"` or a caller's `http_client_factory` gives an `httpx.AsyncClient`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import logging
 import ssl
 import weakref
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import httpx
 
@@ -43,7 +44,7 @@ from ._errors import (
     RequestValidationError,
     ResponseDecodeError,
 )
-from ._limits import ACCEPT_ENCODING, Limits, aread_body, read_body
+from ._limits import ACCEPT_ENCODING, AsyncResponse, Limits, aread_body, read_body
 from ._request import (
     Api,
     PreparedRequest,
@@ -56,8 +57,12 @@ from ._shape import Kind, check_completion
 from ._streaming import AsyncStream, Stream
 from ._types import ChatCompletion, ChatCompletionChunk, ModelInfo, TextCompletion
 
-if TYPE_CHECKING:  # asyncio itself is imported on first async use (see `_running_loop`)
+if TYPE_CHECKING:  # asyncio and aiohttp are imported on first async use (see `_running_loop`)
     import asyncio
+
+    from yarl import URL
+
+    from ._aiohttp import Session
 
 __all__ = ["AsyncAzureLlamaClient", "AzureLlamaClient", "normalize_model_type"]
 
@@ -256,7 +261,9 @@ class _ClientBase:
                 self._urls[key] = url
         return url
 
-    def _status_error(self, response: httpx.Response, body: bytes) -> APIStatusError:
+    def _status_error(
+        self, response: httpx.Response | AsyncResponse, body: bytes, prepared: PreparedRequest
+    ) -> APIStatusError:
         hint = None
         if response.status_code == 401:
             hint = self._auth_hint()
@@ -266,7 +273,7 @@ class _ClientBase:
             body,
             host=self.config.host,
             hint=hint,
-            path=response.request.url.path,
+            path=self._url(prepared).path,
             endpoint=self.config.endpoint,
         )
 
@@ -313,7 +320,7 @@ class _ClientBase:
         logger.info("retrying %s after %.2fs (attempt %d)", type(error).__name__, wait, attempt + 1)
         return wait
 
-    def _decode(self, response: httpx.Response, body: bytes) -> Any:
+    def _decode(self, response: httpx.Response | AsyncResponse, body: bytes) -> Any:
         try:
             return json.loads(body)
         except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
@@ -468,7 +475,7 @@ class AzureLlamaClient(_ClientBase):
                 if response.status_code < 300:
                     return response
                 body = self._read(response, deadline)
-                error = self._status_error(response, body)
+                error = self._status_error(response, body, prepared)
             wait = self._retry_wait(attempt, error, deadline)
             if wait is None:
                 # Raised here, outside the except block: nothing chains to the lower-layer
@@ -494,6 +501,7 @@ class AsyncAzureLlamaClient(_ClientBase):
         self._factory = http_client_factory
         self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
         self._process = _fork.process()
+        self._aio_urls: dict[tuple[object, ...], URL] = {}
         # Dropped without aclose(): each pool still closes, on its own loop if that loop still
         # runs, or at once if it has closed (see `_LoopPool.release`); never in another process.
         weakref.finalize(self, _release_pools, self._pools)
@@ -507,12 +515,18 @@ class AsyncAzureLlamaClient(_ClientBase):
             self._process = _fork.process()
         return self._pools
 
-    async def _http(self) -> httpx.AsyncClient:
+    async def _http(self) -> httpx.AsyncClient | Session:
         loop = _running_loop()
         pool = self._own_pools().get(loop)
         if pool is None:
             self._forget_closed_loops()
-            pool = _LoopPool(self._factory() if self._factory else _new_async_client(self.backend))
+            if self._factory is not None:
+                client: httpx.AsyncClient | Session = self._factory()
+            elif self.backend == "httpx":
+                client = _new_httpx_async_client()
+            else:
+                client = _new_session(self.config.endpoint)
+            pool = _LoopPool(client)
             await pool.register()
             self._pools[loop] = pool
         return pool.client
@@ -598,7 +612,7 @@ class AsyncAzureLlamaClient(_ClientBase):
             idle_timeout=deadline.timeout,
         )
 
-    async def _read(self, response: httpx.Response, deadline: Deadline) -> bytes:
+    async def _read(self, response: AsyncResponse, deadline: Deadline) -> bytes:
         try:
             try:
                 body = aread_body(response, self.limits, self.config.host)
@@ -611,15 +625,23 @@ class AsyncAzureLlamaClient(_ClientBase):
                 raise
         raise error
 
-    async def _send(self, prepared: PreparedRequest, deadline: Deadline) -> httpx.Response:
+    async def _send(self, prepared: PreparedRequest, deadline: Deadline) -> AsyncResponse:
         http = await self._http()
         attempt = 0
         while True:
-            request = self._build(http, prepared, deadline)
             try:
-                # Never follow: a caller's client may, and would carry `api-key` to the new host.
-                sent = http.send(request, auth=self.auth, stream=True, follow_redirects=False)
-                response = await within(deadline.remaining(), sent)
+                sent = (
+                    self._send_aiohttp(http, prepared, deadline)
+                    if not isinstance(http, httpx.AsyncClient)
+                    # Never follow: a caller's client may, and would carry `api-key` elsewhere.
+                    else http.send(
+                        self._build(http, prepared, deadline),
+                        auth=self.auth,
+                        stream=True,
+                        follow_redirects=False,
+                    )
+                )
+                response: AsyncResponse = await within(deadline.remaining(), sent)
             except Exception as exc:
                 lower = self._failure(exc, deadline)
                 if lower is None:
@@ -629,12 +651,45 @@ class AsyncAzureLlamaClient(_ClientBase):
                 if response.status_code < 300:
                     return response
                 body = await self._read(response, deadline)
-                error = self._status_error(response, body)
+                error = self._status_error(response, body, prepared)
             wait = self._retry_wait(attempt, error, deadline)
             if wait is None:
                 raise error
             await self.retry.asleep(wait)
             attempt += 1
+
+    async def _send_aiohttp(
+        self, session: Session, prepared: PreparedRequest, deadline: Deadline
+    ) -> AsyncResponse:
+        """One attempt on the direct aiohttp path; auth as `KeyAuth` / `TokenAuth` do on httpx's
+        (a token refused with 401 is replaced once, within the attempt)."""
+        url = self._aio_url(prepared)
+        headers = {**self._headers, **prepared.headers} if prepared.headers else dict(self._headers)
+        timeouts = deadline.attempt_timeouts(stream=prepared.stream)
+        auth = self.auth
+        token = None
+        if isinstance(auth, TokenAuth):
+            token = await auth.apply_async(headers)
+        else:
+            cast(KeyAuth, auth).apply(headers)
+        response = await session.send(prepared.method, url, headers, prepared.content, timeouts)
+        if token is None or response.status_code != 401:
+            return response
+        await response.aclose()
+        await cast(TokenAuth, auth).apply_async(headers, refused=token)
+        return await session.send(prepared.method, url, headers, prepared.content, timeouts)
+
+    def _aio_url(self, prepared: PreparedRequest) -> URL:
+        key = (prepared.path, *prepared.params.items())
+        url = self._aio_urls.get(key)
+        if url is None:
+            from yarl import URL
+
+            # Already encoded by httpx: yarl must not encode it again.
+            url = URL(str(self._url(prepared)), encoded=True)
+            if len(self._aio_urls) < _MAX_CACHED_URLS:
+                self._aio_urls[key] = url
+        return url
 
 
 def _kind_of(prepared: PreparedRequest) -> Kind | None:
@@ -664,14 +719,15 @@ def _new_sync_client() -> httpx.Client:
     return hold_to_deadline(httpx.Client(verify=_ssl_context(), follow_redirects=False))
 
 
-def _new_async_client(backend: AsyncBackend) -> httpx.AsyncClient:
+def _new_httpx_async_client() -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
-    if backend == "aiohttp":
-        from ._aiohttp import Transport  # aiohttp is imported on first async use only
-
-        transport = Transport(verify=_ssl_context(), limits=limits)
-        return httpx.AsyncClient(transport=transport, limits=limits)
     return httpx.AsyncClient(verify=_ssl_context(), limits=limits)
+
+
+def _new_session(endpoint: str) -> Session:
+    from ._aiohttp import Session  # aiohttp is imported on first async use only
+
+    return Session(_ssl_context(), endpoint)
 
 
 def _release_pools(pools: dict[asyncio.AbstractEventLoop, _LoopPool]) -> None:
@@ -695,7 +751,7 @@ class _LoopPool:
     synchronously (`discard`), sockets closed, without "Unclosed client session" warnings.
     """
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient | Session) -> None:
         self.client = client
         self._guard = self._close_on_shutdown()
         # Only the process that opened the pool may close it: a forked child shares its
@@ -732,7 +788,6 @@ class _LoopPool:
         """The loop closed under the pool: release its sockets without awaiting anything."""
         if self._process != _fork.process():
             return
-        transport = getattr(self.client, "_transport", None)
-        discard = getattr(transport, "discard", None)
+        discard = getattr(self.client, "discard", None)
         if callable(discard):
             discard()

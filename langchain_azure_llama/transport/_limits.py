@@ -15,20 +15,38 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from ._deadline import within
 from ._errors import ResponseDecodeError, ResponseTooLargeError
 
-__all__ = ["ACCEPT_ENCODING", "Limits"]
+__all__ = ["ACCEPT_ENCODING", "AsyncResponse", "Limits", "ResponseHead"]
 
 ACCEPT_ENCODING = "gzip, deflate"
 _PIECE = 64 * 1024
 # What an error keeps of a body it refused: enough to recognise it, never the whole thing.
 _PREFIX_CHARS = 1000
 _MiB = 1024 * 1024
+
+
+class ResponseHead(Protocol):
+    """What the readers need of a response: an `httpx.Response`, or the direct aiohttp path's."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def headers(self) -> httpx.Headers: ...
+    @property
+    def is_stream_consumed(self) -> bool: ...
+    @property
+    def content(self) -> bytes: ...
+
+
+class AsyncResponse(ResponseHead, Protocol):
+    def aiter_raw(self) -> AsyncIterator[bytes]: ...
+    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -109,7 +127,7 @@ class _Inflater:
 class _Counter:
     """Raw and decoded byte counts of one response against its limits."""
 
-    def __init__(self, response: httpx.Response, limits: Limits, host: str, *, whole: bool):
+    def __init__(self, response: ResponseHead, limits: Limits, host: str, *, whole: bool):
         self.limits = limits
         self.host = host
         self.whole = whole
@@ -162,7 +180,7 @@ class _Body:
             self.data += piece
 
 
-def _body(response: httpx.Response, limits: Limits, host: str) -> _Body:
+def _body(response: ResponseHead, limits: Limits, host: str) -> _Body:
     error = response.status_code >= 400
     counter = _Counter(response, limits, host, whole=not error)
     cap = limits.max_error_body_bytes if error else limits.max_decoded_bytes
@@ -179,7 +197,7 @@ def read_body(response: httpx.Response, limits: Limits, host: str) -> bytes:
     return bytes(body.data)
 
 
-async def aread_body(response: httpx.Response, limits: Limits, host: str) -> bytes:
+async def aread_body(response: AsyncResponse, limits: Limits, host: str) -> bytes:
     body = _body(response, limits, host)
     if body.counter.read_already:
         body.add(response.content)
@@ -202,7 +220,11 @@ class EventBytes:
     """
 
     def __init__(
-        self, response: httpx.Response, limits: Limits, host: str, idle: float | None = None
+        self,
+        response: httpx.Response | AsyncResponse,
+        limits: Limits,
+        host: str,
+        idle: float | None = None,
     ) -> None:
         self.response = response
         self.counter = _Counter(response, limits, host, whole=False)
@@ -231,6 +253,8 @@ class EventBytes:
 
     def __iter__(self) -> Iterator[bytes]:
         response = self.response
+        if not isinstance(response, httpx.Response):  # the sync path is httpx's only
+            raise TypeError(f"a sync stream reads an httpx.Response, not {type(response)}")
         for raw in [response.content] if self.counter.read_already else response.iter_raw():
             for piece in self.counter.feed(raw):
                 yield self._check(piece)

@@ -33,7 +33,7 @@ from ._errors import (
     ResponseTooLargeError,
     StreamInterruptedError,
 )
-from ._limits import EventBytes, Limits, event_response
+from ._limits import AsyncResponse, EventBytes, Limits, event_response
 from ._shape import Kind, check_chunk
 
 __all__ = ["AsyncStream", "Stream"]
@@ -179,7 +179,7 @@ class _StreamState:
 class _StreamBase:
     def __init__(
         self,
-        response: httpx.Response,
+        response: httpx.Response | AsyncResponse,
         host: str,
         kind: Kind | None = None,
         *,
@@ -226,6 +226,8 @@ class _StreamBase:
 
 class Stream(_StreamBase, Generic[T]):
     """A sync stream of parsed chunks; iterate it, or use it as a context manager."""
+
+    response: httpx.Response
 
     def __init__(
         self,
@@ -287,7 +289,18 @@ class Stream(_StreamBase, Generic[T]):
 
 
 class AsyncStream(_StreamBase, Generic[T]):
-    """The async twin of `Stream`."""
+    """The async twin of `Stream` (over httpx, or the direct aiohttp path: see `_aiohttp`)."""
+
+    response: AsyncResponse
+
+    def __init__(
+        self,
+        response: AsyncResponse,
+        host: str,
+        kind: Kind | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(response, host, kind, **kwargs)
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._iterate()

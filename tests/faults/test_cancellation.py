@@ -35,7 +35,7 @@ def sync_busy(client: t.AzureLlamaClient) -> int:
 
 async def async_busy(client: t.AsyncAzureLlamaClient) -> int:
     http = await client._http()
-    session = http._transport.client  # type: ignore[attr-defined]  # httpx-aiohttp's session
+    session = http.session  # type: ignore[union-attr]  # the direct aiohttp path's session
     return len(session.connector._acquired)
 
 
