@@ -109,7 +109,7 @@ def test_type_checkers_see_the_real_classes(tmp_path: Path) -> None:
     config = tmp_path / "mypy.ini"
     config.write_text(
         "[mypy]\nfollow_imports = silent\nignore_missing_imports = true\n"
-        "[mypy-langchain_core.*,pydantic.*,pydantic_core.*,httpx.*,httpx_sse.*,httpx_aiohttp.*,"
+        "[mypy-langchain_core.*,pydantic.*,pydantic_core.*,httpx.*,httpx_sse.*,"
         "aiohttp.*,langsmith.*]\nfollow_imports = skip\n"
     )
     command = [sys.executable, "-m", "mypy", "--config-file", str(config), "--no-error-summary"]

@@ -1,8 +1,9 @@
 """The one place where errors from below the transport become transport errors.
 
-Below us: httpx and httpcore (sync, and async without aiohttp), aiohttp through httpx-aiohttp
-(which maps only some of its exceptions, and calls a server disconnect `ConnectTimeout`),
-sockets and TLS. Like httpx's `map_httpcore_exceptions`, every one of them is translated here:
+Below us: httpx and httpcore (sync, and async with `backend="httpx"` or a caller's client),
+aiohttp (the default async path, used directly; through a caller's httpx-aiohttp client its
+exceptions come half-mapped: a server disconnect becomes `ConnectTimeout`), sockets and TLS.
+Like httpx's `map_httpcore_exceptions`, every one of them is translated here:
 
 ```
 lower-layer exception (any in the chain)         → before the answer       mid-stream
@@ -126,8 +127,8 @@ def describe(exc: BaseException) -> str:
 
 
 def _is_timeout(exc: BaseException) -> bool:
-    """The deepest error decides: httpx-aiohttp raises `ConnectTimeout` for a refused or
-    dropped connection, with aiohttp's real reason as its cause."""
+    """The deepest error decides: httpx-aiohttp (in a caller's client) raises `ConnectTimeout`
+    for a refused or dropped connection, with aiohttp's real reason as its cause."""
     timeouts = _TIMEOUTS + _httpcore("timeout")
     for error in reversed(_chain(exc)):
         if isinstance(error, timeouts):
