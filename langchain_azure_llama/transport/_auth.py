@@ -118,6 +118,12 @@ class TokenAuth(httpx.Auth):
                 token = self._usable(refused) or self._store(await self._call_async())
         return token
 
+    def apply_sync(self, headers: MutableMapping[str, str], refused: str | None = None) -> str:
+        """`apply_async` for the sync client's direct path."""
+        token = self._token_sync(refused)
+        headers["Authorization"] = f"Bearer {token}"
+        return token
+
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:

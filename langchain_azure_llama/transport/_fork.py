@@ -103,6 +103,11 @@ class ProcessLocal:
         self._used = True
         return self._value
 
+    @property
+    def supplied(self) -> bool:
+        """True for the caller's own client (its settings, hooks and auth are the caller's)."""
+        return self._supplied
+
     def close(self) -> None:
         """Close the client if it belongs to this process (a parent's is left alone)."""
         if self._owner == process():
