@@ -97,7 +97,12 @@ class Session:
             _ResponseHandler, loop=connector._loop
         )
         self.session = aiohttp.ClientSession(
-            connector=connector, auto_decompress=False, trust_env=False
+            connector=connector,
+            auto_decompress=False,
+            trust_env=False,
+            # Cookies kept as httpx keeps them, IP-address hosts included (a gateway's affinity
+            # cookie; aiohttp's default jar drops cookies from IP hosts).
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
         )
         # Looked up here, without awaiting: two first calls racing must not open two sessions.
         # (A proxy's credentials may come from ~/.netrc: one small read per session.)

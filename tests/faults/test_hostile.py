@@ -522,6 +522,44 @@ async def test_proxy_variables_are_honoured_on_both_paths(
     assert proxy.requests[0].startswith(f"POST {endpoint}/chat/completions".encode())
 
 
+def _head(request: bytes) -> dict[str, str]:
+    lines = request.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")[1:]
+    return {name.lower(): value.strip() for name, _, value in (ln.partition(":") for ln in lines)}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_both_paths_send_the_same_request_and_keep_cookies(
+    mode: str, proxy_env: Callable[[str], None]
+) -> None:
+    """The sync client sends straight to httpx's transport and the async one through aiohttp,
+    neither through `httpx.Client.send`: the request head must still be complete (auth both
+    ways, JSON, the encodings the bounded reader inflates) and a cookie the endpoint sets (a
+    gateway's affinity cookie) must come back on the next call, as an httpx client does."""
+    cookie = http_response(body=COMPLETION, headers={"Set-Cookie": "affinity=abc123; Path=/"})
+    plain = http_response(body=COMPLETION)
+    messages = [{"role": "user", "content": "hi"}]
+    with HostileServer([reply(cookie), reply(plain)]) as server:
+        host = f"127.0.0.1:{server.port}"
+        if mode == "sync":
+            with t.AzureLlamaClient(server.url, api_key=KEY, max_retries=0) as client:
+                client.chat(messages)
+                client.chat(messages)
+        else:
+            async with t.AsyncAzureLlamaClient(server.url, api_key=KEY, max_retries=0) as aclient:
+                await aclient.chat(messages)
+                await aclient.chat(messages)
+    first, second = (_head(request) for request in server.requests)
+    assert server.requests[0].startswith(b"POST /chat/completions?api-version=")
+    assert first["authorization"] == f"Bearer {KEY}" and first["api-key"] == KEY
+    assert first["content-type"] == "application/json"
+    assert first["accept"] == "application/json"
+    assert first["accept-encoding"] == "gzip, deflate"
+    assert first["user-agent"].startswith("langchain-azure-llama/")
+    assert first["host"] == host
+    assert int(first["content-length"]) > 0
+    assert "cookie" not in first and second["cookie"] == "affinity=abc123"
+
+
 LEFT_BEHIND = """
 import asyncio, gc, sys, warnings
 warnings.simplefilter("error", ResourceWarning)
