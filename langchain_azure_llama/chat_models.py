@@ -31,7 +31,7 @@ from ._convert import (
 )
 from ._errors import ContentFilterWarning, mapped_errors
 from ._profile import profile_for
-from ._settings import _AzureLlamaSettings
+from ._settings import _AzureLlamaSettings, known_signature
 
 if TYPE_CHECKING:
     from ._structured import Method
@@ -155,6 +155,7 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
 
     # -- the four entry points ----------------------------------------------------------------
 
+    @known_signature
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -169,6 +170,7 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
             data = _t.chat(self._client, request)
         return self._result(data, request)
 
+    @known_signature
     async def _agenerate(
         self,
         messages: list[BaseMessage],
