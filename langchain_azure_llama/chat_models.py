@@ -14,7 +14,7 @@ from langchain_core.language_models.chat_models import (
 )
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -30,6 +30,7 @@ from ._convert import (
     response_to_messages,
 )
 from ._errors import ContentFilterWarning, mapped_errors
+from ._fast import chat_generation, chat_result
 from ._profile import profile_for
 from ._settings import _AzureLlamaSettings, known_signature
 
@@ -236,7 +237,7 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
             if logprobs is not None:
                 message.response_metadata["logprobs"] = logprobs
             self._warn_if_filtered(message.response_metadata.get("finish_reason"))
-        return ChatResult(generations=[ChatGeneration(message=m) for m in messages])
+        return chat_result([chat_generation(m) for m in messages])
 
     @staticmethod
     def _emitted(
