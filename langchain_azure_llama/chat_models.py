@@ -147,8 +147,10 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
             tool_calling=self.tool_calling,
             use_instead=_USE_TEXT_MODEL,
         )
-        with mapped_errors():
-            _t.check_max_tokens(request.params.get("model"), request.params.get("max_tokens"))
+        max_tokens = request.params.get("max_tokens")
+        if max_tokens is not None:  # unset, there is nothing to check (and no error to map)
+            with mapped_errors():
+                _t.check_max_tokens(request.params.get("model"), max_tokens)
         return request
 
     def _fallback_model(self, request: _t.ChatRequest) -> str | None:
