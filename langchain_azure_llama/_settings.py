@@ -239,13 +239,17 @@ class _AzureLlamaSettings(_Base):
         )
         return self
 
+    # Read on every call: straight from pydantic's private-attribute dict, as `self._pools`
+    # would after a miss in `__dict__` and a trip through `BaseModel.__getattr__`.
     @property
     def _client(self) -> _t.AzureLlamaClient:
-        return self._pools.sync
+        pools: Pools = self.__pydantic_private__["_pools"]  # type: ignore[index]
+        return pools.sync
 
     @property
     def _async_client(self) -> _t.AsyncAzureLlamaClient:
-        return self._pools.async_
+        pools: Pools = self.__pydantic_private__["_pools"]  # type: ignore[index]
+        return pools.async_
 
     # -- identity, tracing, serialisation ------------------------------------------------------
 
