@@ -82,6 +82,7 @@ _TYPED: dict[tuple[str, bool], tuple[str, ...]] = {
 _TYPED_SETS = {typed: frozenset(typed) for typed in _TYPED.values()}
 # One encoder for every body: `json.dumps` with non-default arguments builds a new one per call.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_MESSAGES_HELP = "messages must be a non-empty list of {'role': ..., 'content': ...} dicts."
 _JSON_OBJECT_HELP = (
     "Meta Llama on Azure does not support response_format={'type': 'json_object'} (Azure "
     "answers 422 parameter_not_supported). Use structured output (a JSON schema in the prompt, "
@@ -199,13 +200,14 @@ def _finish(
 
 def check_messages(messages: Sequence[Mapping[str, Any]]) -> None:
     """Refuse what Azure would reject (or silently misread) before anything is sent."""
-    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence) or not messages:
-        raise RequestValidationError(
-            "messages must be a non-empty list of {'role': ..., 'content': ...} dicts.",
-            param="messages",
-        )
+    # `type(...) is` first: the list of dicts every front end sends skips the ABC checks.
+    plain = type(messages) is list
+    if not plain and (isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence)):
+        raise RequestValidationError(_MESSAGES_HELP, param="messages")
+    if not messages:
+        raise RequestValidationError(_MESSAGES_HELP, param="messages")
     for i, message in enumerate(messages):
-        if not isinstance(message, Mapping):
+        if type(message) is not dict and not isinstance(message, Mapping):
             raise RequestValidationError(f"messages[{i}] is not a dict.", param="messages")
         role = message.get("role")
         if role not in _ROLES:
@@ -243,7 +245,7 @@ def _check_params(
     params: Mapping[str, Any], typed: tuple[str, ...], *, stream: bool, api: Api
 ) -> None:
     known = _TYPED_SETS.get(typed) or frozenset(typed)
-    unknown = sorted(key for key in params if key not in known)
+    unknown = sorted(params.keys() - known)
     if unknown:
         where = "the Llama-native API" if api == "llama" else "the Azure AI Model Inference API"
         raise RequestValidationError(
@@ -252,7 +254,11 @@ def _check_params(
             param=unknown[0],
         )
     response_format = params.get("response_format")
-    if isinstance(response_format, Mapping) and response_format.get("type") == "json_object":
+    if (
+        response_format is not None
+        and isinstance(response_format, Mapping)
+        and response_format.get("type") == "json_object"
+    ):
         raise RequestValidationError(_JSON_OBJECT_HELP, param="response_format")
     _check_ranges(params)
     if api == "llama":
