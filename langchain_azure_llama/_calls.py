@@ -95,17 +95,35 @@ def merge_params(
     options; `model_extras` merges over the model's; any other keyword is a model-specific
     extra and is sent with `extra-parameters: pass-through`.
     """
-    rest = dict(kwargs)
     params = {key: value for key, value in defaults.items() if value is not None}
-    params.update((key, rest.pop(key)) for key in typed if key in rest)
+    if not kwargs:  # most calls: the model's settings alone
+        _set_stop(params, stop if stop is not None else defaults.get("stop"))
+        return params, {}, dict(model_extras or {})
+    rest = dict(kwargs)
+    for key in typed:
+        if key in rest:
+            value = rest.pop(key)
+            if value is None:
+                params.pop(key, None)  # a call's explicit None unsets the model's value
+            else:
+                params[key] = value
     call_stop = rest.pop("stop", None)
-    chosen_stop = next((s for s in (stop, call_stop, defaults.get("stop")) if s is not None), None)
-    params["stop"] = [chosen_stop] if isinstance(chosen_stop, str) else chosen_stop or None
-    params = {key: value for key, value in params.items() if value is not None}
+    chosen = next((s for s in (stop, call_stop, defaults.get("stop")) if s is not None), None)
+    _set_stop(params, chosen)
     options = {key: rest.pop(key) for key in _CLIENT_OPTIONS if key in rest}
     options = {key: value for key, value in options.items() if value is not None}
     extras = {**(model_extras or {}), **(rest.pop("model_extras", None) or {}), **rest}
     return params, options, extras
+
+
+def _set_stop(params: dict[str, Any], stop: str | Sequence[str] | None) -> None:
+    """`stop` as the wire's list (a single string wrapped); unset when empty."""
+    if isinstance(stop, str):
+        params["stop"] = [stop]
+    elif stop:
+        params["stop"] = stop
+    else:
+        params.pop("stop", None)
 
 
 def refuse_llama_fields(model: object, api: _t.Api) -> None:

@@ -30,9 +30,10 @@ from langchain_core.messages.tool import (
     tool_call_chunk,
 )
 from langchain_core.outputs import ChatGenerationChunk
-from pydantic import BaseModel
 
 from ._errors import RequestValidationError
+from ._fast import same_model as _same_model
+from ._fast import text_message
 
 __all__ = [
     "FILTERED_FINISH_REASONS",
@@ -214,16 +215,19 @@ def response_to_messages(
     for index, choice in enumerate(response.get("choices") or []):
         wire = choice.get("message") or {}
         calls, invalid = wire_tool_calls(wire.get("tool_calls"))
-        messages.append(
-            AIMessage(
-                content=wire.get("content") or "",
-                tool_calls=calls,
-                invalid_tool_calls=invalid,
-                id=response.get("id") or None,
-                usage_metadata=usage if index == 0 else None,
-                response_metadata=_metadata(response, choice.get("finish_reason"), fallback_model),
+        content = wire.get("content") or ""
+        fields: dict[str, Any] = {
+            "id": response.get("id") or None,
+            "usage_metadata": usage if index == 0 else None,
+            "response_metadata": _metadata(response, choice.get("finish_reason"), fallback_model),
+        }
+        if calls or invalid or type(content) is not str:
+            message = AIMessage(
+                content=content, tool_calls=calls, invalid_tool_calls=invalid, **fields
             )
-        )
+        else:
+            message = text_message(content, **fields)
+        messages.append(message)
     return messages
 
 
@@ -285,16 +289,6 @@ class _TextChunks:
             if not _same_model(fast, real):
                 return False
         return True
-
-
-def _same_model(left: BaseModel, right: BaseModel) -> bool:
-    return (
-        type(left) is type(right)
-        and left.__dict__ == right.__dict__
-        and left.model_fields_set == right.model_fields_set
-        and left.__pydantic_extra__ == right.__pydantic_extra__
-        and left.__pydantic_private__ == right.__pydantic_private__
-    )
 
 
 _TEXT_CHUNKS = _TextChunks()

@@ -15,8 +15,10 @@ into `model_kwargs`.
 
 from __future__ import annotations
 
+import inspect
 import warnings
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from langchain_core.language_models.base import BaseLanguageModel, LangSmithParams
 from langchain_core.utils import get_pydantic_field_names
@@ -31,7 +33,21 @@ from ._errors import mapped_errors
 from ._pools import Pools, settings_errors
 from .transport._env import CREDENTIAL_ENV, endpoint_from_env, resolve_auth
 
-__all__ = ["_AzureLlamaSettings"]
+__all__ = ["_AzureLlamaSettings", "known_signature"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def known_signature(func: _F) -> _F:
+    """Give `func` its own signature once, for langchain-core's per-call look.
+
+    langchain-core asks `inspect.signature(self._generate)` on every call whether the method
+    takes `run_manager`; building it from the code object is the largest single cost this
+    package adds to `invoke`. `inspect.signature` returns a function's `__signature__` as is.
+    """
+    func.__signature__ = inspect.signature(func)  # type: ignore[attr-defined]
+    return func
+
 
 if TYPE_CHECKING:
     _Base = BaseLanguageModel[Any]
@@ -223,13 +239,17 @@ class _AzureLlamaSettings(_Base):
         )
         return self
 
+    # Read on every call: straight from pydantic's private-attribute dict, as `self._pools`
+    # would after a miss in `__dict__` and a trip through `BaseModel.__getattr__`.
     @property
     def _client(self) -> _t.AzureLlamaClient:
-        return self._pools.sync
+        pools: Pools = self.__pydantic_private__["_pools"]  # type: ignore[index]
+        return pools.sync
 
     @property
     def _async_client(self) -> _t.AsyncAzureLlamaClient:
-        return self._pools.async_
+        pools: Pools = self.__pydantic_private__["_pools"]  # type: ignore[index]
+        return pools.async_
 
     # -- identity, tracing, serialisation ------------------------------------------------------
 

@@ -14,7 +14,7 @@ from langchain_core.language_models.chat_models import (
 )
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -30,8 +30,9 @@ from ._convert import (
     response_to_messages,
 )
 from ._errors import ContentFilterWarning, mapped_errors
+from ._fast import chat_generation, chat_result
 from ._profile import profile_for
-from ._settings import _AzureLlamaSettings
+from ._settings import _AzureLlamaSettings, known_signature
 
 if TYPE_CHECKING:
     from ._structured import Method
@@ -146,8 +147,10 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
             tool_calling=self.tool_calling,
             use_instead=_USE_TEXT_MODEL,
         )
-        with mapped_errors():
-            _t.check_max_tokens(request.params.get("model"), request.params.get("max_tokens"))
+        max_tokens = request.params.get("max_tokens")
+        if max_tokens is not None:  # unset, there is nothing to check (and no error to map)
+            with mapped_errors():
+                _t.check_max_tokens(request.params.get("model"), max_tokens)
         return request
 
     def _fallback_model(self, request: _t.ChatRequest) -> str | None:
@@ -155,6 +158,7 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
 
     # -- the four entry points ----------------------------------------------------------------
 
+    @known_signature
     def _generate(
         self,
         messages: list[BaseMessage],
@@ -169,6 +173,7 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
             data = _t.chat(self._client, request)
         return self._result(data, request)
 
+    @known_signature
     async def _agenerate(
         self,
         messages: list[BaseMessage],
@@ -234,7 +239,7 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
             if logprobs is not None:
                 message.response_metadata["logprobs"] = logprobs
             self._warn_if_filtered(message.response_metadata.get("finish_reason"))
-        return ChatResult(generations=[ChatGeneration(message=m) for m in messages])
+        return chat_result([chat_generation(m) for m in messages])
 
     @staticmethod
     def _emitted(

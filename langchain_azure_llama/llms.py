@@ -17,7 +17,7 @@ from . import transport as _t
 from ._calls import LLAMA_PARAMS, merge_params
 from ._convert import FILTERED_FINISH_REASONS
 from ._errors import ContentFilterWarning, mapped_errors
-from ._settings import _AzureLlamaSettings
+from ._settings import _AzureLlamaSettings, known_signature
 
 __all__ = ["AzureLlama"]
 
@@ -97,6 +97,7 @@ class AzureLlama(_AzureLlamaSettings, BaseLLM):
 
     # -- whole answers ----------------------------------------------------------------------
 
+    @known_signature
     def _generate(
         self,
         prompts: list[str],
@@ -112,6 +113,7 @@ class AzureLlama(_AzureLlamaSettings, BaseLLM):
             answers = [self._complete(prompt, call) for prompt in prompts]
         return self._result(answers, call)
 
+    @known_signature
     async def _agenerate(
         self,
         prompts: list[str],

@@ -13,6 +13,7 @@ an error that says which class or function to use instead, consulting the client
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -172,6 +173,8 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
 _AZUREML_URI = re.compile(r"/models/([^/]+)")
 
 
+# A process sees a handful of names, each on every call (`check_max_tokens`): fold each once.
+@functools.lru_cache(maxsize=256)
 def _key(name: str) -> str:
     """Fold the spellings one model goes by into one key.
 
@@ -213,8 +216,10 @@ def check_max_tokens(model: str | None, max_tokens: Any) -> None:
         RequestValidationError: `max_tokens` exceeds the model's max output tokens (or, when no
             source gives one, its context window).
     """
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool):
+        return  # nothing to check (most calls leave max_tokens unset)
     entry = lookup(model)
-    if entry is None or not isinstance(max_tokens, int) or isinstance(max_tokens, bool):
+    if entry is None:
         return
     if max_tokens > entry.output_limit:
         sources = entry.sources

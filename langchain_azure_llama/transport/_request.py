@@ -72,8 +72,17 @@ LLAMA_PARAMS = (
     "skip_special_tokens",
 )
 _RESERVED = frozenset({"messages", "prompt", "stream", "stream_options"})
+# The typed keys of each (kind, api), as the ordered tuple the body follows and as a set.
+_TYPED: dict[tuple[str, bool], tuple[str, ...]] = {
+    ("chat", False): CHAT_PARAMS,
+    ("chat", True): CHAT_PARAMS + LLAMA_PARAMS,
+    ("text", False): COMPLETION_PARAMS,
+    ("text", True): COMPLETION_PARAMS + LLAMA_PARAMS,
+}
+_TYPED_SETS = {typed: frozenset(typed) for typed in _TYPED.values()}
 # One encoder for every body: `json.dumps` with non-default arguments builds a new one per call.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_MESSAGES_HELP = "messages must be a non-empty list of {'role': ..., 'content': ...} dicts."
 _JSON_OBJECT_HELP = (
     "Meta Llama on Azure does not support response_format={'type': 'json_object'} (Azure "
     "answers 422 parameter_not_supported). Use structured output (a JSON schema in the prompt, "
@@ -107,11 +116,11 @@ def build_chat_request(
 ) -> PreparedRequest:
     """Build a chat request for `/chat/completions` (api="inference") or `/v1/chat/completions`."""
     check_messages(messages)
-    params = dict(params or {})
-    typed = CHAT_PARAMS + LLAMA_PARAMS if api == "llama" else CHAT_PARAMS
+    params = params or {}
+    typed = _TYPED["chat", api == "llama"]
     _check_params(params, typed, stream=stream, api=api)
-    body: dict[str, Any] = {"messages": list(messages), "stream": stream or None}
-    body.update((key, params[key]) for key in typed if params.get(key) is not None)
+    body: dict[str, Any] = {"messages": list(messages)}
+    _add_params(body, params, typed, stream)
     route: Route = "llama_chat" if api == "llama" else "chat"
     return _finish(route, body, typed, model_extras, extra_parameters, api_version, headers)
 
@@ -135,11 +144,11 @@ def build_completion_request(
         raise RequestValidationError(
             "prompt must be a non-empty string or list of strings.", param="prompt"
         )
-    params = dict(params or {})
-    typed = COMPLETION_PARAMS + LLAMA_PARAMS if api == "llama" else COMPLETION_PARAMS
+    params = params or {}
+    typed = _TYPED["text", api == "llama"]
     _check_params(params, typed, stream=stream, api=api)
-    body: dict[str, Any] = {"prompt": prompt, "stream": stream or None}
-    body.update((key, params[key]) for key in typed if params.get(key) is not None)
+    body: dict[str, Any] = {"prompt": prompt}
+    _add_params(body, params, typed, stream)
     route: Route = "llama_completions" if api == "llama" else "completions"
     return _finish(route, body, typed, model_extras, extra_parameters, api_version, headers)
 
@@ -153,6 +162,18 @@ def build_info_request(
     return PreparedRequest("GET", "info", ROUTES["info"], query, out_headers, None, False)
 
 
+def _add_params(
+    body: dict[str, Any], params: Mapping[str, Any], typed: tuple[str, ...], stream: bool
+) -> None:
+    """`stream` (when true) and the set typed params, in the SDK's order; None is not sent."""
+    if stream:
+        body["stream"] = True
+    for key in typed:
+        value = params.get(key)
+        if value is not None:
+            body[key] = value
+
+
 def _finish(
     route: Route,
     body: dict[str, Any],
@@ -162,7 +183,6 @@ def _finish(
     api_version: str | None,
     headers: Mapping[str, str] | None,
 ) -> PreparedRequest:
-    body = {key: value for key, value in body.items() if value is not None}
     out_headers = dict(headers or {})
     check_headers(out_headers)  # CR/LF would split headers; non-ASCII fails late in httpx
     if model_extras:
@@ -180,13 +200,14 @@ def _finish(
 
 def check_messages(messages: Sequence[Mapping[str, Any]]) -> None:
     """Refuse what Azure would reject (or silently misread) before anything is sent."""
-    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence) or not messages:
-        raise RequestValidationError(
-            "messages must be a non-empty list of {'role': ..., 'content': ...} dicts.",
-            param="messages",
-        )
+    # `type(...) is` first: the list of dicts every front end sends skips the ABC checks.
+    plain = type(messages) is list
+    if not plain and (isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence)):
+        raise RequestValidationError(_MESSAGES_HELP, param="messages")
+    if not messages:
+        raise RequestValidationError(_MESSAGES_HELP, param="messages")
     for i, message in enumerate(messages):
-        if not isinstance(message, Mapping):
+        if type(message) is not dict and not isinstance(message, Mapping):
             raise RequestValidationError(f"messages[{i}] is not a dict.", param="messages")
         role = message.get("role")
         if role not in _ROLES:
@@ -223,7 +244,8 @@ def _check_content(i: int, message: Mapping[str, Any]) -> None:
 def _check_params(
     params: Mapping[str, Any], typed: tuple[str, ...], *, stream: bool, api: Api
 ) -> None:
-    unknown = sorted(set(params) - set(typed))
+    known = _TYPED_SETS.get(typed) or frozenset(typed)
+    unknown = sorted(params.keys() - known)
     if unknown:
         where = "the Llama-native API" if api == "llama" else "the Azure AI Model Inference API"
         raise RequestValidationError(
@@ -232,7 +254,11 @@ def _check_params(
             param=unknown[0],
         )
     response_format = params.get("response_format")
-    if isinstance(response_format, Mapping) and response_format.get("type") == "json_object":
+    if (
+        response_format is not None
+        and isinstance(response_format, Mapping)
+        and response_format.get("type") == "json_object"
+    ):
         raise RequestValidationError(_JSON_OBJECT_HELP, param="response_format")
     _check_ranges(params)
     if api == "llama":

@@ -178,6 +178,32 @@ async def test_azure_llama_callbacks_see_every_token(
     assert "".join(seen.tokens) == text == TEXT_REPLY
 
 
+@pytest.mark.parametrize("kind", ["sync", "async"], ids=["invoke", "ainvoke"])
+async def test_azure_llama_streamed_under_invoke_reports_tokens_to_callbacks(
+    base_emu: Emulator, make_lc: Callable[..., Any], kind: str
+) -> None:
+    """langchain-core passes `run_manager` to `_generate` only if its signature (which this
+    package precomputes) says it takes one; without it no token would reach a callback."""
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class Tokens(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.tokens: list[str] = []
+
+        def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+            self.tokens.append(token)
+
+    seen = Tokens()
+    model = text_model(make_lc, base_emu, max_tokens=32, streaming=True)
+    config: Any = {"callbacks": [seen]}
+    if kind == "sync":
+        text = model.invoke("Math is a", config=config)
+    else:
+        text = await model.ainvoke("Math is a", config=config)
+    assert len(seen.tokens) > 1
+    assert "".join(seen.tokens) == text == TEXT_REPLY
+
+
 def test_azure_llama_keeps_secrets_out_of_repr_and_serialisation(
     base_emu: Emulator, make_lc: Callable[..., Any]
 ) -> None:

@@ -72,6 +72,8 @@ def test_completion_request_routes() -> None:
 REFUSALS = [
     pytest.param([], {}, {}, "messages", id="empty-messages"),
     pytest.param("hello", {}, {}, "messages", id="messages-as-string"),
+    pytest.param({"role": "user", "content": "x"}, {}, {}, "messages", id="messages-as-a-dict"),
+    pytest.param(["hello"], {}, {}, "messages", id="message-not-a-dict"),
     pytest.param([{"role": "robot", "content": "x"}], {}, {}, "messages", id="unknown-role"),
     pytest.param([{"role": "developer", "content": "x"}], {}, {}, "messages", id="developer-role"),
     pytest.param([{"role": "user"}], {}, {}, "messages", id="no-content"),
@@ -106,6 +108,14 @@ REFUSALS = [
         id="extras-stream-options",
     ),
 ]
+
+
+def test_a_tuple_of_messages_is_accepted() -> None:
+    """Lists take a shortcut past the `Sequence` check; any other sequence still passes it."""
+    messages = ({"role": "user", "content": "hi"},)
+    assert body_of(build_chat_request(messages)) == {
+        "messages": [{"role": "user", "content": "hi"}]
+    }
 
 
 @pytest.mark.parametrize(("messages", "params", "extras", "param"), REFUSALS)

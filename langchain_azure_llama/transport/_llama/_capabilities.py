@@ -36,6 +36,7 @@ from .._errors import (
 
 __all__ = [
     "CAPABILITIES",
+    "NOTHING_REFUSED",
     "Capabilities",
     "CapabilityKey",
     "CapabilityStore",
@@ -62,6 +63,10 @@ class Capabilities:
         return self.refuses_tools if feature == "tools" else self.refuses_response_format
 
 
+NOTHING_REFUSED = Capabilities()
+"""What an endpoint never seen refusing is known to refuse (frozen: one shared instance)."""
+
+
 class CapabilityStore:
     """A small thread-safe LRU of `Capabilities`, keyed by (endpoint, deployment, model)."""
 
@@ -72,11 +77,11 @@ class CapabilityStore:
 
     def get(self, key: CapabilityKey) -> Capabilities:
         with self._lock:
-            return self._known.get(key) or Capabilities()
+            return self._known.get(key) or NOTHING_REFUSED
 
     def record_refusal(self, key: CapabilityKey, feature: Feature) -> None:
         with self._lock:
-            known = self._known.pop(key, None) or Capabilities()
+            known = self._known.pop(key, None) or NOTHING_REFUSED
             field = "refuses_tools" if feature == "tools" else "refuses_response_format"
             self._known[key] = replace(known, **{field: True})
             while len(self._known) > self._maxsize:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .._request import Api
-from ._capabilities import Capabilities
+from ._capabilities import NOTHING_REFUSED, Capabilities
 from ._schema import Schema, schema_of
 from ._tools import offered_names, prompted_history, tools_prompt, with_system_text
 
@@ -84,7 +84,7 @@ def _rendering(mode: Mode, refused: bool, present: bool) -> Rendering:
 
 def plan_chat(request: ChatRequest, known: Capabilities | None = None) -> Plan:
     """Plan one attempt of `request` on an endpoint with the `known` refusals."""
-    known = known or Capabilities()
+    known = known or NOTHING_REFUSED
     params = dict(request.params)
     tools = list(params.pop("tools", None) or [])
     tool_choice = params.pop("tool_choice", None)

@@ -77,6 +77,8 @@ def schema_of(response_format: Any) -> Schema | None:
 
     `{"type": "text"}` and anything else that asks for no schema is None (sent as given).
     """
+    if response_format is None:
+        return None  # most calls: skip the attribute and ABC checks below
     to_schema = getattr(response_format, "model_json_schema", None)
     if isinstance(response_format, type) and callable(to_schema):
         return Schema(response_format.__name__, to_schema(), True)
