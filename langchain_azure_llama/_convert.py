@@ -217,7 +217,7 @@ def response_to_messages(
         calls, invalid = wire_tool_calls(wire.get("tool_calls"))
         content = wire.get("content") or ""
         fields: dict[str, Any] = {
-            "id": response.get("id") or None,
+            "id": _answer_id(response.get("id")),
             "usage_metadata": usage if index == 0 else None,
             "response_metadata": _metadata(response, choice.get("finish_reason"), fallback_model),
         }
@@ -229,6 +229,12 @@ def response_to_messages(
             message = text_message(content, **fields)
         messages.append(message)
     return messages
+
+
+def _answer_id(value: Any) -> str | None:
+    """The answer's `id` for the message: a non-empty string, else none (a hostile or broken
+    endpoint's number or object is dropped rather than put into a message typed `str`)."""
+    return value if type(value) is str and value else None
 
 
 def _metadata(
@@ -362,7 +368,7 @@ class ChunkConverter:
     def convert(self, chunk: Mapping[str, Any]) -> AIMessageChunk | None:
         """The message chunk for one wire chunk, or None when it carries nothing."""
         self._model = chunk.get("model") or self._model
-        self._id = chunk.get("id") or self._id
+        self._id = _answer_id(chunk.get("id")) or self._id
         choices = chunk.get("choices")
         choice: Mapping[str, Any] = choices[0] if choices else _EMPTY
         delta = choice.get("delta") or _EMPTY

@@ -13,6 +13,7 @@ Messages never repeat a header value or an endpoint's user:password.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import re
@@ -159,8 +160,9 @@ class ClientConfig:
     default_headers: Mapping[str, str] = field(default_factory=dict)
     kind: EndpointKind = "other"
 
-    @property
+    @functools.cached_property
     def host(self) -> str:
+        # Read on every call (error messages, shape checks): parsed once.
         return urlsplit(self.endpoint).hostname or self.endpoint
 
     @classmethod

@@ -129,3 +129,18 @@ def test_whole_answers_convert_the_same_with_and_without_the_fast_path(
     monkeypatch.setattr(_fast._TEXT_MESSAGES, "_trusted", False)
     slow = [_state(m) for m in response_to_messages(TEXT_ANSWER, fallback_model="f")]
     assert fast == slow
+
+
+@pytest.mark.parametrize("bad_id", [123, {"x": 1}, ["a"], True])
+def test_an_id_that_is_not_a_string_is_dropped_not_trusted(bad_id: Any) -> None:
+    """Copies skip validation, so a broken endpoint's non-string `id` must not reach a message
+    typed `id: str | None` (before the copies, AIMessage's validator raised on it)."""
+    from langchain_azure_llama._convert import ChunkConverter
+
+    body = {"id": bad_id, "model": "m", "choices": [{"message": {"content": "hi"}}]}
+    (message,) = response_to_messages(body, fallback_model=None)
+    assert message.id is None and message.content == "hi"
+    assert AIMessage.model_validate(message.model_dump()) == message
+    chunk = {"id": bad_id, "choices": [{"index": 0, "delta": {"content": "hi"}}]}
+    streamed = ChunkConverter(None).convert(chunk)
+    assert streamed is not None and streamed.id is None and streamed.content == "hi"
