@@ -69,6 +69,14 @@ _PROVIDER_KEYS = frozenset(
 _TYPED = tuple(key for key in t.CHAT_PARAMS if key != "model")
 _TEXT_TYPED = tuple(key for key in t.COMPLETION_PARAMS if key != "model")
 _LLAMA_TYPED = t.LLAMA_PARAMS
+# The typed keys of each (text?, api), as sets: looked up for every key of every call.
+_TYPED_KEYS: Mapping[tuple[bool, str], frozenset[str]] = {
+    (text, api): frozenset(
+        (_TEXT_TYPED if text else _TYPED) + (_LLAMA_TYPED if api == "llama" else ())
+    )
+    for text in (False, True)
+    for api in ("inference", "llama")
+}
 # Keys LiteLLM itself puts into optional_params that are not model parameters, with the reason
 # each is not sent. Everything else the caller passed goes to Azure, typed or as an extra.
 DROPPED: Mapping[str, str] = {
@@ -127,7 +135,7 @@ def plan_request(
             typed and in `model_extras` / `extra_body`.
     """
     api = _api_of(optional_params.get(API_KEY), default_api)
-    typed = (_TEXT_TYPED if text else _TYPED) + (_LLAMA_TYPED if api == "llama" else ())
+    typed = _TYPED_KEYS[text, api]
     plan = RequestPlan(
         api=api,
         deployment=_str_or_none(optional_params.get(DEPLOYMENT_KEY)),
@@ -146,7 +154,8 @@ def plan_request(
     for source in (optional_params.get("extra_body"), optional_params.get(EXTRAS_KEY)):
         if isinstance(source, Mapping):
             plan.model_extras.update(source)
-    _promote_typed_extras(plan, typed)
+    if plan.model_extras:
+        _promote_typed_extras(plan, typed)
     if plan.dropped:
         logger.debug("azure_llama: not sent to Azure: %s", plan.dropped)
     return plan
@@ -183,7 +192,7 @@ def _drop_reason(key: str, value: Any) -> str | None:
     return None
 
 
-def _promote_typed_extras(plan: RequestPlan, typed: tuple[str, ...]) -> None:
+def _promote_typed_extras(plan: RequestPlan, typed: frozenset[str]) -> None:
     """An extra that is really a typed key (e.g. `extra_body={"top_p": 0.5}`) is sent typed; one
     set both ways is refused, rather than one of its two values silently dropped."""
     for key in [k for k in plan.model_extras if k in typed]:

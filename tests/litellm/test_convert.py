@@ -338,3 +338,31 @@ def test_fill_response_replaces_a_response_that_is_not_blank() -> None:
     response.choices[0].logprobs = {"content": []}
     again = fill_response(_wire(_says("fresh")), response, "azure_llama/m")
     assert again.model_dump() == _built(_wire(_says("fresh")))
+
+
+@pytest.mark.parametrize(
+    ("text", "api", "typed"),
+    [
+        pytest.param(False, "inference", {"tools", "top_p"}, id="chat"),
+        pytest.param(False, "llama", {"tools", "top_p", "n"}, id="chat-llama"),
+        pytest.param(True, "inference", {"top_p"}, id="text"),
+        pytest.param(True, "llama", {"top_p", "n"}, id="text-llama"),
+    ],
+)
+def test_which_keys_are_typed_depends_on_the_call_and_the_api(
+    text: bool, api: str, typed: set[str]
+) -> None:
+    """Given directly or in `extra_body`, a key is typed where that API types it, else an extra."""
+    given = {"tools": [WEATHER], "top_p": 0.5, "n": 2, "top_k": 3}
+    for optional in (dict(given), {"extra_body": dict(given)}):
+        plan = plan_request({**optional, "azure_llama_api": api}, text=text)
+        assert set(plan.params) == typed
+        assert set(plan.model_extras) == set(given) - typed
+
+
+def test_a_key_set_typed_and_in_extra_body_is_refused() -> None:
+    with pytest.raises(ValueError, match="set it once"):
+        plan_request({"top_p": 0.1, "extra_body": {"top_p": 0.5}})
+
+
+WEATHER = {"type": "function", "function": {"name": "weather", "parameters": {}}}
