@@ -366,3 +366,31 @@ def test_a_key_set_typed_and_in_extra_body_is_refused() -> None:
 
 
 WEATHER = {"type": "function", "function": {"name": "weather", "parameters": {}}}
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        pytest.param({"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}, id="full"),
+        pytest.param({"prompt_tokens": 3, "completion_tokens": 2}, id="no-total"),
+        pytest.param({"prompt_tokens": None, "completion_tokens": 4}, id="null-prompt"),
+    ],
+)
+def test_usage_is_what_litellms_usage_builds(wire: dict[str, Any]) -> None:
+    """Usage is copied from a template, not built: it must be indistinguishable from `Usage(...)`
+    (fields, which are set, hidden cache counters), and each answer's its own object."""
+    prompt, completion = wire["prompt_tokens"] or 0, wire["completion_tokens"]
+    expected = Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=wire.get("total_tokens") or prompt + completion,
+    )
+    first = fill_response(_wire(_says("a")) | {"usage": wire}, ModelResponse(), "m").usage
+    second = fill_response(_wire(_says("b")), ModelResponse(), "m").usage
+    assert type(first) is Usage
+    assert first.model_dump() == expected.model_dump()
+    assert first.model_fields_set == expected.model_fields_set
+    assert first.__pydantic_private__ == expected.__pydantic_private__
+    assert first is not second and second.total_tokens == 5
+    first._cache_read_input_tokens = 9  # LiteLLM may set its hidden counters on one answer
+    assert second._cache_read_input_tokens == 0
