@@ -1,12 +1,14 @@
 """Transport clients cached per endpoint, so LiteLLM calls reuse connection pools.
 
-The key is (endpoint, SHA-256 of the key, api-version, retries): never the key itself. An Entra
-credential is part of the key itself (compared as the credential compares: by identity for
-azure-identity credentials, by the wrapped callable for a token provider). The deployment header
-and the timeout are per request, so they do not split the cache (deployments of one managed
-endpoint share its host, its key and so its pool); only the clients that read `/info` carry a
-deployment, because `/info` is cached per client. The async client keeps one pool per event
-loop, so one cached client serves pytest's per-test loops, `asyncio.run` and the proxy.
+The key is (endpoint, the key, api-version, retries), the key wrapped so that it shows as
+`<secret>` in any repr of the cache; it is compared exactly, as itself (a SHA-256 of it on every
+call cost more than the rest of the lookup). An Entra credential takes the key's place (compared
+as the credential compares: by identity for azure-identity credentials, by the wrapped callable
+for a token provider). The deployment header and the timeout are per request, so they do not
+split the cache (deployments of one managed endpoint share its host, its key and so its pool);
+only the clients that read `/info` carry a deployment, because `/info` is cached per client. The
+async client keeps one pool per event loop, so one cached client serves pytest's per-test loops,
+`asyncio.run` and the proxy.
 
 After a fork the cached clients stay valid: each transport client rebuilds its own pools in a
 forked child. The cache's lock is replaced in the child, in case a parent's thread held it at
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 import threading
 import weakref
@@ -50,7 +51,7 @@ class Settings:
     def cache_key(self) -> tuple[Any, ...]:
         secret: Any = self.credential
         if secret is None:
-            secret = hashlib.sha256(self.api_key.encode()).hexdigest()
+            secret = _Secret(self.api_key)
         return (
             self.endpoint,
             secret,
@@ -73,6 +74,24 @@ class Settings:
             "deployment": self.deployment,
             "endpoint_kind": self.endpoint_kind,
         }
+
+
+class _Secret:
+    """An API key as a cache key: equal and hashed as the key, shown as `<secret>`."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "<secret>"
 
 
 class ClientCache:

@@ -13,7 +13,7 @@ with prompted tool calls already turned into native-looking `tool_calls`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -69,6 +69,14 @@ _PROVIDER_KEYS = frozenset(
 _TYPED = tuple(key for key in t.CHAT_PARAMS if key != "model")
 _TEXT_TYPED = tuple(key for key in t.COMPLETION_PARAMS if key != "model")
 _LLAMA_TYPED = t.LLAMA_PARAMS
+# The typed keys of each (text?, api), as sets: looked up for every key of every call.
+_TYPED_KEYS: Mapping[tuple[bool, str], frozenset[str]] = {
+    (text, api): frozenset(
+        (_TEXT_TYPED if text else _TYPED) + (_LLAMA_TYPED if api == "llama" else ())
+    )
+    for text in (False, True)
+    for api in ("inference", "llama")
+}
 # Keys LiteLLM itself puts into optional_params that are not model parameters, with the reason
 # each is not sent. Everything else the caller passed goes to Azure, typed or as an extra.
 DROPPED: Mapping[str, str] = {
@@ -127,7 +135,7 @@ def plan_request(
             typed and in `model_extras` / `extra_body`.
     """
     api = _api_of(optional_params.get(API_KEY), default_api)
-    typed = (_TEXT_TYPED if text else _TYPED) + (_LLAMA_TYPED if api == "llama" else ())
+    typed = _TYPED_KEYS[text, api]
     plan = RequestPlan(
         api=api,
         deployment=_str_or_none(optional_params.get(DEPLOYMENT_KEY)),
@@ -146,7 +154,8 @@ def plan_request(
     for source in (optional_params.get("extra_body"), optional_params.get(EXTRAS_KEY)):
         if isinstance(source, Mapping):
             plan.model_extras.update(source)
-    _promote_typed_extras(plan, typed)
+    if plan.model_extras:
+        _promote_typed_extras(plan, typed)
     if plan.dropped:
         logger.debug("azure_llama: not sent to Azure: %s", plan.dropped)
     return plan
@@ -183,7 +192,7 @@ def _drop_reason(key: str, value: Any) -> str | None:
     return None
 
 
-def _promote_typed_extras(plan: RequestPlan, typed: tuple[str, ...]) -> None:
+def _promote_typed_extras(plan: RequestPlan, typed: frozenset[str]) -> None:
     """An extra that is really a typed key (e.g. `extra_body={"top_p": 0.5}`) is sent typed; one
     set both ways is refused, rather than one of its two values silently dropped."""
     for key in [k for k in plan.model_extras if k in typed]:
@@ -265,7 +274,7 @@ def finish_reason(raw: str | None) -> str | None:
 
 def fill_response(data: Mapping[str, Any], response: ModelResponse, model: str) -> ModelResponse:
     """Write a wire chat completion into the `ModelResponse` LiteLLM handed the provider."""
-    response.choices = [_choice(choice) for choice in data.get("choices") or []]
+    response.choices = _choices(data, response, _chat_choice)
     _fill_common(data, response, model)
     return response
 
@@ -274,16 +283,77 @@ def fill_text_response(
     data: Mapping[str, Any], response: ModelResponse, model: str
 ) -> ModelResponse:
     """A `/completions` answer as a chat-shaped `ModelResponse` (LiteLLM converts it back)."""
-    response.choices = [
-        Choices(
-            index=choice.get("index", i),
-            finish_reason=finish_reason(choice.get("finish_reason")) or "stop",
-            message=Message(role="assistant", content=choice.get("text") or ""),
-        )
-        for i, choice in enumerate(data.get("choices") or [])
-    ]
+    response.choices = _choices(data, response, _text_choice)
     _fill_common(data, response, model)
     return response
+
+
+# (wire choice, its position) -> (index, finish reason, content, tool calls)
+_Read = Callable[[Mapping[str, Any], int], tuple[Any, str, Any, Any]]
+# Finish reasons LiteLLM's `Choices` keeps as given; any other it rewrites and notes the original,
+# so a choice with one is built by `Choices` itself.
+_KEPT_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
+
+
+def _choices(data: Mapping[str, Any], response: ModelResponse, read: _Read) -> list[Choices]:
+    """The answer's choices. LiteLLM's fresh `ModelResponse` already holds one blank `Choices`
+    (with its blank `Message`): the first choice is written into it rather than built again,
+    since building these pydantic objects was most of the cost of converting an answer."""
+    blank = _blank(response.choices)
+    out: list[Choices] = []
+    for position, choice in enumerate(data.get("choices") or ()):
+        index, reason, content, calls = read(choice, position)
+        if blank is not None and reason in _KEPT_REASONS:
+            blank.index = index
+            blank.finish_reason = reason  # type: ignore[assignment]  # one of _KEPT_REASONS
+            blank.message.content = content
+            blank.message.tool_calls = calls
+            out.append(blank)
+            blank = None
+            continue
+        message = Message(role="assistant", content=content, tool_calls=calls)
+        out.append(Choices(index=index, finish_reason=reason, message=message))
+    return out
+
+
+def _blank(choices: Sequence[Choices]) -> Choices | None:
+    """The one untouched choice a fresh `ModelResponse()` holds, if that is what is there."""
+    if len(choices) != 1 or type(choices[0]) is not Choices:
+        return None
+    choice = choices[0]
+    message = choice.message
+    untouched = (
+        choice.index == 0
+        and choice.finish_reason == "stop"
+        and type(message) is Message
+        and message.content is None
+        and message.tool_calls is None
+        and message.function_call is None
+        and message.provider_specific_fields is None
+        and "logprobs" not in choice.__dict__
+        and "provider_specific_fields" not in choice.__dict__
+    )
+    return choice if untouched else None
+
+
+def _chat_choice(choice: Mapping[str, Any], position: int) -> tuple[Any, str, Any, Any]:
+    message = choice.get("message") or {}
+    calls = message.get("tool_calls") or None
+    return (
+        choice.get("index", 0),
+        finish_reason(choice.get("finish_reason")) or "stop",
+        message.get("content"),
+        [_tool_call(call, i) for i, call in enumerate(calls)] if calls else None,
+    )
+
+
+def _text_choice(choice: Mapping[str, Any], position: int) -> tuple[Any, str, Any, Any]:
+    return (
+        choice.get("index", position),
+        finish_reason(choice.get("finish_reason")) or "stop",
+        choice.get("text") or "",
+        None,
+    )
 
 
 def _fill_common(data: Mapping[str, Any], response: ModelResponse, model: str) -> None:
@@ -300,22 +370,6 @@ def _fill_common(data: Mapping[str, Any], response: ModelResponse, model: str) -
         response.usage = _usage(usage)  # type: ignore[attr-defined]
 
 
-def _choice(choice: Mapping[str, Any]) -> Choices:
-    message = choice.get("message") or {}
-    tool_calls = message.get("tool_calls") or None
-    return Choices(
-        index=choice.get("index", 0),
-        finish_reason=finish_reason(choice.get("finish_reason")) or "stop",
-        message=Message(
-            role="assistant",
-            content=message.get("content"),
-            tool_calls=[_tool_call(call, i) for i, call in enumerate(tool_calls)]
-            if tool_calls
-            else None,
-        ),
-    )
-
-
 def _tool_call(call: Mapping[str, Any], position: int) -> ChatCompletionMessageToolCall:
     function = call.get("function") or {}
     return ChatCompletionMessageToolCall(
@@ -325,11 +379,18 @@ def _tool_call(call: Mapping[str, Any], position: int) -> ChatCompletionMessageT
     )
 
 
+# `Usage(...)` runs LiteLLM's init (cache and reasoning-token mappings) and pydantic validation
+# for three plain ints; a copy of a zero `Usage` with the counts set is the same object (pinned
+# against `Usage(...)` by a test) at about half the cost.
+_ZERO_USAGE = Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
+
+
 def _usage(usage: Mapping[str, Any]) -> Usage:
     prompt = int(usage.get("prompt_tokens") or 0)
     completion = int(usage.get("completion_tokens") or 0)
     total = int(usage.get("total_tokens") or prompt + completion)
-    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total)
+    counts = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+    return _ZERO_USAGE.model_copy(update=counts)
 
 
 # -- streams ----------------------------------------------------------------------------------

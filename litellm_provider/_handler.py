@@ -21,8 +21,8 @@ it returns without awaiting), so there such an error arrives with the first chun
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+import functools
 import json
 import os
 import threading
@@ -126,10 +126,7 @@ class _Call:
 
     def use_instead(self) -> str:
         """What to call when the deployment is of the other model type."""
-        name = self.model.removeprefix(_PREFIX)
-        if self.prompt is not None:
-            return f"Use litellm.completion(model='{_PREFIX}{name}', messages=[...]) for it."
-        return f"Use litellm.text_completion(model='{_PREFIX}{name}', prompt=...) for it."
+        return _use_instead(self.model, text=self.prompt is not None)
 
     def info_settings(self) -> Settings:
         """The settings of the client that reads this deployment's `/info` (cached per client)."""
@@ -147,10 +144,12 @@ def _read_call(
     timeout: float | httpx.Timeout | None,
 ) -> _Call:
     litellm_params = litellm_params or {}
-    endpoint, default_api = _endpoint(api_base)
+    endpoint, default_api, host_kind = _endpoint_facts(_endpoint_text(api_base))
     text = litellm_params.get("text_completion") is True
     plan = plan_request(optional_params, text=text, default_api=default_api)
-    t.check_max_tokens(model, plan.params.get("max_tokens"))
+    max_tokens = plan.params.get("max_tokens")
+    if max_tokens is not None:  # (the catalogue lookup behind the check is not free)
+        t.check_max_tokens(model, max_tokens)
     settings = _settings(
         endpoint,
         api_key,
@@ -159,7 +158,10 @@ def _read_call(
         max_retries=_max_retries(optional_params, litellm_params),
         endpoint_kind=optional_params.get(ENDPOINT_KIND_KEY),
     )
-    if t.detect_endpoint_kind(endpoint, settings.endpoint_kind) == "foundry":
+    kind = host_kind
+    if settings.endpoint_kind is not None:
+        kind = t.detect_endpoint_kind(endpoint, settings.endpoint_kind)  # refuses a bad kind
+    if kind == "foundry":
         # A Foundry Models endpoint picks the deployment by the body's `model`.
         plan.params["model"] = model.removeprefix(_PREFIX)
     out_headers = {k: str(v) for k, v in (headers or {}).items() if v is not None}
@@ -179,17 +181,40 @@ def _read_call(
 
 
 def _schema_text(response_format: Any) -> str:
+    if response_format is None:
+        return ""
     schema = t.schema_of(response_format)  # a malformed json_schema is refused here
     return json.dumps(schema.json_schema) if schema is not None else ""
 
 
+@functools.lru_cache(maxsize=256)
+def _use_instead(model: str, *, text: bool) -> str:
+    name = model.removeprefix(_PREFIX)
+    if text:
+        return f"Use litellm.completion(model='{_PREFIX}{name}', messages=[...]) for it."
+    return f"Use litellm.text_completion(model='{_PREFIX}{name}', prompt=...) for it."
+
+
+def _endpoint_text(api_base: str | None) -> str:
+    return api_base or os.environ.get(ENDPOINT_ENV) or ""
+
+
 def _endpoint(api_base: str | None) -> tuple[str, Any]:
     """The endpoint, and the API its form selects by default."""
-    endpoint = (api_base or os.environ.get(ENDPOINT_ENV) or "").strip().rstrip("/")
+    endpoint, api, _ = _endpoint_facts(_endpoint_text(api_base))
+    return endpoint, api
+
+
+# Every call names its endpoint; the few a process uses are parsed once.
+@functools.lru_cache(maxsize=64)
+def _endpoint_facts(text: str) -> tuple[str, Any, t.EndpointKind]:
+    """The endpoint, the API its form selects by default, and its kind read from the host."""
+    endpoint = text.strip().rstrip("/")
+    api = "inference"
     if endpoint.endswith(_LLAMA_SUFFIX):
         # The Llama docs point OpenAI-style clients at "<endpoint>/v1": honour that form.
-        return endpoint[: -len(_LLAMA_SUFFIX)], "llama"
-    return endpoint, "inference"
+        endpoint, api = endpoint[: -len(_LLAMA_SUFFIX)], "llama"
+    return endpoint, api, t.detect_endpoint_kind(endpoint)
 
 
 def _settings(
@@ -259,12 +284,22 @@ def _prompt(messages: Sequence[Any]) -> str | list[str]:
     return prompts[0] if len(prompts) == 1 else prompts
 
 
-@contextlib.contextmanager
-def _mapped(model: str, schema: str = "") -> Iterator[None]:
-    try:
-        yield
-    except t.AzureLlamaError as exc:
-        raise to_litellm(exc, model, schema=schema) from exc
+class _mapped:  # lower case: it reads as a function, `with _mapped(model):`
+    """Transport errors leave as LiteLLM's (`to_litellm`). A class rather than a
+    `@contextmanager` generator: entered a few times on every call, and this is cheaper."""
+
+    __slots__ = ("_model", "_schema")
+
+    def __init__(self, model: str, schema: str = "") -> None:
+        self._model = model
+        self._schema = schema
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
+        if isinstance(exc, t.AzureLlamaError):
+            raise to_litellm(exc, self._model, schema=self._schema) from exc
 
 
 class _SyncChunks:
@@ -303,22 +338,23 @@ class _SpentCalls:
         self._lock = threading.Lock()
         self._errors: OrderedDict[str, t.AzureLlamaError] = OrderedDict()
 
-    @contextlib.contextmanager
-    def once(self, call: _Call) -> Iterator[None]:
-        spent = call.call_id is not None and call.settings.max_retries == 0
+    def check(self, call: _Call) -> None:
+        """Re-raise the transport's error for LiteLLM's repeat of a call it already retried."""
+        if not self._errors or call.call_id is None or call.settings.max_retries != 0:
+            return  # the common case, read without the lock: nothing remembered, or no repeat
         with self._lock:
-            error = self._errors.get(call.call_id) if spent and call.call_id else None
+            error = self._errors.get(call.call_id)
         if error is not None:
             raise error
-        try:
-            yield
-        except t.AzureLlamaError as exc:
-            if call.call_id is not None and call.settings.max_retries > 0:
-                with self._lock:
-                    self._errors[call.call_id] = exc
-                    while len(self._errors) > self._MAX:
-                        self._errors.popitem(last=False)
-            raise
+
+    def remember(self, call: _Call, exc: t.AzureLlamaError) -> None:
+        """A failed call whose retries the transport spent: LiteLLM may call it again."""
+        if call.call_id is None or call.settings.max_retries <= 0:
+            return
+        with self._lock:
+            self._errors[call.call_id] = exc
+            while len(self._errors) > self._MAX:
+                self._errors.popitem(last=False)
 
 
 class _InfoOnDemand:
@@ -326,17 +362,23 @@ class _InfoOnDemand:
     (`get_model_info` only): built on the first 404, so a correct call builds no second client
     (each holds a connection pool; the cache keeps one per deployment once it exists)."""
 
+    __slots__ = ("_call", "_clients")
+
     def __init__(self, clients: ClientCache, call: _Call) -> None:
         self._clients = clients
-        self._settings = call.info_settings()
+        self._call = call
 
     def get_model_info(self, refresh: bool = False) -> t.ModelInfo:
-        return self._clients.sync(self._settings).get_model_info(refresh=refresh)
+        client = self._clients.sync(self._call.info_settings())
+        return client.get_model_info(refresh=refresh)
 
 
 class _AsyncInfoOnDemand(_InfoOnDemand):
+    __slots__ = ()
+
     async def get_model_info(self, refresh: bool = False) -> t.ModelInfo:  # type: ignore[override]
-        return await self._clients.async_(self._settings).get_model_info(refresh=refresh)
+        client = self._clients.async_(self._call.info_settings())
+        return await client.get_model_info(refresh=refresh)
 
 
 class AzureLlamaLLM(CustomLLM):
@@ -359,38 +401,52 @@ class AzureLlamaLLM(CustomLLM):
     # -- sending: chat through the Llama protocol, text through the client -------------------
 
     def _send(self, call: _Call, *, stream: bool) -> Any:
-        with self._spent.once(call):
-            http = self._clients.sync(call.settings)
-            if call.prompt is None:
-                chat = t.chat_stream if stream else t.chat
-                info = cast("t.AzureLlamaClient", _InfoOnDemand(self._clients, call))
-                return chat(http, call.chat_request(), info_client=info)
-            complete = http.complete_stream if stream else http.complete
-            try:
-                return complete(call.prompt, call.plan.params, **call.request_kwargs())
-            except t.NotFoundError as exc:
-                info_client = self._clients.sync(call.info_settings())
-                better = t.explain_not_found(info_client, exc, **call.explain())
-                if better is None:
-                    raise
-                raise better from exc
+        self._spent.check(call)
+        try:
+            return self._send_once(call, stream)
+        except t.AzureLlamaError as exc:
+            self._spent.remember(call, exc)
+            raise
+
+    def _send_once(self, call: _Call, stream: bool) -> Any:
+        http = self._clients.sync(call.settings)
+        if call.prompt is None:
+            chat = t.chat_stream if stream else t.chat
+            info = cast("t.AzureLlamaClient", _InfoOnDemand(self._clients, call))
+            return chat(http, call.chat_request(), info_client=info)
+        complete = http.complete_stream if stream else http.complete
+        try:
+            return complete(call.prompt, call.plan.params, **call.request_kwargs())
+        except t.NotFoundError as exc:
+            info_client = self._clients.sync(call.info_settings())
+            better = t.explain_not_found(info_client, exc, **call.explain())
+            if better is None:
+                raise
+            raise better from exc
 
     async def _asend(self, call: _Call, *, stream: bool) -> Any:
-        with self._spent.once(call):
-            http = self._clients.async_(call.settings)
-            if call.prompt is None:
-                achat = t.achat_stream if stream else t.achat
-                info = cast("t.AsyncAzureLlamaClient", _AsyncInfoOnDemand(self._clients, call))
-                return await achat(http, call.chat_request(), info_client=info)
-            complete = http.complete_stream if stream else http.complete
-            try:
-                return await complete(call.prompt, call.plan.params, **call.request_kwargs())
-            except t.NotFoundError as exc:
-                info_client = self._clients.async_(call.info_settings())
-                better = await t.aexplain_not_found(info_client, exc, **call.explain())
-                if better is None:
-                    raise
-                raise better from exc
+        self._spent.check(call)
+        try:
+            return await self._asend_once(call, stream)
+        except t.AzureLlamaError as exc:
+            self._spent.remember(call, exc)
+            raise
+
+    async def _asend_once(self, call: _Call, stream: bool) -> Any:
+        http = self._clients.async_(call.settings)
+        if call.prompt is None:
+            achat = t.achat_stream if stream else t.achat
+            info = cast("t.AsyncAzureLlamaClient", _AsyncInfoOnDemand(self._clients, call))
+            return await achat(http, call.chat_request(), info_client=info)
+        complete = http.complete_stream if stream else http.complete
+        try:
+            return await complete(call.prompt, call.plan.params, **call.request_kwargs())
+        except t.NotFoundError as exc:
+            info_client = self._clients.async_(call.info_settings())
+            better = await t.aexplain_not_found(info_client, exc, **call.explain())
+            if better is None:
+                raise
+            raise better from exc
 
     # LiteLLM's signatures, verbatim; everything below them takes a `_Call`.
     def completion(

@@ -206,3 +206,19 @@ async def test_clients_are_cached_per_endpoint_and_key_never_by_the_key_itself(
     assert not any(
         "emulator-key" in part or "wrong-key" in part for key in keys for part in map(str, key)
     )
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_max_tokens_above_the_models_output_limit_is_refused_before_sending(
+    emu: Emulator, mode: str
+) -> None:
+    with pytest.raises(litellm.BadRequestError, match="max_tokens=1000000 exceeds"):
+        await run(mode, **call_kwargs(emu, max_tokens=1_000_000))
+    assert emu.requests == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_an_unknown_endpoint_kind_is_refused_before_sending(emu: Emulator, mode: str) -> None:
+    with pytest.raises(litellm.BadRequestError, match="endpoint_kind must be one of"):
+        await run(mode, **call_kwargs(emu, endpoint_kind="mainframe"))
+    assert emu.requests == []

@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from litellm.types.utils import Message, ModelResponse
+from litellm.types.utils import (
+    ChatCompletionMessageToolCall,
+    Choices,
+    Function,
+    Message,
+    ModelResponse,
+    Usage,
+)
 
 from litellm_provider._convert import (
     StreamConverter,
     fill_response,
+    fill_text_response,
     finish_reason,
     plan_request,
     to_wire_messages,
@@ -222,3 +230,167 @@ def test_stream_converter_text_completion_chunks() -> None:
 def test_stream_converter_usage_only_chunk() -> None:
     (out,) = StreamConverter().convert({"choices": [], "usage": USAGE})
     assert out["usage"] == USAGE and out["text"] == "" and not out["is_finished"]
+
+
+def _built(wire: dict[str, Any], *, text: bool = False) -> dict[str, Any]:
+    """What LiteLLM's own constructors make of `wire`: the in-place fill must match it exactly
+    (the same keys dropped or kept in `model_dump`, the same finish-reason mapping)."""
+    response = ModelResponse()
+    choices = []
+    for i, choice in enumerate(wire["choices"]):
+        reason = finish_reason(choice.get("finish_reason")) or "stop"
+        if text:
+            message = Message(role="assistant", content=choice.get("text") or "")
+            index = choice.get("index", i)
+        else:
+            raw = choice.get("message") or {}
+            calls = [
+                ChatCompletionMessageToolCall(
+                    id=call.get("id") or f"call_{n}",
+                    type="function",
+                    function=Function(
+                        name=call["function"]["name"], arguments=call["function"]["arguments"]
+                    ),
+                )
+                for n, call in enumerate(raw.get("tool_calls") or [])
+            ]
+            message = Message(
+                role="assistant", content=raw.get("content"), tool_calls=calls or None
+            )
+            index = choice.get("index", 0)
+        choices.append(Choices(index=index, finish_reason=reason, message=message))
+    response.choices = choices
+    response.id, response.created, response.model = wire["id"], wire["created"], "azure_llama/m"
+    if "usage" in wire:
+        response.usage = Usage(**wire["usage"])  # type: ignore[attr-defined]
+    return response.model_dump()
+
+
+def _wire(*choices: dict[str, Any], usage: bool = True) -> dict[str, Any]:
+    wire: dict[str, Any] = {"id": "abc", "created": 7, "model": "m", "choices": list(choices)}
+    if usage:
+        wire["usage"] = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    return wire
+
+
+def _says(text: str | None, reason: str | None = "stop", index: int = 0) -> dict[str, Any]:
+    return {
+        "index": index,
+        "finish_reason": reason,
+        "message": {"role": "assistant", "content": text},
+    }
+
+
+_CALL = {"id": "c1", "function": {"name": "f", "arguments": "{}"}}
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        pytest.param(_wire(_says("hi")), id="text"),
+        pytest.param(_wire(_says("hi"), usage=False), id="no-usage"),
+        pytest.param(_wire(_says(None, "length")), id="no-content-length"),
+        pytest.param(_wire(_says("x", None)), id="no-finish-reason"),
+        pytest.param(_wire(_says("x", "content_filter_error")), id="content-filter-error"),
+        pytest.param(_wire(_says("x", "eos")), id="reason-litellm-rewrites"),
+        pytest.param(
+            _wire(
+                {
+                    "index": 0,
+                    "finish_reason": "tool_calls",
+                    "message": {"role": "assistant", "content": None, "tool_calls": [_CALL]},
+                }
+            ),
+            id="tool-calls",
+        ),
+        pytest.param(_wire(_says("a"), _says("b", "length", 1)), id="two-choices"),
+        pytest.param(_wire(), id="no-choices"),
+    ],
+)
+def test_fill_response_matches_litellm_built_response(wire: dict[str, Any]) -> None:
+    assert fill_response(wire, ModelResponse(), "azure_llama/m").model_dump() == _built(wire)
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        pytest.param(_wire({"text": "hi", "finish_reason": "stop"}), id="text"),
+        pytest.param(_wire({"finish_reason": "length"}, usage=False), id="no-text"),
+        pytest.param(
+            _wire({"text": "a", "finish_reason": "stop"}, {"text": "b", "finish_reason": "eos"}),
+            id="two-choices-rewritten-reason",
+        ),
+    ],
+)
+def test_fill_text_response_matches_litellm_built_response(wire: dict[str, Any]) -> None:
+    filled = fill_text_response(wire, ModelResponse(), "azure_llama/m")
+    assert filled.model_dump() == _built(wire, text=True)
+
+
+def test_fill_response_replaces_a_response_that_is_not_blank() -> None:
+    """Only LiteLLM's untouched choice is written into; anything else is replaced, never merged
+    (a stale tool call or logprobs must not survive into the new answer)."""
+    response = fill_response(
+        _wire({"index": 0, "finish_reason": "tool_calls", "message": {"tool_calls": [_CALL]}}),
+        ModelResponse(),
+        "azure_llama/m",
+    )
+    response.choices[0].logprobs = {"content": []}
+    again = fill_response(_wire(_says("fresh")), response, "azure_llama/m")
+    assert again.model_dump() == _built(_wire(_says("fresh")))
+
+
+@pytest.mark.parametrize(
+    ("text", "api", "typed"),
+    [
+        pytest.param(False, "inference", {"tools", "top_p"}, id="chat"),
+        pytest.param(False, "llama", {"tools", "top_p", "n"}, id="chat-llama"),
+        pytest.param(True, "inference", {"top_p"}, id="text"),
+        pytest.param(True, "llama", {"top_p", "n"}, id="text-llama"),
+    ],
+)
+def test_which_keys_are_typed_depends_on_the_call_and_the_api(
+    text: bool, api: str, typed: set[str]
+) -> None:
+    """Given directly or in `extra_body`, a key is typed where that API types it, else an extra."""
+    given = {"tools": [WEATHER], "top_p": 0.5, "n": 2, "top_k": 3}
+    for optional in (dict(given), {"extra_body": dict(given)}):
+        plan = plan_request({**optional, "azure_llama_api": api}, text=text)
+        assert set(plan.params) == typed
+        assert set(plan.model_extras) == set(given) - typed
+
+
+def test_a_key_set_typed_and_in_extra_body_is_refused() -> None:
+    with pytest.raises(ValueError, match="set it once"):
+        plan_request({"top_p": 0.1, "extra_body": {"top_p": 0.5}})
+
+
+WEATHER = {"type": "function", "function": {"name": "weather", "parameters": {}}}
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        pytest.param({"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}, id="full"),
+        pytest.param({"prompt_tokens": 3, "completion_tokens": 2}, id="no-total"),
+        pytest.param({"prompt_tokens": None, "completion_tokens": 4}, id="null-prompt"),
+    ],
+)
+def test_usage_is_what_litellms_usage_builds(wire: dict[str, Any]) -> None:
+    """Usage is copied from a template, not built: it must be indistinguishable from `Usage(...)`
+    (fields, which are set, hidden cache counters), and each answer's its own object."""
+    prompt, completion = wire["prompt_tokens"] or 0, wire["completion_tokens"]
+    expected = Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=wire.get("total_tokens") or prompt + completion,
+    )
+    first = fill_response(_wire(_says("a")) | {"usage": wire}, ModelResponse(), "m").usage
+    second = fill_response(_wire(_says("b")), ModelResponse(), "m").usage
+    assert type(first) is Usage
+    assert first.model_dump() == expected.model_dump()
+    assert first.model_fields_set == expected.model_fields_set
+    assert first.__pydantic_private__ == expected.__pydantic_private__
+    assert first is not second and second.total_tokens == 5
+    first._cache_read_input_tokens = 9  # LiteLLM may set its hidden counters on one answer
+    assert second._cache_read_input_tokens == 0

@@ -282,3 +282,15 @@ async def test_404_on_a_pasted_route_url_names_the_path_and_the_endpoint(
         await run(mode, **call_kwargs(emu, api_base=f"{emu.url}/chat/completions"))
     assert "404 to /chat/completions/chat/completions" in str(info.value)
     assert f"it should be '{emu.url}'" in str(info.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_404_is_explained_from_the_calls_own_deployment(mode: str) -> None:
+    """The `/info` that explains a 404 is read from the deployment the call named (managed
+    compute endpoints host several), not from the endpoint's default one."""
+    config = EmulatorConfig(api_key=KEY, model_type="text-generation", model_name="Meta-Llama-3-8B")
+    with Emulator(config) as base, pytest.raises(Exception) as info:
+        await run(mode, **call_kwargs(base, model="azure_llama/Meta-Llama-3-8B", deployment="b1"))
+    assert type(unwrap(info.value)) is litellm.NotFoundError
+    reads = [r for r in base.requests if r.path == "/info"]
+    assert reads and all(r.headers.get("azureml-model-deployment") == "b1" for r in reads)

@@ -126,3 +126,49 @@ async def test_nothing_is_printed(
     finally:
         litellm.suppress_debug_info = True
     assert capfd.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    ("api_base", "endpoint", "api", "sends_model"),
+    [
+        pytest.param(
+            "https://x.eastus2.models.ai.azure.com/",
+            "https://x.eastus2.models.ai.azure.com",
+            "inference",
+            False,
+            id="serverless",
+        ),
+        pytest.param(
+            "https://x.eastus2.models.ai.azure.com/v1",
+            "https://x.eastus2.models.ai.azure.com",
+            "llama",
+            False,
+            id="serverless-v1",
+        ),
+        pytest.param(
+            "https://r.services.ai.azure.com/models",
+            "https://r.services.ai.azure.com/models",
+            "inference",
+            True,
+            id="foundry",
+        ),
+        pytest.param(
+            " https://e.eastus2.inference.ml.azure.com ",
+            "https://e.eastus2.inference.ml.azure.com",
+            "inference",
+            False,
+            id="managed",
+        ),
+    ],
+)
+def test_the_endpoint_host_decides_the_route_and_the_body_model(
+    api_base: str, endpoint: str, api: str, sends_model: bool
+) -> None:
+    """Read twice: the second read (parsed once per endpoint) must agree with the first."""
+    for _ in range(2):
+        call = _handler._read_call(
+            "azure_llama/Llama-3.3-70B-Instruct", [], api_base, "k", {}, {}, None, None
+        )
+        assert (call.settings.endpoint, call.plan.api) == (endpoint, api)
+        expected = {"model": "Llama-3.3-70B-Instruct"} if sends_model else {}
+        assert call.plan.params == expected
