@@ -177,7 +177,9 @@ class _AzureLlamaSettings(_Base):
     ``tokenizer.json`` or a `tokenizers.Tokenizer` (extra ``[tokenizers]``). Without one the
     counts are an offline estimate (README "Token counting")."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    # defer_build: pydantic builds the validator on first construction, not at import (a third
+    # of what importing ChatAzureLlama adds to langchain-core's own import; issue 14).
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     _pools: Pools = PrivateAttr()
 
