@@ -44,6 +44,7 @@ IMPORTS: dict[str, str | tuple[str, str]] = {
         "from langchain_core.language_models import BaseChatModel",
         "from langchain_azure_llama import ChatAzureLlama",
     ),
+    "transport after httpx": ("import httpx", "import langchain_azure_llama.transport"),
 }
 
 
