@@ -40,6 +40,10 @@ __all__ = ["AioResponse", "Session"]
 # keep-alive connections closed after 5 s (httpx's default).
 _MAX_CONNECTIONS = 1000
 _KEEPALIVE_S = 5.0
+# aiohttp's own timers off: the client holds each attempt and each body read to the call's
+# deadline (`within`), and a stream to its idle timeout per read (`EventBytes`). aiohttp's
+# would be a second set of timers per request, one rescheduled on every network read.
+_NO_TIMEOUTS = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=None, sock_read=None)
 
 
 class _ResponseHandler(ResponseHandler):
@@ -114,21 +118,14 @@ class Session:
         url: URL,
         headers: Mapping[str, str],
         body: bytes | None,
-        timeouts: Mapping[str, float | None],
     ) -> AioResponse:
-        timeout = aiohttp.ClientTimeout(
-            total=None,
-            connect=timeouts["pool"],
-            sock_connect=timeouts["connect"],
-            sock_read=timeouts["read"],
-        )
         response = await self.session.request(
             method,
             url,
             headers=headers,
             data=body or None,
             allow_redirects=False,
-            timeout=timeout,
+            timeout=_NO_TIMEOUTS,
             proxy=self._proxy,
             proxy_auth=self._proxy_auth,
         )

@@ -682,7 +682,7 @@ class AsyncAzureLlamaClient(_ClientBase):
         while True:
             try:
                 sent = (
-                    self._send_aiohttp(http, prepared, deadline)
+                    self._send_aiohttp(http, prepared)
                     if not isinstance(http, httpx.AsyncClient)
                     # Never follow: a caller's client may, and would carry `api-key` elsewhere.
                     else http.send(
@@ -709,26 +709,24 @@ class AsyncAzureLlamaClient(_ClientBase):
             await self.retry.asleep(wait)
             attempt += 1
 
-    async def _send_aiohttp(
-        self, session: Session, prepared: PreparedRequest, deadline: Deadline
-    ) -> AsyncResponse:
+    async def _send_aiohttp(self, session: Session, prepared: PreparedRequest) -> AsyncResponse:
         """One attempt on the direct aiohttp path; auth as `KeyAuth` / `TokenAuth` do on httpx's
-        (a token refused with 401 is replaced once, within the attempt)."""
+        (a token refused with 401 is replaced once, within the attempt). Timed by the caller:
+        the attempt runs `within` the call's deadline."""
         url = self._aio_url(prepared)
         headers = {**self._headers, **prepared.headers} if prepared.headers else dict(self._headers)
-        timeouts = deadline.attempt_timeouts(stream=prepared.stream)
         auth = self.auth
         token = None
         if isinstance(auth, TokenAuth):
             token = await auth.apply_async(headers)
         else:
             cast(KeyAuth, auth).apply(headers)
-        response = await session.send(prepared.method, url, headers, prepared.content, timeouts)
+        response = await session.send(prepared.method, url, headers, prepared.content)
         if token is None or response.status_code != 401:
             return response
         await response.aclose()
         await cast(TokenAuth, auth).apply_async(headers, refused=token)
-        return await session.send(prepared.method, url, headers, prepared.content, timeouts)
+        return await session.send(prepared.method, url, headers, prepared.content)
 
     def _aio_url(self, prepared: PreparedRequest) -> URL:
         key = (prepared.path, *prepared.params.items())
