@@ -41,14 +41,20 @@ class KeyAuth(httpx.Auth):
         self._key = key
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        self.apply(request.headers)
+        self.apply_sync(request.headers)
         yield request
 
-    def apply(self, headers: MutableMapping[str, str]) -> None:
-        """Write the key into one request's headers (the direct aiohttp path has no flows)."""
+    def apply_sync(self, headers: MutableMapping[str, str], refused: str | None = None) -> None:
+        """Write the key into one request's headers, for the clients' direct paths (no flows).
+        None: there is no token to replace after a 401 (`TokenAuth.apply_sync` returns one)."""
         value = self._key.get_secret_value()
         headers["Authorization"] = f"Bearer {value}"
         headers["api-key"] = value
+
+    async def apply_async(
+        self, headers: MutableMapping[str, str], refused: str | None = None
+    ) -> None:
+        self.apply_sync(headers)
 
     def __repr__(self) -> str:
         return "KeyAuth(key=Secret('**********'))"
@@ -119,7 +125,8 @@ class TokenAuth(httpx.Auth):
         return token
 
     def apply_sync(self, headers: MutableMapping[str, str], refused: str | None = None) -> str:
-        """`apply_async` for the sync client's direct path."""
+        """Write a token into one request's headers (a fresh one if `refused` was refused) and
+        return it; the auth flows below and the clients' direct paths share it."""
         token = self._token_sync(refused)
         headers["Authorization"] = f"Bearer {token}"
         return token
@@ -127,18 +134,16 @@ class TokenAuth(httpx.Auth):
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        token = self._token_sync()
-        request.headers["Authorization"] = f"Bearer {token}"
+        token = self.apply_sync(request.headers)
         response = yield request
         if response.status_code == 401:
-            request.headers["Authorization"] = f"Bearer {self._token_sync(refused=token)}"
+            self.apply_sync(request.headers, refused=token)
             yield request
 
     async def apply_async(
         self, headers: MutableMapping[str, str], refused: str | None = None
     ) -> str:
-        """Write a token into one request's headers (a fresh one if `refused` was refused);
-        returns it. For the direct aiohttp path, which has no auth flows."""
+        """The async `apply_sync`."""
         token = await self._token_async(refused)
         headers["Authorization"] = f"Bearer {token}"
         return token
@@ -146,11 +151,10 @@ class TokenAuth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        token = await self._token_async()
-        request.headers["Authorization"] = f"Bearer {token}"
+        token = await self.apply_async(request.headers)
         response = yield request
         if response.status_code == 401:
-            request.headers["Authorization"] = f"Bearer {await self._token_async(refused=token)}"
+            await self.apply_async(request.headers, refused=token)
             yield request
 
     def _call_sync(self) -> Any:

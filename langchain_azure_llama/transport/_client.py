@@ -19,8 +19,8 @@ import json
 import logging
 import ssl
 import weakref
-from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 
@@ -68,6 +68,7 @@ __all__ = ["AsyncAzureLlamaClient", "AzureLlamaClient", "normalize_model_type"]
 
 logger = logging.getLogger("langchain_azure_llama.transport")
 AsyncBackend = Literal["aiohttp", "httpx"]
+U = TypeVar("U")
 # Routes x query strings a client has sent; a handful in practice, the bound is for safety.
 _MAX_CACHED_URLS = 64
 _USER_AGENT = f"langchain-azure-llama/{__version__} httpx/{httpx.__version__}"
@@ -122,7 +123,7 @@ class _ClientBase:
         cfg = self.config
         self.retry = retry_policy or RetryPolicy(max_retries=cfg.max_retries)
         self.limits = limits or Limits()
-        self.auth: httpx.Auth = (
+        self.auth: KeyAuth | TokenAuth = (
             KeyAuth(cfg.api_key)
             if cfg.api_key is not None
             else TokenAuth(cfg.credential, cfg.credential_scopes)  # type: ignore[arg-type]
@@ -250,16 +251,16 @@ class _ClientBase:
             extensions={"timeout": deadline.attempt_timeouts(stream=prepared.stream)},
         )
 
+    def _fresh_headers(self, prepared: PreparedRequest) -> dict[str, str]:
+        """The request's headers as a new dict, for the direct paths' auth to write into."""
+        return {**self._headers, **prepared.headers}
+
     def _url(self, prepared: PreparedRequest) -> httpx.URL:
-        key = (prepared.path, *prepared.params.items())
-        url = self._urls.get(key)
-        if url is None:
-            url = httpx.URL(self.config.endpoint + prepared.path)
-            if prepared.params:
-                url = url.copy_merge_params(prepared.params)
-            if len(self._urls) < _MAX_CACHED_URLS:
-                self._urls[key] = url
-        return url
+        return _cached_url(self._urls, prepared, lambda: self._new_url(prepared))
+
+    def _new_url(self, prepared: PreparedRequest) -> httpx.URL:
+        url = httpx.URL(self.config.endpoint + prepared.path)
+        return url.copy_merge_params(prepared.params) if prepared.params else url
 
     def _status_error(
         self, response: httpx.Response | AsyncResponse, body: bytes, prepared: PreparedRequest
@@ -501,13 +502,8 @@ class AzureLlamaClient(_ClientBase):
         use is kept: the proxy mount for the URL, cookies (only when there are any), and auth as
         `KeyAuth` / `TokenAuth` apply it (a token refused with 401 is replaced once).
         """
-        headers = {**self._headers, **prepared.headers} if prepared.headers else dict(self._headers)
-        auth = self.auth
-        token = None
-        if isinstance(auth, TokenAuth):
-            token = auth.apply_sync(headers)
-        else:
-            cast(KeyAuth, auth).apply(headers)
+        headers = self._fresh_headers(prepared)
+        token = self.auth.apply_sync(headers)
         request = httpx.Request(
             prepared.method,
             self._url(prepared),
@@ -522,7 +518,7 @@ class AzureLlamaClient(_ClientBase):
         if token is None or response.status_code != 401:
             return response
         response.close()
-        cast(TokenAuth, auth).apply_sync(request.headers, refused=token)
+        self.auth.apply_sync(request.headers, refused=token)
         return _handle(transport, request, http)
 
 
@@ -714,31 +710,36 @@ class AsyncAzureLlamaClient(_ClientBase):
         (a token refused with 401 is replaced once, within the attempt). Timed by the caller:
         the attempt runs `within` the call's deadline."""
         url = self._aio_url(prepared)
-        headers = {**self._headers, **prepared.headers} if prepared.headers else dict(self._headers)
-        auth = self.auth
-        token = None
-        if isinstance(auth, TokenAuth):
-            token = await auth.apply_async(headers)
-        else:
-            cast(KeyAuth, auth).apply(headers)
+        headers = self._fresh_headers(prepared)
+        token = await self.auth.apply_async(headers)
         response = await session.send(prepared.method, url, headers, prepared.content)
         if token is None or response.status_code != 401:
             return response
         await response.aclose()
-        await cast(TokenAuth, auth).apply_async(headers, refused=token)
+        await self.auth.apply_async(headers, refused=token)
         return await session.send(prepared.method, url, headers, prepared.content)
 
     def _aio_url(self, prepared: PreparedRequest) -> URL:
-        key = (prepared.path, *prepared.params.items())
-        url = self._aio_urls.get(key)
-        if url is None:
-            from yarl import URL
+        return _cached_url(self._aio_urls, prepared, lambda: _yarl_url(self._url(prepared)))
 
-            # Already encoded by httpx: yarl must not encode it again.
-            url = URL(str(self._url(prepared)), encoded=True)
-            if len(self._aio_urls) < _MAX_CACHED_URLS:
-                self._aio_urls[key] = url
-        return url
+
+def _cached_url(
+    cache: dict[tuple[object, ...], U], prepared: PreparedRequest, make: Callable[[], U]
+) -> U:
+    """A request's URL, made once per route and query string (the cache is bounded)."""
+    key = (prepared.path, *prepared.params.items())
+    url = cache.get(key)
+    if url is None:
+        url = make()
+        if len(cache) < _MAX_CACHED_URLS:
+            cache[key] = url
+    return url
+
+
+def _yarl_url(url: httpx.URL) -> URL:
+    from yarl import URL  # aiohttp's URL type: imported on first async use only
+
+    return URL(str(url), encoded=True)  # already encoded by httpx: not again
 
 
 def _kind_of(prepared: PreparedRequest) -> Kind | None:
