@@ -6,10 +6,11 @@ Run by benchmarks/run.py:  python benchmarks/worker.py KEY URL CALLS CHUNKS CONC
 
 The import is timed first, before this script imports anything but `sys` and `time`, so it
 counts everything the client's import pulls in (asyncio, json, ...) over bare Python. Then:
-warm-up, sequential whole calls (each timed), a short warm-up stream and one long stream (time
-to first chunk, chunks per second seen by the loop, user and kernel CPU seconds of the whole
-process, all threads), n concurrent async calls on one fresh event loop (wall time), and the
-process's peak RSS. `--memory` streams CHUNKS chunks once and reports how much the peak RSS grew.
+warm-up; then, each after a full garbage collection (`clients.settle`), sequential whole calls
+(each timed), a short warm-up stream and one long stream (time to first chunk, chunks per
+second seen by the loop, user and kernel CPU seconds of the whole process, all threads), n
+concurrent async calls on one fresh event loop (wall time); and the process's peak RSS.
+`--memory` streams CHUNKS chunks once and reports how much the peak RSS grew.
 """
 
 import sys
@@ -115,9 +116,13 @@ def _measure(key: str, url: str, calls: int, chunks: int, concurrency: int) -> d
     except ImportError as exc:
         return {"missing": f"{type(exc).__name__}: {exc}"}
     client = _client(key, url)
+    from clients import settle
+
     client.sequential(max(5, calls // 10))  # warm-up: connections, lazy imports, caches
+    settle()
     call_s = client.sequential(calls)
     client.timed_stream(50)
+    settle()
     user, kernel = _cpu()
     first_s, stream_s, seen = client.timed_stream(chunks)
     user_after, kernel_after = _cpu()
