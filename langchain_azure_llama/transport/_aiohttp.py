@@ -34,7 +34,11 @@ import httpx
 from aiohttp.client_proto import ResponseHandler
 from yarl import URL
 
-__all__ = ["AioResponse", "Session"]
+from .._version import __version__
+
+__all__ = ["USER_AGENT", "AioResponse", "Session"]
+
+USER_AGENT = f"langchain-azure-llama/{__version__} aiohttp/{aiohttp.__version__}"
 
 # As the httpx path's pool: many connections (200-way concurrency is a measured case), idle
 # keep-alive connections closed after 5 s (httpx's default).

@@ -549,6 +549,7 @@ class AsyncAzureLlamaClient(_ClientBase):
         self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
         self._process = _fork.process()
         self._aio_urls: dict[tuple[object, ...], URL] = {}
+        self._aio_headers: dict[str, str] | None = None  # on first aiohttp send
         # Dropped without aclose(): each pool still closes, on its own loop if that loop still
         # runs, or at once if it has closed (see `_LoopPool.release`); never in another process.
         weakref.finalize(self, _release_pools, self._pools)
@@ -710,7 +711,10 @@ class AsyncAzureLlamaClient(_ClientBase):
         (a token refused with 401 is replaced once, within the attempt). Timed by the caller:
         the attempt runs `within` the call's deadline."""
         url = self._aio_url(prepared)
-        headers = self._fresh_headers(prepared)
+        base = self._aio_headers
+        if base is None:
+            base = self._aio_headers = _aio_default_headers(self._headers)
+        headers = {**base, **prepared.headers}
         token = await self.auth.apply_async(headers)
         response = await session.send(prepared.method, url, headers, prepared.content)
         if token is None or response.status_code != 401:
@@ -721,6 +725,16 @@ class AsyncAzureLlamaClient(_ClientBase):
 
     def _aio_url(self, prepared: PreparedRequest) -> URL:
         return _cached_url(self._aio_urls, prepared, lambda: _yarl_url(self._url(prepared)))
+
+
+def _aio_default_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The client's headers for the aiohttp path: its User-Agent names aiohttp, not httpx,
+    unless the caller chose their own."""
+    from ._aiohttp import USER_AGENT
+
+    if headers.get("User-Agent") != _USER_AGENT:
+        return headers
+    return {**headers, "User-Agent": USER_AGENT}
 
 
 def _cached_url(

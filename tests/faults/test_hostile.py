@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -554,10 +555,26 @@ async def test_both_paths_send_the_same_request_and_keep_cookies(
     assert first["content-type"] == "application/json"
     assert first["accept"] == "application/json"
     assert first["accept-encoding"] == "gzip, deflate"
-    assert first["user-agent"].startswith("langchain-azure-llama/")
+    # The library that sent it is named: no aiohttp request claims to come from httpx.
+    library = "httpx" if mode == "sync" else "aiohttp"
+    assert re.fullmatch(rf"langchain-azure-llama/\S+ {library}/\S+", first["user-agent"])
     assert first["host"] == host
     assert int(first["content-length"]) > 0
     assert "cookie" not in first and second["cookie"] == "affinity=abc123"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_user_agent_the_caller_sets_is_sent_as_is(mode: str) -> None:
+    ua = {"User-Agent": "my-app/2.0"}
+    messages = [{"role": "user", "content": "hi"}]
+    with HostileServer([reply(http_response(body=COMPLETION))]) as server:
+        if mode == "sync":
+            with t.AzureLlamaClient(server.url, api_key=KEY, default_headers=ua) as client:
+                client.chat(messages)
+        else:
+            async with t.AsyncAzureLlamaClient(server.url, api_key=KEY, default_headers=ua) as ac:
+                await ac.chat(messages)
+    assert _head(server.requests[0])["user-agent"] == "my-app/2.0"
 
 
 LEFT_BEHIND = """
