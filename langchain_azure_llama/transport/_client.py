@@ -71,6 +71,7 @@ AsyncBackend = Literal["aiohttp", "httpx"]
 U = TypeVar("U")
 # Routes x query strings a client has sent; a handful in practice, the bound is for safety.
 _MAX_CACHED_URLS = 64
+_SENT = "HTTP %s %s%s: %d"
 _USER_AGENT = f"langchain-azure-llama/{__version__} httpx/{httpx.__version__}"
 _MODEL_TYPES = {
     "chat-completion": "chat-completion",
@@ -479,6 +480,14 @@ class AzureLlamaClient(_ClientBase):
                     raise
                 error: AzureLlamaError = lower
             else:
+                # What httpx logs at INFO for its own send; the direct paths bypass it.
+                logger.debug(
+                    _SENT,
+                    prepared.method,
+                    self.config.endpoint,
+                    prepared.path,
+                    response.status_code,
+                )
                 if response.status_code < 300:
                     return response
                 body = self._read(response, deadline)
@@ -696,6 +705,14 @@ class AsyncAzureLlamaClient(_ClientBase):
                     raise
                 error: AzureLlamaError = lower
             else:
+                # What httpx logs at INFO for its own send; the direct paths bypass it.
+                logger.debug(
+                    _SENT,
+                    prepared.method,
+                    self.config.endpoint,
+                    prepared.path,
+                    response.status_code,
+                )
                 if response.status_code < 300:
                     return response
                 body = await self._read(response, deadline)

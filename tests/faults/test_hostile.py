@@ -15,6 +15,7 @@ loops that closed without `shutdown_asyncgens` or by clients dropped inside a ru
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import socket
@@ -575,6 +576,28 @@ async def test_a_user_agent_the_caller_sets_is_sent_as_is(mode: str) -> None:
             async with t.AsyncAzureLlamaClient(server.url, api_key=KEY, default_headers=ua) as ac:
                 await ac.chat(messages)
     assert _head(server.requests[0])["user-agent"] == "my-app/2.0"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_each_answer_is_logged_at_debug_without_the_key(
+    mode: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The own pools skip httpx's send, and so its "HTTP Request: ..." log line: ours says the
+    same at DEBUG, once per attempt, the key never in it."""
+    caplog.set_level(logging.DEBUG, logger="langchain_azure_llama.transport")
+    busy = http_response("503 Service Unavailable", b"{}", headers={"Retry-After": "0"})
+    messages = [{"role": "user", "content": "hi"}]
+    with HostileServer([reply(busy), reply(http_response(body=COMPLETION))]) as server:
+        url = f"{server.url}/chat/completions"
+        if mode == "sync":
+            with t.AzureLlamaClient(server.url, api_key=KEY, max_retries=1) as client:
+                client.chat(messages)
+        else:
+            async with t.AsyncAzureLlamaClient(server.url, api_key=KEY, max_retries=1) as ac:
+                await ac.chat(messages)
+    sent = [r.getMessage() for r in caplog.records if r.getMessage().startswith("HTTP ")]
+    assert sent == [f"HTTP POST {url}: 503", f"HTTP POST {url}: 200"]
+    assert KEY not in caplog.text
 
 
 LEFT_BEHIND = """
