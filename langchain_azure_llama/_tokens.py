@@ -33,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Literal, Protocol
 
-from .transport import lookup
+from . import transport as _t
 
 __all__ = [
     "Family",
@@ -110,7 +110,7 @@ def _from_file(path: str) -> TokenizerLike:
 
 def family_of(model: str | None) -> Family:
     """Llama 2 for the catalogue's Llama 2 rows (or a name saying "llama-2"), else Llama 3."""
-    entry = lookup(model)
+    entry = _t.lookup(model)
     name = entry.name if entry is not None else (model or "")
     return "llama2" if re.search(r"llama-?2(?![.\d])", name, re.IGNORECASE) else "llama3"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 import langchain_azure_llama
+from langchain_azure_llama import transport
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -94,16 +96,14 @@ def test_make_install_installs_every_extra() -> None:
     assert set(extras.group(1).split(",")) == wanted
 
 
-def test_type_checkers_see_the_real_classes(tmp_path: Path) -> None:
-    """`from langchain_azure_llama import ChatAzureLlama` is the class under mypy, not `Any`.
+def _revealed(tmp_path: Path, module: str, names: list[str]) -> list[str]:
+    """What mypy says each of `names`, imported from `module`, is.
 
-    The root is lazy at run time (`__getattr__`); its `TYPE_CHECKING` imports are what mypy reads.
     Frameworks are skipped so that the check takes seconds: only our own names matter here.
     """
-    names = sorted(name for name in langchain_azure_llama.__all__ if name != "__version__")
     snippet = tmp_path / "snippet.py"
     snippet.write_text(
-        f"from langchain_azure_llama import {', '.join(names)}\n"
+        f"from {module} import {', '.join(names)}\n"
         + "".join(f"reveal_type({name})\n" for name in names)
     )
     config = tmp_path / "mypy.ini"
@@ -122,5 +122,37 @@ def test_type_checkers_see_the_real_classes(tmp_path: Path) -> None:
     )
     revealed = re.findall(r'Revealed type is "(.*)"', out.stdout)
     assert len(revealed) == len(names), out.stdout + out.stderr
+    return revealed
+
+
+def test_type_checkers_see_the_real_classes(tmp_path: Path) -> None:
+    """`from langchain_azure_llama import ChatAzureLlama` is the class under mypy, not `Any`.
+
+    The root is lazy at run time (`__getattr__`); its `TYPE_CHECKING` imports are what mypy reads.
+    """
+    names = sorted(name for name in langchain_azure_llama.__all__ if name != "__version__")
+    revealed = _revealed(tmp_path, "langchain_azure_llama", names)
     for name, shown in zip(names, revealed, strict=True):
         assert re.search(rf"-> langchain_azure_llama\.[\w.]+\.{name}$", shown), (name, shown)
+
+
+def test_type_checkers_see_the_transports_lazy_names(tmp_path: Path) -> None:
+    """The transport root's lazy names (the Llama protocol and the catalogue, loaded on first
+    use) are their real types under mypy, not the `Any` of the module's `__getattr__`; its
+    `TYPE_CHECKING` imports name exactly the lazy names, each from the module `_LAZY` says."""
+    names = sorted(transport._LAZY)
+    revealed = _revealed(tmp_path, "langchain_azure_llama.transport", names)
+    assert [name for name, shown in zip(names, revealed, strict=True) if shown == "Any"] == []
+    assert _type_checking_imports(Path(transport.__file__)) == transport._LAZY
+
+
+def _type_checking_imports(path: Path) -> dict[str, str]:
+    """name -> relative module of every import under `if TYPE_CHECKING:` in `path`."""
+    found: dict[str, str] = {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            for statement in node.body:
+                assert isinstance(statement, ast.ImportFrom), ast.unparse(statement)
+                module = "." * statement.level + (statement.module or "")
+                found.update((alias.name, module) for alias in statement.names)
+    return found

@@ -10,21 +10,17 @@ prompted, structured output, refusals remembered): `chat`, `achat`, `chat_stream
 `achat_stream` take a client and a `ChatRequest`.
 `_catalogue` is the one table of Llama models (context, output, type, sources) the front ends
 read, and tells a chat deployment from a base-model one after a 404.
+
+`_llama` and `_catalogue` load on first use (a call, a model profile, a `max_tokens` check):
+their names are lazy here, as the package root's are, so that importing a front end does not
+pay for them (issue 14).
 """
 
+# Aliased: the module's namespace is its public API (`dir()` is pinned against `__all__`).
+import importlib as _importlib
+import typing as _typing
+
 from ._auth import KeyAuth, TokenAuth
-from ._catalogue import (
-    CATALOGUE,
-    CatalogueEntry,
-    ModelKind,
-    ModelSources,
-    aexplain_not_found,
-    check_max_tokens,
-    check_model_type,
-    explain_not_found,
-    lookup,
-    model_type_error,
-)
 from ._client import AsyncAzureLlamaClient, AzureLlamaClient, normalize_model_type
 from ._config import (
     DEFAULT_API_VERSION,
@@ -64,28 +60,6 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._limits import Limits
-from ._llama import (
-    CAPABILITIES,
-    AsyncLlamaStream,
-    Capabilities,
-    CapabilityStore,
-    ChatRequest,
-    LlamaStream,
-    Plan,
-    Schema,
-    ToolCallBuffer,
-    achat,
-    achat_stream,
-    capability_key,
-    chat,
-    chat_stream,
-    extract_json,
-    parse_tool_calls,
-    plan_chat,
-    refused_feature,
-    schema_of,
-    tools_prompt,
-)
 from ._request import (
     CHAT_PARAMS,
     COMPLETION_PARAMS,
@@ -110,10 +84,44 @@ from ._types import (
     LlamaParams,
     Message,
     ModelInfo,
+    ModelKind,
     TextCompletion,
     ToolCall,
     Usage,
 )
+
+# public name -> submodule that defines it, imported on first access (see `__getattr__`)
+_LAZY: dict[str, str] = {
+    "CATALOGUE": "._catalogue",
+    "CatalogueEntry": "._catalogue",
+    "ModelSources": "._catalogue",
+    "aexplain_not_found": "._catalogue",
+    "check_max_tokens": "._catalogue",
+    "check_model_type": "._catalogue",
+    "explain_not_found": "._catalogue",
+    "lookup": "._catalogue",
+    "model_type_error": "._catalogue",
+    "CAPABILITIES": "._llama",
+    "AsyncLlamaStream": "._llama",
+    "Capabilities": "._llama",
+    "CapabilityStore": "._llama",
+    "ChatRequest": "._llama",
+    "LlamaStream": "._llama",
+    "Plan": "._llama",
+    "Schema": "._llama",
+    "ToolCallBuffer": "._llama",
+    "achat": "._llama",
+    "achat_stream": "._llama",
+    "capability_key": "._llama",
+    "chat": "._llama",
+    "chat_stream": "._llama",
+    "extract_json": "._llama",
+    "parse_tool_calls": "._llama",
+    "plan_chat": "._llama",
+    "refused_feature": "._llama",
+    "schema_of": "._llama",
+    "tools_prompt": "._llama",
+}
 
 __all__ = [
     "CAPABILITIES",
@@ -218,3 +226,53 @@ __all__ = [
     "shape_problem",
     "tools_prompt",
 ]
+
+# Type checkers see the real names (at run time `__getattr__` loads them on first access);
+# `tests/test_packaging.py` pins that this block and `_LAZY` name the same things.
+if _typing.TYPE_CHECKING:  # pragma: no cover
+    from ._catalogue import (
+        CATALOGUE,
+        CatalogueEntry,
+        ModelSources,
+        aexplain_not_found,
+        check_max_tokens,
+        check_model_type,
+        explain_not_found,
+        lookup,
+        model_type_error,
+    )
+    from ._llama import (
+        CAPABILITIES,
+        AsyncLlamaStream,
+        Capabilities,
+        CapabilityStore,
+        ChatRequest,
+        LlamaStream,
+        Plan,
+        Schema,
+        ToolCallBuffer,
+        achat,
+        achat_stream,
+        capability_key,
+        chat,
+        chat_stream,
+        extract_json,
+        parse_tool_calls,
+        plan_chat,
+        refused_feature,
+        schema_of,
+        tools_prompt,
+    )
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

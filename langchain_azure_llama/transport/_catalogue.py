@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._errors import AzureLlamaError, NotFoundError, RequestValidationError
-from ._types import ModelInfo
+from ._types import ModelInfo, ModelKind
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._client import AsyncAzureLlamaClient, AzureLlamaClient
@@ -38,7 +38,6 @@ __all__ = [
     "model_type_error",
 ]
 
-ModelKind = Literal["chat-completion", "text-generation"]
 Offer = Literal["serverless", "managed"]
 MISMATCH_CODE = "model_type_mismatch"
 

@@ -357,7 +357,8 @@ class AzureLlamaClient(_ClientBase):
         **kwargs: Any,
     ) -> None:
         super().__init__(endpoint, **kwargs)
-        # Rebuilt in a forked child, which must not share the parent's sockets (see _fork).
+        # Built by the first sync send (async-only use never pays for it); rebuilt in a forked
+        # child, which must not share the parent's sockets (see _fork).
         self._pool = _fork.ProcessLocal(http_client, _new_sync_client)
         # A client dropped without close() still releases its sockets (a caller-supplied
         # http_client belongs to the caller and is left alone).

@@ -74,7 +74,11 @@ if hasattr(os, "register_at_fork"):  # POSIX; there is no fork on Windows
 
 
 class ProcessLocal:
-    """A sync ``httpx.Client`` that is rebuilt in a forked child.
+    """A sync ``httpx.Client``, built on first use and rebuilt in a forked child.
+
+    The own client is made by the first `get`: building one imports httpcore and may load the
+    CA bundle, which a client never used for sync calls should not pay for. `close` before
+    that has nothing to close and builds nothing.
 
     A caller-supplied client cannot be rebuilt (its settings are the caller's): in a child it
     is refused with `RequestValidationError` if this process's parent sent through it (its pool may
@@ -85,7 +89,7 @@ class ProcessLocal:
     def __init__(self, supplied: httpx.Client | None, make: Callable[[], httpx.Client]) -> None:
         self._supplied = supplied is not None
         self._make = make
-        self._value = make() if supplied is None else supplied
+        self._value = supplied  # None until the first `get` builds the own client
         self._owner = process()
         self._used = False
         self._lock = threading.Lock()
@@ -95,13 +99,17 @@ class ProcessLocal:
         self._lock = threading.Lock()
 
     def get(self) -> httpx.Client:
-        """The client for this process (for sending)."""
-        if self._owner != process():
+        """The client for this process (for sending), built on first use."""
+        value = self._value
+        if value is None or self._owner != process():
             with self._lock:
                 if self._owner != process():
                     self._renew()
+                if self._value is None:
+                    self._value = self._make()
+                value = self._value
         self._used = True
-        return self._value
+        return value
 
     @property
     def supplied(self) -> bool:
@@ -109,8 +117,9 @@ class ProcessLocal:
         return self._supplied
 
     def close(self) -> None:
-        """Close the client if it belongs to this process (a parent's is left alone)."""
-        if self._owner == process():
+        """Close the client if it belongs to this process (a parent's is left alone); one
+        never built is not built to be closed."""
+        if self._value is not None and self._owner == process():
             self._value.close()
 
     def close_own(self) -> None:
@@ -130,6 +139,6 @@ class ProcessLocal:
                     param="http_client",
                 )
         else:
-            self._value = self._make()  # the parent's client is dropped, never closed here
+            self._value = None  # the parent's client is dropped, never closed here; `get` builds
             self._used = False
         self._owner = process()

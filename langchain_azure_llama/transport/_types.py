@@ -20,12 +20,15 @@ __all__ = [
     "LlamaParams",
     "Message",
     "ModelInfo",
+    "ModelKind",
     "TextCompletion",
     "ToolCall",
     "Usage",
 ]
 
 Role = Literal["system", "user", "assistant", "tool"]
+# What a deployment serves, as `/info` says once normalised; each front end serves one of them.
+ModelKind = Literal["chat-completion", "text-generation"]
 
 
 class FunctionCall(TypedDict):

@@ -199,6 +199,14 @@ def test_chat_model_sync(echo: str) -> None:
     model.close()
 
 
+def test_chat_model_sync_first_used_after_the_fork(echo: str) -> None:
+    """Built before the fork, first called after it (gunicorn --preload): the pool is built on
+    the first call, so each process builds its own."""
+    model = ChatAzureLlama(endpoint=echo, api_key=KEY, model=MODEL, max_retries=0, timeout=3)
+    _check(_in_processes(lambda: _sync_calls(lambda p: model.invoke(p).text)))
+    model.close()
+
+
 def test_transport_client_sync(echo: str) -> None:
     with t.AzureLlamaClient(echo, api_key=KEY, max_retries=0, timeout=3) as client:
 

@@ -28,10 +28,29 @@ def test_package_root_is_lazy() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_protocol_and_catalogue_load_on_first_use() -> None:
+    """Importing the transport does not load the Llama protocol (`_llama`) or the catalogue:
+    they load when a name of theirs is first read, which then works as an ordinary import."""
+    probe = """
+import sys
+import langchain_azure_llama.transport as t
+lazy = ["langchain_azure_llama.transport._llama", "langchain_azure_llama.transport._catalogue"]
+print([m in sys.modules for m in lazy])
+from langchain_azure_llama.transport import CAPABILITIES, chat
+print([m in sys.modules for m in lazy], t.chat is chat, t.lookup("Llama-3.3-70B-Instruct").name)
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines() == [
+        "[False, False]",
+        "[True, True] True Llama-3.3-70B-Instruct",
+    ]
+
+
 def test_public_names_are_pinned() -> None:
     """Everything public is in __all__ and everything in __all__ exists (httpx's exported test)."""
     public = {name for name in dir(transport) if not name.startswith("_")}
     assert public == set(transport.__all__)
+    assert all(getattr(transport, name) is not None for name in transport.__all__)
     assert {
         "AzureLlamaClient",
         "AsyncAzureLlamaClient",

@@ -197,6 +197,7 @@ def test_secret_never_shown(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_client_context_manager_closes_pool() -> None:
     client = AzureLlamaClient("https://h.models.ai.azure.com", api_key=KEY)
+    pool = client._http  # built on first use
     with client as entered:
         assert entered is client
-    assert client._http.is_closed
+    assert pool.is_closed
