@@ -1,7 +1,7 @@
 """The shared transport: Azure AI Model Inference API + Llama-native API, framework-free.
 
-Imports only the standard library, httpx, httpx-sse and pydantic, so both front ends (LangChain
-and LiteLLM) can sit on it without either loading the other. A call flows top to bottom:
+Imports only the standard library, httpx, httpx-sse and pydantic (aiohttp on the first async
+call), so both front ends (LangChain and LiteLLM) can sit on it without either loading the other. A call flows top to bottom:
 config (`_config`) → request build and validation (`_request`) → HTTP with auth, retries,
 deadline and size limits (`_auth`, `_retry`, `_deadline`, `_limits`, `_client`) → SSE parse
 (`_streaming`) → one shape check of every answer (`_shape`) → errors (`_errors`,
