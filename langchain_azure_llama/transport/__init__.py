@@ -1,13 +1,13 @@
 """The shared transport: Azure AI Model Inference API + Llama-native API, framework-free.
 
 Imports only the standard library, httpx, httpx-sse and pydantic (aiohttp on the first async
-call), so both front ends (LangChain and LiteLLM) can sit on it without either loading the other. A call flows top to bottom:
-config (`_config`) → request build and validation (`_request`) → HTTP with auth, retries,
-deadline and size limits (`_auth`, `_retry`, `_deadline`, `_limits`, `_client`) → SSE parse
-(`_streaming`) → one shape check of every answer (`_shape`) → errors (`_errors`,
-`_error_body`). Above the client, `_llama` is the Llama protocol on wire dicts (tools native or
-prompted, structured output, refusals remembered): `chat`, `achat`, `chat_stream`,
-`achat_stream` take a client and a `ChatRequest`.
+call), so both front ends (LangChain and LiteLLM) can sit on it without either loading the
+other. A call flows top to bottom: config (`_config`) → request build and validation
+(`_request`) → HTTP with auth, retries, deadline and size limits (`_auth`, `_retry`,
+`_deadline`, `_limits`, `_client`) → SSE parse (`_streaming`) → one shape check of every answer
+(`_shape`) → errors (`_errors`, `_error_body`). Above the client, `_llama` is the Llama protocol
+on wire dicts (tools native or prompted, structured output, refusals remembered): `chat`,
+`achat`, `chat_stream`, `achat_stream` take a client and a `ChatRequest`.
 `_catalogue` is the one table of Llama models (context, output, type, sources) the front ends
 read, and tells a chat deployment from a base-model one after a 404.
 
