@@ -63,7 +63,12 @@ def _recorded(request: web.Request, raw: bytes) -> RecordedRequest:
     except ValueError:
         parsed = None
     headers = {name.lower(): value for name, value in request.headers.items()}
-    return RecordedRequest(request.method, request.path, dict(request.query), headers, parsed, raw)
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    connection = (str(peer[0]), int(peer[1])) if peer else None
+    return RecordedRequest(
+        request.method, request.path, dict(request.query), headers, parsed, raw, connection
+    )
 
 
 async def _handle(request: web.Request, state: State, raw: bytes) -> web.StreamResponse:

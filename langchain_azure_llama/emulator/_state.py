@@ -23,6 +23,8 @@ class RecordedRequest:
         headers: Request headers, names lower-cased (last value wins).
         json: The body parsed as JSON, or None when it is empty or not JSON.
         body: The raw body.
+        connection: The client's (host, port) for the connection it came on: requests on one
+            kept-alive connection share it.
     """
 
     method: str
@@ -31,6 +33,7 @@ class RecordedRequest:
     headers: dict[str, str]
     json: Any
     body: bytes = field(repr=False, default=b"")
+    connection: tuple[str, int] | None = field(repr=False, default=None)
 
 
 class State:
