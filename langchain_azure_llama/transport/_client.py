@@ -72,6 +72,9 @@ U = TypeVar("U")
 # Routes x query strings a client has sent; a handful in practice, the bound is for safety.
 _MAX_CACHED_URLS = 64
 _SENT = "HTTP %s %s%s: %d"
+# How long a finished stream waits for the end of its body, to keep the connection (`_drain`).
+# The chunked terminator follows `[DONE]` at once from a well-behaved server.
+_DRAIN_S = 0.1
 _USER_AGENT = f"langchain-azure-llama/{__version__} httpx/{httpx.__version__}"
 _MODEL_TYPES = {
     "chat-completion": "chat-completion",
@@ -446,6 +449,9 @@ class AzureLlamaClient(_ClientBase):
             kind=_kind_of(prepared),
             limits=self.limits,
             idle_timeout=deadline.timeout,
+            # A caller's client does not hold reads to our deadline: its pool may lose the
+            # connection rather than wait on a server that keeps the body open.
+            drain=None if self._pool.supplied else _DRAIN_S,
         )
 
     def _read(self, response: httpx.Response, deadline: Deadline) -> bytes:
@@ -668,6 +674,7 @@ class AsyncAzureLlamaClient(_ClientBase):
             kind=_kind_of(prepared),
             limits=self.limits,
             idle_timeout=deadline.timeout,
+            drain=_DRAIN_S,
         )
 
     async def _read(self, response: AsyncResponse, deadline: Deadline) -> bytes:

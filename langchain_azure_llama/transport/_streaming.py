@@ -16,6 +16,7 @@ characters. Each event must arrive within `idle_timeout` seconds of the previous
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -25,7 +26,7 @@ import httpx
 from httpx_sse import EventSource, SSEError
 
 from ._boundary import describe, translate
-from ._deadline import NET_DEADLINE
+from ._deadline import NET_DEADLINE, within
 from ._error_body import error_from_response
 from ._errors import (
     AzureLlamaError,
@@ -185,10 +186,13 @@ class _StreamBase:
         *,
         limits: Limits | None = None,
         idle_timeout: float | None = None,
+        drain: float | None = None,
     ) -> None:
         self.response = response
         self.limits = limits or Limits()
         self.idle_timeout = idle_timeout
+        # Seconds allowed after `[DONE]` for the end of the body (see `_drain`); None: none.
+        self.drain = drain
         self._state = _StreamState(host, response.headers, self.limits.max_partial_text, kind)
 
     @property
@@ -222,6 +226,33 @@ class _StreamBase:
     def content_filtered(self) -> bool:
         """True when content safety cut the output (`finish_reason="content_filter"`)."""
         return self._state.finish_reason in ("content_filter", "content_filter_error")
+
+
+def _drain(events: Iterator[Any], seconds: float) -> None:
+    """Read what follows `[DONE]` (the end of a chunked body) for at most `seconds`, so the
+    pool keeps the connection: a response closed before its body ends closes its connection,
+    and the next call pays a new TCP (and TLS) handshake. A server that sends more, or holds
+    the body open, loses the connection instead; the stream is complete either way."""
+    token = NET_DEADLINE.set(time.monotonic() + seconds)
+    try:
+        # A timeout or a broken tail: the answer is whole, the connection is just not kept.
+        with contextlib.suppress(Exception):
+            for _ in events:  # anything after [DONE] is not part of the answer
+                pass
+    finally:
+        NET_DEADLINE.reset(token)
+
+
+async def _adrain(events: AsyncIterator[Any], seconds: float) -> None:
+    """`_drain` for async streams (aiohttp's and httpx's pools, too, keep only a connection
+    whose body was read to its end)."""
+
+    async def rest() -> None:
+        async for _ in events:
+            pass
+
+    with contextlib.suppress(Exception):  # as in `_drain`
+        await within(seconds, rest())
 
 
 class Stream(_StreamBase, Generic[T]):
@@ -263,6 +294,8 @@ class Stream(_StreamBase, Generic[T]):
                     continue
                 chunk = feed(event.data)
                 if chunk is None:
+                    if self.drain is not None:
+                        _drain(events, self.drain)
                     return
                 yield chunk
         except ResponseTooLargeError as exc:
@@ -311,12 +344,15 @@ class AsyncStream(_StreamBase, Generic[T]):
         error: AzureLlamaError | None = None
         try:
             source = EventBytes(self.response, self.limits, state.host, self.idle_timeout)
-            async for event in EventSource(event_response(source, is_async=True)).aiter_sse():
+            events = EventSource(event_response(source, is_async=True)).aiter_sse()
+            async for event in events:
                 source.event_done()
                 if not event.data:
                     continue
                 chunk = feed(event.data)
                 if chunk is None:
+                    if self.drain is not None:
+                        await _adrain(events, self.drain)
                     return
                 yield chunk
         except ResponseTooLargeError as exc:

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -598,6 +599,43 @@ async def test_each_answer_is_logged_at_debug_without_the_key(
     sent = [r.getMessage() for r in caplog.records if r.getMessage().startswith("HTTP ")]
     assert sent == [f"HTTP POST {url}: 503", f"HTTP POST {url}: 200"]
     assert KEY not in caplog.text
+
+
+DONE_THEN = {
+    # The body never ends: the stream must not wait for it (the call's timeout is 30 s).
+    "held-open": reply(sse_head() + chunked(*stream_events(["a", "b"])), b"", pause=20),
+    # Bytes after [DONE] are not part of the answer, whatever they are. (Sent a moment later:
+    # in the same segment as the head, aiohttp refuses the whole response before any event.)
+    "junk-after": reply(sse_head() + chunked(*stream_events(["a", "b"])), b"zz\r\n", pause=0.05),
+    "events-after": reply(sse_head() + chunked(*stream_events(["a", "b"]), *stream_events(["c"]))),
+}
+
+
+@pytest.mark.parametrize("tail", DONE_THEN)
+@pytest.mark.parametrize("mode", ["sync", "sync-own-client", "async", "async-httpx"])
+async def test_what_follows_done_never_changes_or_delays_the_answer(mode: str, tail: str) -> None:
+    """After `[DONE]` the stream reads on for a moment (to keep the connection): a body held
+    open, junk or more events there neither hold the caller nor change the answer."""
+    messages = [{"role": "user", "content": "hi"}]
+    with HostileServer(DONE_THEN[tail]) as server:
+        start = time.monotonic()
+        if mode.startswith("sync"):
+            own = httpx.Client() if mode == "sync-own-client" else None
+            client = t.AzureLlamaClient(server.url, api_key=KEY, http_client=own, timeout=30)
+            with client, client.chat_stream(messages) as stream:
+                pieces = [chunk["choices"][0]["delta"]["content"] for chunk in stream]
+            if own is not None:
+                own.close()
+        else:
+            backend = "httpx" if mode == "async-httpx" else "aiohttp"
+            async with t.AsyncAzureLlamaClient(
+                server.url, api_key=KEY, backend=backend, timeout=30
+            ) as ac:
+                stream = await ac.chat_stream(messages)
+                pieces = [chunk["choices"][0]["delta"]["content"] async for chunk in stream]
+        elapsed = time.monotonic() - start
+    assert pieces == ["a", "b"] and stream.completed
+    assert elapsed < 10, f"the stream waited {elapsed:.1f}s after [DONE]"
 
 
 LEFT_BEHIND = """

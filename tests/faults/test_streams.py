@@ -212,3 +212,18 @@ async def test_valid_json_of_the_wrong_shape_is_a_typed_decode_error(
     assert type(reply.error) is DECODE[case[0]], repr(reply.caught)
     assert "that is not a chat completion" in str(reply.error)
     assert "`usage` is not an object" in str(reply.error)
+
+
+@pytest.mark.parametrize("case", STREAM_MODES)
+async def test_a_stream_read_to_done_keeps_its_connection(
+    case: Case, emu: Emulator, drive: Drivers
+) -> None:
+    """After `[DONE]` the end of the body is read before the response closes, so the pool keeps
+    the connection: the next call does not pay a new TCP handshake (over TLS to Azure, a TLS
+    one too). Closing at `[DONE]` had every sync stream, and most async ones, open a new one."""
+    driver = drive(case, emu.url)
+    for _ in range(3):
+        reply = await driver.call()
+        assert reply.error is None and reply.text == "tok0 tok1 tok2 tok3 tok4 tok5 tok6 tok7"
+    assert len(emu.requests) == 3
+    assert len({request.connection for request in emu.requests}) == 1
