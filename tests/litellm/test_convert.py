@@ -222,6 +222,27 @@ def test_stream_converter_keeps_a_chunk_without_text(chunk: dict[str, Any]) -> N
     assert out["text"] == ""
 
 
+# The keys of the chunks LiteLLM's own custom-provider examples yield (and its no-I/O benchmark
+# floor): the chunk its stream wrapper handles most cheaply.
+_PLAIN_CHUNK_KEYS = {"text", "tool_use", "is_finished", "finish_reason", "usage", "index"}
+
+
+def test_stream_chunks_are_plain_generic_chunks() -> None:
+    """Plain dicts, no `provider_specific_fields`: a `ModelResponseStream` costs LiteLLM's wrapper
+    more per chunk, and provider fields on every chunk add work to every chunk."""
+    converter = StreamConverter()
+    call = {"id": "a", "function": {"name": "f", "arguments": "{}"}}
+    wire = [
+        _chunk({"content": "Hi"}),
+        _chunk({"tool_calls": [call]}),
+        _chunk({"content": "!"}, "stop", USAGE),
+        {"choices": [], "usage": USAGE},
+    ]
+    out = [piece for chunk in wire for piece in converter.convert(chunk)]
+    assert len(out) == len(wire)
+    assert all(type(piece) is dict and set(piece) == _PLAIN_CHUNK_KEYS for piece in out)
+
+
 def test_stream_converter_indexes_azure_tool_calls_by_position() -> None:
     """Azure: one delta holds whole calls, without `index` or `type` (docs/wire-protocol.md §8)."""
     calls = [
