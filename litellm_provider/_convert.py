@@ -404,6 +404,9 @@ class StreamConverter:
     present, else given by the call's `id` (a repeated id keeps its index) or the next free
     position.
     A `GenericStreamingChunk` carries one tool call, so a delta with several becomes several.
+    A wire chunk that carries nothing (the role-only first chunk, an empty delta, prompt filter
+    results) gives none: LiteLLM's stream wrapper would build a response for it only to drop it
+    (about 0.15 ms of CPU before the first chunk); its users see the same chunks either way.
     """
 
     __slots__ = ("_ids", "_next")
@@ -421,6 +424,8 @@ class StreamConverter:
         calls = (delta.get("tool_calls") if delta is not None else None) or ()
         reason = finish_reason(choice.get("finish_reason"))
         usage = chunk.get("usage")
+        if not (text or calls or reason or usage):
+            return
         last = len(calls) - 1 if calls else 0
         for i in range(max(len(calls), 1)):
             ended = i == last and bool(reason)

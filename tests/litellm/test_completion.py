@@ -47,6 +47,21 @@ async def test_stream_options_include_usage_gives_the_real_usage(emu: Emulator, 
     assert "stream_options" not in emu.requests[0].json
 
 
+@pytest.mark.parametrize("mode", [p for p in MODES if p.id in ("stream", "astream")])
+async def test_streamed_chunks_start_with_the_role_and_all_carry_content(
+    emu: Emulator, mode: str
+) -> None:
+    """Azure's role-only first chunk is not one of the chunks users see (LiteLLM drops it, and
+    the provider no longer hands it over): the first carries the role and the first words."""
+    result = await run(mode, **call_kwargs(emu))
+    *pieces, last = result.chunks
+    assert pieces[0].choices[0].delta.role == "assistant"
+    assert all(chunk.choices[0].delta.content for chunk in pieces)
+    assert [chunk.choices[0].delta.role for chunk in pieces[1:]] == [None] * (len(pieces) - 1)
+    assert "".join(chunk.choices[0].delta.content for chunk in pieces) == REPLY
+    assert last.choices[0].finish_reason == "stop" and not last.choices[0].delta.content
+
+
 @pytest.mark.parametrize("mode", MODES)
 async def test_native_tool_calls_carry_an_index(emu: Emulator, mode: str) -> None:
     kwargs = call_kwargs(emu, messages=[{"role": "user", "content": "use get_weather"}])

@@ -186,11 +186,61 @@ def test_stream_converter_text_and_final_usage() -> None:
         *converter.convert(_chunk({"content": "Hi"})),
         *converter.convert(_chunk({"content": "!"}, "stop", USAGE)),
     ]
-    assert [c["text"] for c in out] == ["", "Hi", "!"]
-    assert [c["is_finished"] for c in out] == [False, False, True]
+    assert [c["text"] for c in out] == ["Hi", "!"]
+    assert [c["is_finished"] for c in out] == [False, True]
     assert out[-1]["finish_reason"] == "stop"
     assert out[-1]["usage"] == USAGE
     assert all(c["usage"] is None for c in out[:-1])
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        pytest.param(_chunk({"role": "assistant", "content": ""}), id="role-only"),
+        pytest.param(_chunk({"content": None}), id="empty-delta"),
+        pytest.param({"choices": [], "prompt_filter_results": []}, id="prompt-filter-results"),
+        pytest.param({"choices": [{"index": 0, "text": ""}]}, id="empty-text-completion"),
+    ],
+)
+def test_stream_converter_gives_nothing_for_a_chunk_that_carries_nothing(
+    chunk: dict[str, Any],
+) -> None:
+    """LiteLLM's stream wrapper would build a response for such a chunk only to drop it."""
+    assert list(StreamConverter().convert(chunk)) == []
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        pytest.param(_chunk({"content": ""}, "stop"), id="finish-only"),
+        pytest.param({"choices": [], "usage": USAGE}, id="usage-only"),
+        pytest.param(_chunk({"tool_calls": [{"id": "a", "function": {"name": "f"}}]}), id="call"),
+    ],
+)
+def test_stream_converter_keeps_a_chunk_without_text(chunk: dict[str, Any]) -> None:
+    (out,) = StreamConverter().convert(chunk)
+    assert out["text"] == ""
+
+
+# The keys of the chunks LiteLLM's own custom-provider examples yield (and its no-I/O benchmark
+# floor): the chunk its stream wrapper handles most cheaply.
+_PLAIN_CHUNK_KEYS = {"text", "tool_use", "is_finished", "finish_reason", "usage", "index"}
+
+
+def test_stream_chunks_are_plain_generic_chunks() -> None:
+    """Plain dicts, no `provider_specific_fields`: a `ModelResponseStream` costs LiteLLM's wrapper
+    more per chunk, and provider fields on every chunk add work to every chunk."""
+    converter = StreamConverter()
+    call = {"id": "a", "function": {"name": "f", "arguments": "{}"}}
+    wire = [
+        _chunk({"content": "Hi"}),
+        _chunk({"tool_calls": [call]}),
+        _chunk({"content": "!"}, "stop", USAGE),
+        {"choices": [], "usage": USAGE},
+    ]
+    out = [piece for chunk in wire for piece in converter.convert(chunk)]
+    assert len(out) == len(wire)
+    assert all(type(piece) is dict and set(piece) == _PLAIN_CHUNK_KEYS for piece in out)
 
 
 def test_stream_converter_indexes_azure_tool_calls_by_position() -> None:
