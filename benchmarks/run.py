@@ -529,9 +529,10 @@ def report(
         "",
         "Medians over rounds. Ratios are to raw httpx in the same run: for times (call, "
         "async) lower is better, for chunks/s higher is better. Async: one event loop, after "
-        "10 warm-up calls on it. Stream CPU: user + kernel seconds of the whole process (all "
-        "threads) over the stream, per chunk; kernel alone in brackets. The floors with no I/O "
-        "measure what langchain-core and LiteLLM cost by themselves.",
+        "10 warm-up calls on it. Each timed section starts after a full garbage collection "
+        "(the collector stays on inside it). Stream CPU: user + kernel seconds of the whole "
+        "process (all threads) over the stream, per chunk; kernel alone in brackets. The floors "
+        "with no I/O measure what langchain-core and LiteLLM cost by themselves.",
         "",
         *client_table(samples, settings),
         "",
