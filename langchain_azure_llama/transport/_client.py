@@ -266,6 +266,10 @@ class _ClientBase:
         url = httpx.URL(self.config.endpoint + prepared.path)
         return url.copy_merge_params(prepared.params) if prepared.params else url
 
+    def _log_answer(self, prepared: PreparedRequest, status: int) -> None:
+        # What httpx logs at INFO for its own send; the direct paths bypass it.
+        logger.debug(_SENT, prepared.method, self.config.endpoint, prepared.path, status)
+
     def _status_error(
         self, response: httpx.Response | AsyncResponse, body: bytes, prepared: PreparedRequest
     ) -> APIStatusError:
@@ -487,14 +491,7 @@ class AzureLlamaClient(_ClientBase):
                     raise
                 error: AzureLlamaError = lower
             else:
-                # What httpx logs at INFO for its own send; the direct paths bypass it.
-                logger.debug(
-                    _SENT,
-                    prepared.method,
-                    self.config.endpoint,
-                    prepared.path,
-                    response.status_code,
-                )
+                self._log_answer(prepared, response.status_code)
                 if response.status_code < 300:
                     return response
                 body = self._read(response, deadline)
@@ -713,14 +710,7 @@ class AsyncAzureLlamaClient(_ClientBase):
                     raise
                 error: AzureLlamaError = lower
             else:
-                # What httpx logs at INFO for its own send; the direct paths bypass it.
-                logger.debug(
-                    _SENT,
-                    prepared.method,
-                    self.config.endpoint,
-                    prepared.path,
-                    response.status_code,
-                )
+                self._log_answer(prepared, response.status_code)
                 if response.status_code < 300:
                     return response
                 body = await self._read(response, deadline)
