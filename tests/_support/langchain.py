@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from langchain_core.callbacks import BaseCallbackHandler
+
 from langchain_azure_llama.emulator import Emulator
 
 # Distinctive, so that the cassette scan cannot miss it.
@@ -16,6 +18,16 @@ EMULATORS: dict[str, Emulator] = {}
 
 def model_params(emu: Emulator, **overrides: Any) -> dict[str, Any]:
     return {"endpoint": emu.url, "api_key": EMULATOR_KEY, "model": MODEL, **overrides}
+
+
+class TokenRecorder(BaseCallbackHandler):
+    """A callback that keeps every token `on_llm_new_token` is given."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+
+    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
+        self.tokens.append(token)
 
 
 class Api:

@@ -6,22 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from langchain_core.callbacks import BaseCallbackHandler
 
 from langchain_azure_llama import ChatAzureLlama
 from langchain_azure_llama._calls import TYPED_PARAMS, merge_params
 from langchain_azure_llama.emulator import Emulator
-from tests._support.langchain import MODEL, Api
+from tests._support.langchain import MODEL, Api, TokenRecorder
 
 Make = Callable[..., ChatAzureLlama]
-
-
-class _Tokens(BaseCallbackHandler):
-    def __init__(self) -> None:
-        self.tokens: list[str] = []
-
-    def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
-        self.tokens.append(token)
 
 
 async def test_run_manager_reaches_generate(
@@ -29,7 +20,7 @@ async def test_run_manager_reaches_generate(
 ) -> None:
     """langchain-core hands `_generate` its `run_manager` only if the method's signature (which
     this package precomputes) names it: streamed under `_generate`, tokens reach callbacks."""
-    seen = _Tokens()
+    seen = TokenRecorder()
     # disable_streaming keeps langchain-core off `_stream`; stream=True then streams in `_generate`.
     model = make_model(native_emu, disable_streaming=True)
     answer = await api.invoke(model, "Hello there", config={"callbacks": [seen]}, stream=True)

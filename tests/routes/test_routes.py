@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from langchain_azure_llama.emulator import Emulator
+from tests._support.langchain import TokenRecorder
 from tests._support.routes import (
     APIS,
     BASE_MODEL,
@@ -163,16 +164,7 @@ async def test_azure_llama_stop_and_per_call_overrides_reach_the_wire(
 async def test_azure_llama_callbacks_see_every_token(
     base_emu: Emulator, make_lc: Callable[..., Any]
 ) -> None:
-    from langchain_core.callbacks import BaseCallbackHandler
-
-    class Tokens(BaseCallbackHandler):
-        def __init__(self) -> None:
-            self.tokens: list[str] = []
-
-        def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
-            self.tokens.append(token)
-
-    seen = Tokens()
+    seen = TokenRecorder()
     model = text_model(make_lc, base_emu, max_tokens=32)
     text = "".join(model.stream("Math is a", config={"callbacks": [seen]}))
     assert "".join(seen.tokens) == text == TEXT_REPLY
@@ -184,16 +176,7 @@ async def test_azure_llama_streamed_under_invoke_reports_tokens_to_callbacks(
 ) -> None:
     """langchain-core passes `run_manager` to `_generate` only if its signature (which this
     package precomputes) says it takes one; without it no token would reach a callback."""
-    from langchain_core.callbacks import BaseCallbackHandler
-
-    class Tokens(BaseCallbackHandler):
-        def __init__(self) -> None:
-            self.tokens: list[str] = []
-
-        def on_llm_new_token(self, token: str, **kwargs: Any) -> None:
-            self.tokens.append(token)
-
-    seen = Tokens()
+    seen = TokenRecorder()
     model = text_model(make_lc, base_emu, max_tokens=32, streaming=True)
     config: Any = {"callbacks": [seen]}
     if kind == "sync":
