@@ -2,10 +2,11 @@
 
 Used whatever format the prompt asked for (`_formats`): a Llama 4 that answers JSON under a
 pythonic prompt still yields its call. The forms, from Meta's prompt-format pages
-(meta-llama/llama-models `models/llama3_1/prompt_format.md`, `models/llama3_2/text_prompt_format.md`,
-`models/llama3_3/prompt_format.md`, `models/llama4/prompt_format.md`) and from what the models
-emit in practice (vLLM's `pythonic`, `llama3_json`, `llama4_pythonic` and `llama4_json` tool
-parsers; ai-dynamo/dynamo PR #9536 for `;`):
+(meta-llama/llama-models `models/llama3_1/prompt_format.md`,
+`models/llama3_2/text_prompt_format.md`, `models/llama3_3/prompt_format.md`,
+`models/llama4/prompt_format.md`) and from what the models emit in practice (vLLM's
+`pythonic`, `llama3_json`, `llama4_pythonic` and `llama4_json` tool parsers;
+ai-dynamo/dynamo PR #9536 for `;`):
 
 * pythonic: ``[f(a=1, b='x'), g()]``, single or double quotes, nested dicts and lists,
   ``True``/``False``/``None`` and JSON's ``true``/``false``/``null``; a bare ``f(a=1)``;
@@ -282,7 +283,7 @@ def _parse_region(
     if len(region) > max_chars or _too_deep(region, max_depth):
         return None
     try:
-        calls = _parse_body(_unwrap(region), names, max_calls)
+        calls = _parse_body(_unwrap(region), max_calls)
     except (RecursionError, MemoryError, SyntaxError, ValueError, TypeError):
         return None
     if not calls or len(calls) > max_calls or any(name not in names for name, _ in calls):
@@ -342,14 +343,14 @@ def _unwrap(region: str) -> str:
     return body
 
 
-def _parse_body(body: str, names: frozenset[str], max_calls: int) -> list[Call] | None:
+def _parse_body(body: str, max_calls: int) -> list[Call] | None:
     if body.startswith(_FUNCTION_TAG):
         return _function_tags(body, max_calls)
     if body.startswith("{") or (body.startswith("[") and body[1:].lstrip().startswith("{")):
         calls = _json_calls(body, max_calls)
         if calls is not None:
             return calls
-    return _pythonic_calls(body, names)
+    return _pythonic_calls(body)
 
 
 # JSON forms
@@ -420,7 +421,7 @@ def _function_tags(body: str, max_calls: int) -> list[Call] | None:
 # pythonic forms
 
 
-def _pythonic_calls(body: str, names: frozenset[str]) -> list[Call] | None:
+def _pythonic_calls(body: str) -> list[Call] | None:
     """Calls in a pythonic answer: statements that are calls, lists of calls, or dicts."""
     tree = ast.parse(body, mode="exec")
     calls: list[Call] = []
@@ -430,14 +431,14 @@ def _pythonic_calls(body: str, names: frozenset[str]) -> list[Call] | None:
         value = statement.value
         items = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
         for item in items:
-            call = _ast_call(item, names)
+            call = _ast_call(item)
             if call is None:
                 return None
             calls.append(call)
     return calls
 
 
-def _ast_call(node: ast.expr, names: frozenset[str]) -> Call | None:
+def _ast_call(node: ast.expr) -> Call | None:
     if isinstance(node, ast.Dict):  # a single-quoted JSON-like object
         return _as_call(_literal(node))
     if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name) or node.args:
@@ -469,7 +470,7 @@ def _literal(node: ast.expr) -> Any:
 
 def _literal_dict(node: ast.Dict) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key, value in zip(node.keys, node.values):
+    for key, value in zip(node.keys, node.values, strict=True):
         name = _literal(key) if key is not None else None
         if not isinstance(name, str):
             raise ValueError("dict keys must be strings")
