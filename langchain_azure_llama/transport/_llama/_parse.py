@@ -136,6 +136,8 @@ def _classify_object(rest: str) -> Verdict:
 
 def _named(text: str, names: frozenset[str] | None, stop: str) -> Verdict:
     """`text` starts with a name followed by `stop`: "call" if the name is offered."""
+    if text[:1].isdigit():
+        return "text"
     end = 0
     while end < len(text) and (text[end].isalnum() or text[end] == "_"):
         end += 1
