@@ -17,20 +17,14 @@ from langchain_azure_llama.transport import (
     image_limit,
     image_tokens,
 )
+from tests._support.images import AZURE_400 as AZURE_400_BODY
+from tests._support.images import MAVERICK, TEXT_ONLY
+from tests._support.images import PNG_URL as PNG
 from tests._support.transport import make_async, make_sync
 
-MAVERICK = "Llama-4-Maverick-17B-128E-Instruct-FP8"
 SCOUT = "Llama-4-Scout-17B-16E-Instruct"
-TEXT_ONLY = "Llama-3.3-70B-Instruct"
-PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgAAIAAAUAAeIhvDMAAAAASUVORK5CYII="
-# What Azure answered a second image on Maverick (meta-llama/llama-cookbook#938).
-AZURE_400 = {
-    "object": "error",
-    "message": "At most 1 image(s) may be provided in one request.",
-    "type": "BadRequestError",
-    "param": None,
-    "code": 400,
-}
+
+AZURE_400 = json.loads(AZURE_400_BODY)
 ANSWER = {
     "id": "c1",
     "object": "chat.completion",
