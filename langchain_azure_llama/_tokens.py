@@ -31,9 +31,10 @@ install and which would count the wrong vocabulary anyway. Here:
   Llama 2's SentencePiece vocabulary needs about 15 % more tokens than Llama 3's for the same
   English (Meta, "Introducing Meta Llama 3"): its estimate is scaled by that, unmeasured.
   Llama 4's vocabulary is larger (about 202k entries against 128k) and its estimate is Llama 3's,
-  unscaled and unmeasured: no Llama 4 tokenizer can be read offline here (it ships on Hugging
-  Face behind Meta's license, in no PyPI package); a larger vocabulary usually needs fewer tokens
-  for the same text (Meta publishes no ratio), so the estimate presumably errs high.
+  unscaled and unmeasured: no Llama 4 tokenizer file was measured (Meta's `llama-models`
+  package may carry one, as benchmarks/token_estimate.py reads Llama 3's); a larger vocabulary
+  usually needs fewer tokens for the same text (Meta publishes no ratio), so the estimate
+  presumably errs high.
 """
 
 from __future__ import annotations
