@@ -41,6 +41,7 @@ __all__ = [
     "ChunkConverter",
     "content_to_wire",
     "generation_chunk",
+    "image_to_wire",
     "message_to_wire",
     "messages_to_wire",
     "response_to_messages",
@@ -58,6 +59,8 @@ _ROLES = {"human": "user", "ai": "assistant", "user": "user", "assistant": "assi
 _NON_CONTENT_BLOCKS = frozenset(
     {"tool_use", "tool_call", "tool_call_chunk", "thinking", "reasoning", "redacted_thinking"}
 )
+
+_IMAGES = frozenset({"image", "image_url"})
 
 
 # -- LangChain → wire ---------------------------------------------------------------------------
@@ -127,26 +130,66 @@ def content_to_wire(
     """Message content as the wire takes it: a string when it is all text.
 
     Text parts are joined with newlines (Llama reads one string). Tool-use and reasoning blocks
-    are dropped (tool calls travel in `tool_calls`). Anything else (images, audio, files) is
-    passed on as a part, and the transport refuses it before sending: Llama on Azure is
-    text-only.
+    are dropped (tool calls travel in `tool_calls`). Images (OpenAI `image_url` parts and
+    LangChain's image blocks, see `image_to_wire`) become `image_url` parts, in their place
+    among the text parts; whether the model takes them is the transport's check. Anything else
+    (audio, files) is passed on as a part, and the transport refuses it before sending.
     """
     if isinstance(content, str):
         return content
-    texts: list[str] = []
-    media: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
+    media = False
     for block in content:
         if isinstance(block, str):
-            texts.append(block)
+            parts.append({"type": "text", "text": block})
         elif block.get("type") == "text":
-            texts.append(str(block.get("text", "")))
-        elif block.get("type") in _NON_CONTENT_BLOCKS:
+            parts.append({"type": "text", "text": str(block.get("text", ""))})
+        elif block.get("type") in _NON_CONTENT_BLOCKS or assistant:
             continue
-        elif not assistant:
-            media.append(dict(block))
+        else:
+            media = True
+            parts.append(image_to_wire(block) if block.get("type") in _IMAGES else dict(block))
     if media:
-        return [{"type": "text", "text": text} for text in texts] + media
-    return "\n".join(texts)
+        return parts
+    return "\n".join(part["text"] for part in parts)
+
+
+def image_to_wire(block: Mapping[str, Any]) -> dict[str, Any]:
+    """An image block as OpenAI's `{"type": "image_url", "image_url": {"url": ...}}`.
+
+    Takes OpenAI's `image_url` part (its `url` and `detail` kept; a bare string URL wrapped),
+    LangChain's image block (`{"type": "image", "url": ...}` or `"base64"` with `"mime_type"`)
+    and its older form (`"source_type": "url"` / `"base64"` with `"url"` / `"data"`). A base64
+    image becomes a `data:<mime_type>;base64,` URL.
+
+    Raises:
+        RequestValidationError: an image by file id, or base64 without a `mime_type`.
+    """
+    if block.get("type") == "image_url":
+        image = block.get("image_url")
+        return {
+            "type": "image_url",
+            "image_url": {"url": image} if isinstance(image, str) else image,
+        }
+    url = block.get("url")
+    data = block.get("base64") if "base64" in block else None
+    if block.get("source_type") == "base64":
+        data = block.get("data")
+    if isinstance(data, str):
+        mime = block.get("mime_type")
+        if not isinstance(mime, str) or not mime:
+            raise RequestValidationError(
+                "An image block with base64 data needs its mime_type (e.g. 'image/png').",
+                param="messages",
+            )
+        url = f"data:{mime};base64,{data}"
+    if not isinstance(url, str):
+        raise RequestValidationError(
+            "An image must be given by base64 data (with mime_type) or a URL; Llama on Azure "
+            "has no file store to take an image by id.",
+            param="messages",
+        )
+    return {"type": "image_url", "image_url": {"url": url}}
 
 
 def text_of(content: str | list[str | dict[str, Any]]) -> str:

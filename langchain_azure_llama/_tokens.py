@@ -9,7 +9,16 @@ install and which would count the wrong vocabulary anyway. Here:
   ``<|start_header_id|>role<|end_header_id|>\\n\\n`` content ``<|eot_id|>`` + the assistant
   header the model completes (Meta's `ChatFormat.encode_dialog_prompt`, llama-models
   `models/llama3/chat_format.py`); Llama 2 ``<s>[INST] <<SYS>>…<</SYS>> … [/INST] … </s>``
-  (Meta's llama `generation.py`). Special tokens count one each.
+  (Meta's llama `generation.py`). Special tokens count one each. Llama 3.3 uses Llama 3.1's
+  template (Meta's `models/llama3_3/prompt_format.md`); Llama 4 lays a chat out the same way with
+  its own special tokens, ``<|begin_of_text|>`` + ``<|header_start|>role<|header_end|>\\n\\n``
+  content ``<|eot|>`` + the assistant header (Meta's `models/llama4/prompt_format.md` and
+  `chat_format.py`), so its overhead is the same number of tokens.
+* An image is never counted as text (its base64 or URL is not the prompt): each `image_url`
+  part costs `transport.image_tokens(model)`, an upper bound from Meta's Llama 4 image layout
+  (2,467 tokens: 16 tiles and a global one of 144 patch tokens each, with their separators;
+  see `transport/_images.py`), or 1 for Llama 3.2 Vision (one ``<|image|>`` token; the image
+  enters through cross-attention).
 * Without one, the text of each message is estimated from the pieces Llama 3's pre-tokenizer
   splits it into (its split pattern, with `re` classes): a word of up to 8 letters is one token
   and every further 5 letters one more; a number group of up to 3 digits is one; punctuation
@@ -21,6 +30,11 @@ install and which would count the wrong vocabulary anyway. Here:
   and 20 %; non-English sentences by 17.5 % on average.
   Llama 2's SentencePiece vocabulary needs about 15 % more tokens than Llama 3's for the same
   English (Meta, "Introducing Meta Llama 3"): its estimate is scaled by that, unmeasured.
+  Llama 4's vocabulary is larger (about 202k entries against 128k) and its estimate is Llama 3's,
+  unscaled and unmeasured: no Llama 4 tokenizer file was measured (Meta's `llama-models`
+  package may carry one, as benchmarks/token_estimate.py reads Llama 3's); a larger vocabulary
+  usually needs fewer tokens for the same text (Meta publishes no ratio), so the estimate
+  presumably errs high.
 """
 
 from __future__ import annotations
@@ -47,7 +61,7 @@ __all__ = [
     "token_ids",
 ]
 
-Family = Literal["llama3", "llama2"]
+Family = Literal["llama4", "llama3", "llama2"]
 _INSTALL = "pip install 'langchain-azure-llama[tokenizers]'"
 # Llama 3's split pattern (llama-models `Tokenizer.pat_str`) with \p{L} as [^\W\d_] and \p{N}
 # as \d, so that the estimate needs nothing beyond the standard library.
@@ -109,9 +123,13 @@ def _from_file(path: str) -> TokenizerLike:
 
 
 def family_of(model: str | None) -> Family:
-    """Llama 2 for the catalogue's Llama 2 rows (or a name saying "llama-2"), else Llama 3."""
+    """The chat template of `model`: Llama 2 for the catalogue's Llama 2 rows (or a name saying
+    "llama-2"), Llama 4 for a name saying "llama-4", else Llama 3 (3, 3.1, 3.2, 3.3: Meta's
+    llama3_3 prompt-format page keeps 3.1's template)."""
     entry = _t.lookup(model)
     name = entry.name if entry is not None else (model or "")
+    if re.search(r"llama-?4(?![.\d])", name, re.IGNORECASE):
+        return "llama4"
     return "llama2" if re.search(r"llama-?2(?![.\d])", name, re.IGNORECASE) else "llama3"
 
 
@@ -126,6 +144,7 @@ class TokenCounter:
     def __init__(self, tokenizer: TokenizerLike | None, model: str | None) -> None:
         self.tokenizer = tokenizer
         self.family = family_of(model)
+        self.image_tokens = _t.image_tokens(model)
 
     @property
     def exact(self) -> bool:
@@ -155,10 +174,13 @@ class TokenCounter:
 
     def _llama3(self, messages: Sequence[Mapping[str, Any]]) -> int:
         # <|begin_of_text|>, then each header+content+<|eot_id|>, then the assistant header.
+        # Llama 4 has the same layout with its own special tokens (<|header_start|>,
+        # <|header_end|>, <|eot|>), one token each: the counts are the same.
         total = 1 + self._header("assistant")
         for message in messages:
             role = "ipython" if message.get("role") == "tool" else str(message.get("role"))
             total += self._header(role) + self.text(message_text(message)) + 1
+            total += self.image_tokens * _t.count_images((message,))
         return total
 
     def _header(self, role: str) -> int:
@@ -173,6 +195,7 @@ class TokenCounter:
         total, system = 0, ""
         for message in messages:
             text = message_text(message).strip()
+            total += self.image_tokens * _t.count_images((message,))
             if message.get("role") == "system":
                 system = f"<<SYS>>\n{text}\n<</SYS>>\n\n"
             elif message.get("role") == "assistant":

@@ -234,11 +234,23 @@ def _wire_message(message: Any) -> Any:
     out = {key: source[key] for key in _MESSAGE_KEYS if source.get(key) is not None}
     if out.get("role") == "developer":
         out["role"] = "system"
+    if isinstance(out.get("content"), list):
+        out["content"] = [_wire_part(part) for part in out["content"]]
     if "tool_calls" in out:
         out["tool_calls"] = [_wire_tool_call(call) for call in out["tool_calls"]]
     if out.get("role") == "assistant" and "content" not in out and "tool_calls" not in out:
         out["content"] = ""
     return out
+
+
+def _wire_part(part: Any) -> Any:
+    """A content part as sent; an `image_url` given as a bare string (which LiteLLM accepts) is
+    wrapped as OpenAI's `{"url": ...}`. Whether the model takes images is the transport's check."""
+    if isinstance(part, Mapping) and part.get("type") == "image_url":
+        image = part.get("image_url")
+        if isinstance(image, str):
+            return {**part, "image_url": {"url": image}}
+    return part
 
 
 def _wire_tool_call(call: Any) -> dict[str, Any]:

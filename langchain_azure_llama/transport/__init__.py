@@ -59,6 +59,7 @@ from ._errors import (
     StructuredOutputError,
     UnprocessableEntityError,
 )
+from ._images import check_images, count_images, image_limit, image_tokens
 from ._limits import Limits
 from ._request import (
     CHAT_PARAMS,
@@ -202,15 +203,19 @@ __all__ = [
     "chat_stream",
     "check_chunk",
     "check_completion",
+    "check_images",
     "check_llama_params",
     "check_max_tokens",
     "check_messages",
     "check_model_type",
+    "count_images",
     "default_scopes",
     "detect_endpoint_kind",
     "error_from_response",
     "explain_not_found",
     "extract_json",
+    "image_limit",
+    "image_tokens",
     "is_context_overflow",
     "is_retryable_status",
     "is_serverless_host",

@@ -36,7 +36,7 @@ from ._config import (
     is_serverless_host,
 )
 from ._deadline import Deadline, hold_to_deadline, within
-from ._error_body import error_from_response
+from ._error_body import error_from_response, parse_error_body
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -44,6 +44,7 @@ from ._errors import (
     RequestValidationError,
     ResponseDecodeError,
 )
+from ._images import image_count_hint
 from ._limits import ACCEPT_ENCODING, AsyncResponse, Limits, aread_body, read_body
 from ._request import (
     Api,
@@ -176,6 +177,7 @@ class _ClientBase:
             extra_parameters=self.config.extra_parameters,
             api_version=self.config.api_version,
             headers=headers,
+            deployment=self.config.deployment,
         )
 
     def prepare_completion(
@@ -276,6 +278,9 @@ class _ClientBase:
         hint = None
         if response.status_code == 401:
             hint = self._auth_hint()
+        elif response.status_code == 400 and prepared.images:
+            # Only a request that carried images can hit the image limit.
+            hint = image_count_hint(parse_error_body(body).message, prepared.model)
         return error_from_response(
             response.status_code,
             response.headers,

@@ -7,6 +7,7 @@ order, `None` values are dropped, then `model_extras` are merged at the root and
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any, Literal
 
 from ._config import ExtraParametersMode, check_headers
 from ._errors import RequestValidationError
+from ._images import check_image_count, check_image_part, pick_model
 
 __all__ = [
     "CHAT_PARAMS",
@@ -37,6 +39,7 @@ ROUTES: dict[Route, str] = {
     "llama_completions": "/v1/completions",
     "info": "/info",
 }
+_DEPLOYMENT_HEADER = "azureml-model-deployment"
 _ROLES = frozenset({"system", "user", "assistant", "tool"})
 # The SDK's serialisation order; the wire does not care, but recorded requests compare equal.
 CHAT_PARAMS = (
@@ -101,6 +104,10 @@ class PreparedRequest:
     headers: dict[str, str]
     content: bytes | None
     stream: bool
+    # The image parts of a chat request, and the model name they were checked against (both
+    # named in the hint of an image-count 400).
+    images: int = 0
+    model: str | None = None
 
 
 def build_chat_request(
@@ -113,16 +120,29 @@ def build_chat_request(
     extra_parameters: ExtraParametersMode = "pass-through",
     api_version: str | None = None,
     headers: Mapping[str, str] | None = None,
+    deployment: str | None = None,
 ) -> PreparedRequest:
-    """Build a chat request for `/chat/completions` (api="inference") or `/v1/chat/completions`."""
-    check_messages(messages)
+    """Build a chat request for `/chat/completions` (api="inference") or `/v1/chat/completions`.
+
+    Images are checked against the call's `model`, else the deployment (a per-call
+    `azureml-model-deployment` header, then `deployment`, the client's): see `_images`.
+    """
+    images = _check_messages(messages)
     params = params or {}
     typed = _TYPED["chat", api == "llama"]
     _check_params(params, typed, stream=stream, api=api)
+    model = None
+    if images:
+        header = (headers or {}).get(_DEPLOYMENT_HEADER)
+        model = pick_model(params.get("model"), header, deployment)
+        check_image_count(images, model)
     body: dict[str, Any] = {"messages": list(messages)}
     _add_params(body, params, typed, stream)
     route: Route = "llama_chat" if api == "llama" else "chat"
-    return _finish(route, body, typed, model_extras, extra_parameters, api_version, headers)
+    prepared = _finish(route, body, typed, model_extras, extra_parameters, api_version, headers)
+    if images:
+        prepared = dataclasses.replace(prepared, images=images, model=model)
+    return prepared
 
 
 def build_completion_request(
@@ -199,13 +219,22 @@ def _finish(
 
 
 def check_messages(messages: Sequence[Mapping[str, Any]]) -> None:
-    """Refuse what Azure would reject (or silently misread) before anything is sent."""
+    """Refuse what Azure would reject (or silently misread) before anything is sent.
+
+    The number of images is not checked here: that needs the model (`build_chat_request`).
+    """
+    _check_messages(messages)
+
+
+def _check_messages(messages: Sequence[Mapping[str, Any]]) -> int:
+    """`check_messages`, returning how many image parts the messages hold."""
     # `type(...) is` first: the list of dicts every front end sends skips the ABC checks.
     plain = type(messages) is list
     if not plain and (isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence)):
         raise RequestValidationError(_MESSAGES_HELP, param="messages")
     if not messages:
         raise RequestValidationError(_MESSAGES_HELP, param="messages")
+    images = 0
     for i, message in enumerate(messages):
         if type(message) is not dict and not isinstance(message, Mapping):
             raise RequestValidationError(f"messages[{i}] is not a dict.", param="messages")
@@ -216,29 +245,39 @@ def check_messages(messages: Sequence[Mapping[str, Any]]) -> None:
                 "'system', 'user', 'assistant' and 'tool'.",
                 param="messages",
             )
-        _check_content(i, message)
+        images += _check_content(i, message)
+    return images
 
 
-def _check_content(i: int, message: Mapping[str, Any]) -> None:
+def _check_content(i: int, message: Mapping[str, Any]) -> int:
     content = message.get("content")
     if content is None:
         if message.get("role") == "assistant" and message.get("tool_calls"):
-            return
+            return 0
         raise RequestValidationError(f"messages[{i}] has no content.", param="messages")
     if isinstance(content, str):
-        return
+        return 0
     if not isinstance(content, list):
         raise RequestValidationError(
-            f"messages[{i}].content must be a string or a list of text parts.", param="messages"
+            f"messages[{i}].content must be a string or a list of text and image_url parts.",
+            param="messages",
         )
-    for part in content:
+    images = 0
+    for j, part in enumerate(content):
         kind = part.get("type") if isinstance(part, Mapping) else None
-        if kind != "text":
-            raise RequestValidationError(
-                f"messages[{i}] holds a {kind!r} part: Meta Llama models on Azure are text-only "
-                "(images, audio and files are not accepted). Send text parts only.",
-                param="messages",
-            )
+        if kind == "text":
+            continue
+        if kind == "image_url":
+            check_image_part(f"messages[{i}].content[{j}]", message.get("role"), part)
+            images += 1
+            continue
+        raise RequestValidationError(
+            f"messages[{i}].content[{j}] is a {kind!r} part: Meta Llama models on Azure take "
+            "text and, on the vision models (Llama 4), image_url parts; audio and files are not "
+            "accepted.",
+            param="messages",
+        )
+    return images
 
 
 def _check_params(

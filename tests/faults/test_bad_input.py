@@ -52,15 +52,15 @@ BAD = [
         Bad(
             Call([HumanMessage(content=[{"type": "text", "text": "What is it?"}, IMAGE])]),
             Call([{"role": "user", "content": [{"type": "text", "text": "What is it?"}, IMAGE]}]),
-            "text-only",
+            f"{MODEL} is text-only",
         ),
-        id="image-content",
+        id="image-for-a-text-only-model",
     ),
     pytest.param(
         Bad(
             Call([HumanMessage(content=[AUDIO])]),
             Call([{"role": "user", "content": [AUDIO]}]),
-            "text-only",
+            "audio and files are not accepted",
         ),
         id="audio-content",
     ),

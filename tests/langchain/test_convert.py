@@ -114,17 +114,90 @@ def test_tool_call_arguments_are_a_json_string() -> None:
 @pytest.mark.parametrize(
     ("block", "kind"),
     [
-        ({"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}}, "image_url"),
-        ({"type": "image", "base64": "AA==", "mime_type": "image/png"}, "image"),
         ({"type": "audio", "base64": "AA==", "mime_type": "audio/wav"}, "audio"),
         ({"type": "file", "base64": "AA==", "mime_type": "application/pdf"}, "file"),
     ],
-    ids=["image_url", "image", "audio", "file"],
+    ids=["audio", "file"],
 )
 def test_media_is_passed_on_for_the_transport_to_refuse(block: dict[str, Any], kind: str) -> None:
     wire = content_to_wire([{"type": "text", "text": "look"}, block])
     assert isinstance(wire, list)
     assert [part["type"] for part in wire] == ["text", kind]
+
+
+PNG_URL = "data:image/png;base64,iVBORw0KGgo="
+
+
+@pytest.mark.parametrize(
+    ("block", "image_url"),
+    [
+        pytest.param(
+            {"type": "image_url", "image_url": {"url": PNG_URL}}, {"url": PNG_URL}, id="openai-data"
+        ),
+        pytest.param(
+            {"type": "image_url", "image_url": {"url": "https://x.test/a.jpg", "detail": "low"}},
+            {"url": "https://x.test/a.jpg", "detail": "low"},
+            id="openai-https-detail",
+        ),
+        pytest.param(
+            {"type": "image_url", "image_url": "https://x.test/a.jpg"},
+            {"url": "https://x.test/a.jpg"},
+            id="openai-bare-string",
+        ),
+        pytest.param(
+            {"type": "image", "base64": "iVBORw0KGgo=", "mime_type": "image/png"},
+            {"url": PNG_URL},
+            id="v1-base64",
+        ),
+        pytest.param(
+            {"type": "image", "url": "https://x.test/a.jpg", "id": "lc_1"},
+            {"url": "https://x.test/a.jpg"},
+            id="v1-url",
+        ),
+        pytest.param(
+            {
+                "type": "image",
+                "source_type": "base64",
+                "data": "iVBORw0KGgo=",
+                "mime_type": "image/png",
+            },
+            {"url": PNG_URL},
+            id="v0-base64",
+        ),
+        pytest.param(
+            {"type": "image", "source_type": "url", "url": "https://x.test/a.jpg"},
+            {"url": "https://x.test/a.jpg"},
+            id="v0-url",
+        ),
+    ],
+)
+def test_images_become_image_url_parts_in_place(
+    block: dict[str, Any], image_url: dict[str, Any]
+) -> None:
+    wire = content_to_wire(["before", block, {"type": "text", "text": "after"}])
+    assert wire == [
+        {"type": "text", "text": "before"},
+        {"type": "image_url", "image_url": image_url},
+        {"type": "text", "text": "after"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("block", "says"),
+    [
+        pytest.param({"type": "image", "base64": "AA=="}, "mime_type", id="base64-without-mime"),
+        pytest.param({"type": "image", "file_id": "file-1"}, "by id", id="file-id"),
+        pytest.param({"type": "image", "source_type": "id", "id": "f"}, "by id", id="v0-id"),
+    ],
+)
+def test_images_that_cannot_be_sent_are_refused(block: dict[str, Any], says: str) -> None:
+    with pytest.raises(RequestValidationError, match=says):
+        content_to_wire([block])
+
+
+def test_an_assistant_message_sends_no_image() -> None:
+    block = {"type": "image", "url": "https://x.test/a.jpg"}
+    assert content_to_wire(["seen", block], assistant=True) == "seen"
 
 
 def test_unknown_message_type_is_refused() -> None:

@@ -4,7 +4,8 @@ Two runs: `TestNativeTools` on an endpoint that takes native `tools`, and `TestP
 on one that answers them with the vLLM 400 of real Llama deployments, so that every tool test
 goes through the `tool_calling="auto"` switch to prompted tool calling (structured output uses
 `function_calling` there, to cover the prompted path). The only expected failures are inputs
-Llama on Azure cannot take (images, audio, PDF): the client refuses them before sending.
+the emulated Llama 3.1 cannot take (images: a text-only model; audio, PDF: no Llama on Azure):
+the client refuses them before sending.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:Benchmark fixture was not used:pytest_benchmark.logger.PytestBenchmarkWarning"
 )
 
-_TEXT_ONLY = "Meta Llama models on Azure are text-only: the client refuses {} before sending."
+_TEXT_ONLY = "The emulated Llama 3.1 is text-only: the client refuses {} before sending."
 # A 1x1 PNG, an empty WAV header and a minimal PDF: enough to be the right kind of part.
 _PNG = base64.b64encode(
     bytes.fromhex(

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
 from langchain_azure_llama import AzureLlama, ChatAzureLlama
+from langchain_azure_llama._tokens import family_of
 
 TABLE = json.loads((Path(__file__).parent / "data" / "llama3_token_counts.json").read_text())
 MEAN_ERROR, P95_ERROR = 0.040, 0.105
@@ -185,3 +186,76 @@ def test_text_model_estimates_offline() -> None:
     llm = AzureLlama(endpoint=ENDPOINT, api_key="k", model="Meta-Llama-3.1-8B")
     assert llm.get_num_tokens("This is a test sentence.") == 6
     llm.close()
+
+
+# -- Llama 3.3 and 4 (issue 21, item 5), images -----------------------------------------------
+
+LLAMA4 = "Llama-4-Maverick-17B-128E-Instruct-FP8"
+LLAMA4_SPECIALS = ["<|begin_of_text|>", "<|header_start|>", "<|header_end|>", "<|eot|>"]
+
+
+@pytest.mark.parametrize(
+    ("model", "family"),
+    [
+        pytest.param("Llama-3.3-70B-Instruct", "llama3", id="llama-3.3-shares-3.1"),
+        pytest.param("Meta-Llama-3.1-8B-Instruct", "llama3", id="llama-3.1"),
+        pytest.param(LLAMA4, "llama4", id="llama-4-maverick"),
+        pytest.param("azure_llama/llama-4-scout-17b-16e-instruct", "llama4", id="llama-4-scout"),
+        pytest.param("Llama-2-7b-chat", "llama2", id="llama-2"),
+        pytest.param("blue", "llama3", id="unknown"),
+    ],
+)
+def test_family_of(model: str, family: str) -> None:
+    assert family_of(model) == family
+
+
+def test_exact_llama4_counts_follow_metas_template(word_tokenizer: Tokenizer) -> None:
+    """Encode the prompt as Meta's llama4 prompt_format.md lays it out, special tokens included,
+    with a Llama-4-style tokenizer; the count from the messages must be the same."""
+    tokenizer = Tokenizer.from_str(word_tokenizer.to_str())
+    tokenizer.add_special_tokens(LLAMA4_SPECIALS)
+    rendered = (
+        "<|begin_of_text|><|header_start|>system<|header_end|>\n\nyou are terse<|eot|>"
+        "<|header_start|>user<|header_end|>\n\nhello there<|eot|>"
+        "<|header_start|>assistant<|header_end|>\n\nhello<|eot|>"
+        "<|header_start|>user<|header_end|>\n\nhow many tokens is this ?<|eot|>"
+        "<|header_start|>assistant<|header_end|>\n\n"
+    )
+    messages = [
+        SystemMessage("you are terse"),
+        HumanMessage("hello there"),
+        AIMessage("hello"),
+        HumanMessage("how many tokens is this ?"),
+    ]
+    for model in _chat(model=LLAMA4, tokenizer=tokenizer):
+        assert model.get_num_tokens_from_messages(messages) == len(tokenizer.encode(rendered).ids)
+
+
+PNG_B64 = "iVBORw0KGgo" + "A" * (5 * 1024 * 1024)  # a 5 MB image, as base64
+
+
+@pytest.mark.parametrize(
+    ("model", "per_image"),
+    [
+        # Meta's Llama 4 layout at its largest: 16 tiles + a global one (transport/_images.py).
+        pytest.param(LLAMA4, 2467, id="llama-4-upper-bound"),
+        pytest.param("Llama-3.2-11B-Vision-Instruct", 1, id="llama-3.2-vision-one-token"),
+    ],
+)
+@pytest.mark.parametrize(
+    "block",
+    [
+        pytest.param({"type": "image", "base64": PNG_B64, "mime_type": "image/png"}, id="base64"),
+        pytest.param({"type": "image", "url": "https://x.test/dog.jpg"}, id="https"),
+    ],
+)
+def test_an_image_is_counted_per_image_not_as_text(
+    model: str, per_image: int, block: dict[str, Any]
+) -> None:
+    for chat in _chat(model=model):
+        text = [{"type": "text", "text": "What is this?"}]
+        plain = chat.get_num_tokens_from_messages([HumanMessage(text)])
+        one = chat.get_num_tokens_from_messages([HumanMessage([*text, block])])
+        two = chat.get_num_tokens_from_messages([HumanMessage([*text, block, block])])
+        assert one == plain + per_image
+        assert two == plain + 2 * per_image

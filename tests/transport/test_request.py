@@ -82,7 +82,7 @@ REFUSALS = [
         {},
         {},
         "messages",
-        id="image-part",
+        id="image-url-neither-data-nor-https",
     ),
     pytest.param(
         [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}],
