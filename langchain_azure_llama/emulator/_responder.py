@@ -2,8 +2,9 @@
 
 Tokens are whitespace-separated words; token i > 0 keeps its leading whitespace, so joining the
 tokens gives the reply text back exactly. prompt_tokens counts the words of every message's text.
-Prompts are read as Meta documents the Llama 3.1 format (see `_llama_prompt`), never by matching
-any client's instruction sentences. The first rule that matches writes the reply:
+Prompts are read as Meta documents its Llama formats (see `_llama_prompt`), never by matching
+any client's instruction sentences (only Meta's own format wording). The first rule that
+matches writes the reply:
 
 1. header `x-emulator-reply-tokens: N` -> exactly "tok0 tok1 ... tok{N-1}";
 2. native tools (tool_mode native), tool_choice not "none", last message from the user -> one
