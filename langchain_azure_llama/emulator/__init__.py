@@ -1,10 +1,11 @@
-"""A local emulator of the Azure AI Model Inference API for Meta Llama deployments.
+"""A local emulator of Azure's routes for Meta Llama deployments: the Model Inference API, the
+Llama-native `/v1` routes, Foundry's `/models` and a Foundry resource's Azure OpenAI v1 route.
 
 Built from the wire protocol's public sources (`docs/wire-protocol.md`) alone and sharing no
 code with `langchain_azure_llama.transport`, so one misreading of the protocol cannot hide in
 both. Answers come from a deterministic responder (not a model) that reads prompts in Meta's
-documented Llama 3.1 format, or, optionally, from an OpenAI-compatible upstream server
-re-shaped into Azure's wire shapes.
+documented Llama 3.1 JSON and Llama 3.2 / 3.3 / 4 pythonic formats, or, optionally, from an
+OpenAI-compatible upstream server re-shaped into Azure's wire shapes.
 
     from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
 
@@ -16,6 +17,7 @@ Control headers (the emulator's own, never Azure's):
     x-emulator-fault: a fault for this request only, e.g. `cut-after=3` or
         `status=429; retry-after=2` (full syntax in `_faults`).
     x-emulator-reply-tokens: N -- reply with exactly N tokens `tok0 ... tok{N-1}`.
+    x-emulator-parallel-calls: N -- answer tools with N calls (native or a pythonic list).
 
 Where no source records a real shape, the choice made is noted in `_wire`.
 """

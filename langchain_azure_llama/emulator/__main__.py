@@ -1,4 +1,11 @@
-"""`azure-llama-emulator` / `python -m langchain_azure_llama.emulator`: serve until Ctrl-C."""
+"""`azure-llama-emulator` / `python -m langchain_azure_llama.emulator`: serve until Ctrl-C.
+
+Kinds: serverless (default; one model, key only), managed (--deployment / --token), foundry
+(--models: the Model Inference routes under /models) and openai-v1 (--kind openai-v1 --models:
+a Foundry resource's Azure OpenAI v1 route, POST /openai/v1/chat/completions with `model` = a
+deployment name, GET /openai/v1/models). Control headers: x-emulator-fault,
+x-emulator-reply-tokens: N, x-emulator-parallel-calls: N.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ import signal
 import threading
 from collections.abc import Sequence
 
-from ._config import EmulatorConfig, Kind
+from ._config import KINDS, TOOL_MODES, EmulatorConfig, Kind
 from ._emulator import Emulator
 
 
@@ -39,7 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     stop = _stop_on_signals()  # before the banner: a client may signal as soon as it reads it
     with Emulator(config) as emu:
-        served = sorted(deployments.values()) if deployments else config.foundry_models
+        served = (
+            sorted(deployments.values()) if deployments else config.models or (config.model_name,)
+        )
         model = ", ".join(served)
         banner = (
             f"Azure Llama emulator listening on {emu.url} (model {model}, key {config.api_key})"
@@ -70,16 +79,34 @@ def _deployment(spec: str) -> tuple[str, str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="azure-llama-emulator", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="azure-llama-emulator",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add = parser.add_argument
     add("--host", default="127.0.0.1")
     add("--port", type=int, default=8089)
     add("--api-key", default="emulator-key")
-    add("--kind", choices=["serverless", "managed", "foundry"], default=None)
+    add(
+        "--kind",
+        choices=KINDS,
+        default=None,
+        help="endpoint kind (default: foundry with --models, managed with --deployment or "
+        "--token, else serverless); openai-v1 serves the Azure OpenAI v1 route",
+    )
     add("--model", default="Meta-Llama-3.1-8B-Instruct")
     add("--model-type", choices=["chat-completion", "text-generation"], default="chat-completion")
     add("--info-spelling", default="chat-completion")
-    add("--tool-mode", choices=["native", "reject"], default="native")
+    add(
+        "--tool-mode",
+        "--tools-mode",
+        dest="tool_mode",
+        choices=TOOL_MODES,
+        default="native",
+        help="native `tools`: answer with tool calls (native), refuse with vLLM's 400 "
+        "(reject) or answer in plain text as if none were sent (ignore)",
+    )
     add("--response-format-mode", choices=["accept", "reject"], default="accept")
     add("--json-fence", action="store_true", help="fence prompted JSON answers in ```json")
     add("--rpm", type=int, default=None)
@@ -88,8 +115,19 @@ def _parser() -> argparse.ArgumentParser:
     add("--upstream-model", default=None)
     add("--chunk-delay", type=float, default=0.0)
     add("--deployment", action="append", default=[], metavar="NAME=MODEL")
-    add("--token", action="append", default=[], help="Entra token accepted (managed, foundry)")
-    add("--models", default=None, help="foundry: deployments served, chosen by `model` (a,b,c)")
+    add(
+        "--token",
+        action="append",
+        default=[],
+        help="Entra token accepted (managed, foundry, openai-v1)",
+    )
+    add(
+        "--models",
+        default=None,
+        help="foundry / openai-v1: deployments served, chosen by the body's `model` (a,b,c); "
+        "NAME=MODEL names a deployment of MODEL, e.g. "
+        "my-maverick=Llama-4-Maverick-17B-128E-Instruct-FP8",
+    )
     return parser
 
 

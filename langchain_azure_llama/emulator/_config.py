@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["serverless", "managed", "foundry"]
+Kind = Literal["serverless", "managed", "foundry", "openai-v1"]
 ModelType = Literal["chat-completion", "text-generation"]
-ToolMode = Literal["native", "reject"]
+ToolMode = Literal["native", "reject", "ignore"]
+KINDS = ("serverless", "managed", "foundry", "openai-v1")
+TOOL_MODES = ("native", "reject", "ignore")
 ResponseFormatMode = Literal["accept", "reject"]
 
 
@@ -21,7 +23,11 @@ class EmulatorConfig:
         kind: "serverless" (MaaS: key only, content safety on the Model Inference routes),
             "managed" (managed compute: key or Entra tokens, no content safety, deployments) or
             "foundry" (a Foundry Models endpoint: the Model Inference routes under `/models`,
-            key or Entra tokens, content safety, the deployment chosen by `model` in the body).
+            key or Entra tokens, content safety, the deployment chosen by `model` in the body)
+            or "openai-v1" (a Foundry resource's Azure OpenAI v1 route: `POST /openai/v1/chat/
+            completions` and `GET /openai/v1/models`, `model` = a deployment name, required and
+            case-sensitive, no `api-version`, key or Entra tokens, content safety, Azure
+            OpenAI's `{"error": {code, message, param, type, innererror}}` error bodies).
         model_name: The model served (reported by `/info` and in every response's `model`).
         model_type: "chat-completion" serves the chat routes, "text-generation" the completion
             routes; the other family answers 404 `NOT FOUND`, as a real deployment does.
@@ -29,11 +35,15 @@ class EmulatorConfig:
             "chat-completion" (real), "chat-completions" (docs) or "chat_completion" (SDK enum).
         deployments: Managed only. Deployment name -> model name, selected with the request
             header `azureml-model-deployment`; every deployment shares `model_type`.
-        models: Foundry only. The deployments served, chosen by the body's `model` (or the
-            `x-ms-model-mesh-model-name` header); defaults to `model_name` alone.
+        models: Foundry and openai-v1 only. The deployments served, chosen by the body's
+            `model` (on foundry also the `x-ms-model-mesh-model-name` header); defaults to
+            `model_name` alone. An entry `NAME=MODEL` names a deployment of MODEL: answers
+            then say MODEL in their `model` field, as Azure does for a custom deployment name.
         accepted_tokens: Managed or foundry only. Entra bearer tokens accepted besides the key.
         tool_mode: "native" answers `tools` with tool calls; "reject" answers any request with
-            `tools` with the 400 that vLLM-backed Llama deployments return.
+            `tools` with the 400 that vLLM-backed Llama deployments return; "ignore" answers as
+            if no `tools` had been sent (plain text), as Llama-3.3-70B on Azure did
+            (microsoft/semantic-kernel#10221).
         response_format_mode: "accept" answers a `response_format` of type `json_schema` with
             JSON that validates against its schema; "reject" answers it with the documented
             422 `parameter_not_supported` (REF-API), as Llama on Azure does for JSON output.
@@ -81,13 +91,11 @@ class EmulatorConfig:
     port: int = 0
 
     def __post_init__(self) -> None:
-        if self.kind not in ("serverless", "managed", "foundry"):
-            raise ValueError(
-                f"kind must be 'serverless', 'managed' or 'foundry', not {self.kind!r}"
-            )
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {self.kind!r}")
         if self.model_type not in ("chat-completion", "text-generation"):
             raise ValueError(f"unknown model_type {self.model_type!r}")
-        if self.tool_mode not in ("native", "reject"):
+        if self.tool_mode not in TOOL_MODES:
             raise ValueError(f"unknown tool_mode {self.tool_mode!r}")
         if self.response_format_mode not in ("accept", "reject"):
             raise ValueError(f"unknown response_format_mode {self.response_format_mode!r}")
@@ -95,14 +103,30 @@ class EmulatorConfig:
             # Serverless endpoints host one model and never accept Entra tokens
             # (docs/wire-protocol.md §4).
             raise ValueError("deployments and accepted_tokens need kind='managed'")
-        if self.models and self.kind != "foundry":
-            raise ValueError("models needs kind='foundry' (managed compute uses deployments)")
-        if self.kind == "foundry" and self.deployments:
-            raise ValueError("kind='foundry' chooses by model: use models, not deployments")
+        if self.models and self.kind not in _BY_MODEL:
+            raise ValueError(
+                "models needs kind='foundry' or 'openai-v1' (managed compute uses deployments)"
+            )
+        if self.kind in _BY_MODEL and self.deployments:
+            raise ValueError(f"kind={self.kind!r} chooses by model: use models, not deployments")
+        for entry in self.models:
+            name, sep, model = entry.partition("=")
+            if not name or (sep and not model):
+                raise ValueError(f"models entries are NAME or NAME=MODEL, not {entry!r}")
         if self.deployments is not None and not self.deployments:
             raise ValueError("deployments, when given, must name at least one deployment")
 
     @property
     def foundry_models(self) -> tuple[str, ...]:
-        """The deployments a foundry endpoint serves."""
-        return self.models or (self.model_name,)
+        """The deployments a foundry or openai-v1 endpoint serves, by name."""
+        return tuple(self.served_models)
+
+    @property
+    def served_models(self) -> dict[str, str]:
+        """Deployment name -> the model it serves (a foundry or openai-v1 endpoint)."""
+        entries = self.models or (self.model_name,)
+        pairs = (entry.partition("=") for entry in entries)
+        return {name: model or name for name, _, model in pairs}
+
+
+_BY_MODEL = ("foundry", "openai-v1")

@@ -1,8 +1,9 @@
 """The inference pipeline, after auth and routing, in the order the service applies its checks.
 
 JSON (422) -> fault (header or queue) -> rate limit (429, the gateway) -> prompt filter (400,
-serverless Model Inference routes only) -> body validation (400/422) -> backend checks (vLLM
-400) -> answer, from the deterministic responder or the upstream server.
+serverless, foundry and openai-v1, not the Llama-native routes) -> body validation (400/422)
+-> backend checks (vLLM 400: tools, images, context window) -> answer, from the deterministic
+responder or the upstream server.
 """
 
 from __future__ import annotations
@@ -12,13 +13,22 @@ from typing import Any
 
 from aiohttp import web
 
-from . import _shapes, _stream, _wire
+from . import _openai_errors, _shapes, _stream, _wire
 from ._config import EmulatorConfig
 from ._faults import Fault, FaultSyntaxError, parse_fault
+from ._models import facts
 from ._responder import Prompt, Reply, count_prompt_tokens, respond, text_of
 from ._state import State
 from ._upstream import Upstream, azure_events, reshape
-from ._validate import Route, check_backend, parse_body, response_schema, validate
+from ._validate import (
+    Route,
+    check_backend,
+    check_context,
+    check_images,
+    parse_body,
+    response_schema,
+    validate,
+)
 
 
 async def answer(
@@ -32,13 +42,19 @@ async def answer(
     prompt_tokens = count_prompt_tokens(messages)
     _rate_limit(state, body, prompt_tokens)
     # Foundry deployments carry a content filter too (docs/wire-protocol.md §19).
-    safety = config.kind in ("serverless", "foundry") and not route.native
+    safety = config.kind in ("serverless", "foundry", "openai-v1") and not route.native
     if safety:
-        _prompt_filter(messages, config)
+        _prompt_filter(messages, config, openai=route.openai)
     accept_schema = config.response_format_mode == "accept"
     extra_mode = request.headers.get("extra-parameters")
     body = validate(body, route, extra_mode, accept_json_schema=accept_schema)
     check_backend(body, reject_tools=config.tool_mode == "reject")
+    model_facts = facts(model)
+    if route.chat:
+        check_images(body, model_facts.images, model_facts.max_images)
+    check_context(prompt_tokens, _max_tokens(body), model_facts.context_window)
+    if config.tool_mode == "ignore":
+        body = {k: v for k, v in body.items() if k not in ("tools", "tool_choice")}
     headers = _wire.answer_headers(deployment, safety=safety)
     writer = _Answer(request, state, route, body, _shapes.Meta.new(model), headers)
     if state.upstream is not None:
@@ -85,20 +101,30 @@ def _messages(body: dict[str, Any], route: Route) -> list[dict[str, Any]]:
 
 
 def _rate_limit(state: State, body: dict[str, Any], prompt_tokens: int) -> None:
-    max_tokens = body.get("max_tokens")
+    max_tokens = _max_tokens(body)
     cost = prompt_tokens + (max_tokens if isinstance(max_tokens, int) else 0)
     wait = state.limiter.admit(cost)
     if wait is not None:
         raise _wire.rate_limited(wait)
 
 
-def _prompt_filter(messages: list[dict[str, Any]], config: EmulatorConfig) -> None:
+def _prompt_filter(messages: list[dict[str, Any]], config: EmulatorConfig, *, openai: bool) -> None:
     for message in messages:
         text = text_of(message)
         if config.jailbreak_trigger and config.jailbreak_trigger in text:
-            raise _wire.jailbreak_filtered()
+            raise (
+                _openai_errors.content_filtered("jailbreak")
+                if openai
+                else _wire.jailbreak_filtered()
+            )
         if config.prompt_filter_trigger and config.prompt_filter_trigger in text:
-            raise _wire.prompt_filtered()
+            raise _openai_errors.content_filtered("violence") if openai else _wire.prompt_filtered()
+
+
+def _max_tokens(body: dict[str, Any]) -> Any:
+    # OpenAI clients on the v1 route may send the newer spelling.
+    value = body.get("max_tokens")
+    return body.get("max_completion_tokens") if value is None else value
 
 
 def _prompt(
@@ -117,13 +143,29 @@ def _prompt(
         tools=tools or (),
         tool_choice=body.get("tool_choice"),
         response_schema=response_schema(body) if config.response_format_mode == "accept" else None,
-        max_tokens=body.get("max_tokens"),
+        max_tokens=_max_tokens(body),
+        family=facts(model).family,
+        parallel_calls=_parallel_calls(request),
         stop=[stop] if isinstance(stop, str) else list(stop or ()),
         reply_tokens=_reply_tokens(request),
         output_filter=config.output_filter_trigger if safety else "",
         json_fence=config.json_fence,
         seed_text=_wire.dumps(body),
     )
+
+
+def _parallel_calls(request: web.Request) -> int | None:
+    header = request.headers.get("x-emulator-parallel-calls")
+    if header is None:
+        return None
+    if not header.strip().isdigit() or not 1 <= int(header) <= _MAX_PARALLEL:
+        raise _wire.bad_emulator_header(
+            f"x-emulator-parallel-calls must be a count from 1 to {_MAX_PARALLEL}, not {header!r}"
+        )
+    return int(header)
+
+
+_MAX_PARALLEL = 16
 
 
 def _reply_tokens(request: web.Request) -> int | None:
@@ -162,8 +204,11 @@ class _Answer:
         if prompt.max_tokens is None:
             self.state.limiter.charge(sum(r.completion_tokens for r in replies))
         if streaming:
-            events = _shapes.chat_events if self.route.chat else _shapes.text_events
-            source = _stream.from_iterable(events(self.meta, reply))
+            if self.route.chat:
+                chunks = _shapes.chat_events(self.meta, reply, indexed=self.route.openai)
+            else:
+                chunks = _shapes.text_events(self.meta, reply)
+            source = _stream.from_iterable(chunks)
             return await self._send(source, fault, live=False)
         return self._complete(replies)
 

@@ -1,4 +1,4 @@
-"""What a Llama 3.1 prompt in Meta's documented format asks for, read generically.
+"""What a Llama prompt in Meta's documented formats asks for, read generically.
 
 Meta's "JSON based tool calling" (meta-llama/llama-models `models/llama3_1/prompt_format.md`;
 the chat template shipped with Llama-3.1-*-Instruct) puts the function definitions as JSON in
@@ -17,15 +17,26 @@ after the call). Nothing here knows any client's instruction sentences: only JSO
   `json_schema` wrapper) that is not a function definition.
 * The request: the last user message; when it holds function definitions, only the text after
   the last of them (where Meta's templates put the question), else its text without JSON.
+* The answer format a prompt asks for, by Meta's distinctive wording: the pythonic zero-shot
+  prompt of Llama 3.2 / 3.3 / 4 (`models/llama3_2/text_prompt_format.md`,
+  `models/llama4/prompt_format.md`: "...put it in the format of [func_name1(params_name1=
+  params_value1, params_name2=params_value2...), func_name2(params)]", functions as a JSON list
+  with `"type": "dict"` parameters) or Llama 3.1's JSON one (`{"name": function name,
+  "parameters": dictionary of argument name and its value}`).
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
+Format = Literal["json", "pythonic"]
+_PYTHONIC_WORDING = ("[func_name1(", "func_name1(params_name1=")
+_JSON_WORDING = ("dictionary of argument name", '"parameters": dictionary')
+_MAX_CALL_TEXT = 100_000  # longer assistant turns are not parsed back as calls
 _DECODER = json.JSONDecoder()
 _WORD = re.compile(r"[a-z]{4,}")
 _DEMAND = re.compile(r"\b(?:must|always)\s+(?:call|use)\b", re.IGNORECASE)
@@ -194,6 +205,22 @@ def choose(
     return None
 
 
+def prompt_format(messages: Sequence[dict[str, Any]]) -> Format | None:
+    """The tool-call format the system prompt (or first user message) asks for, else None."""
+    first_user = next((m for m in messages if m.get("role") == "user"), None)
+    texts = [text_of(m) for m in messages if m.get("role") == "system" or m is first_user]
+    if any(w in t for t in texts for w in _PYTHONIC_WORDING):
+        return "pythonic"
+    if any(w in t for t in texts for w in _JSON_WORDING):
+        return "json"
+    return None
+
+
+def named(functions: Sequence[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """The functions `text` names (`get_weather` or `get weather`), in definition order."""
+    return _named(functions, text)
+
+
 def _named(functions: Sequence[dict[str, Any]], text: str) -> list[dict[str, Any]]:
     lowered = text.lower()
     return [
@@ -204,8 +231,11 @@ def _named(functions: Sequence[dict[str, Any]], text: str) -> list[dict[str, Any
 
 
 def called_name(content: str) -> str | None:
-    """The function an assistant turn called in Meta's format (`{"name", "parameters"}`)."""
+    """The function an assistant turn called in Meta's JSON (`{"name", "parameters"}`) or
+    pythonic (`[name(a=1), ...]`, the first call) format."""
     text = content.strip().removeprefix(_PYTHON_TAG).strip()
+    if text.startswith("[") and len(text) <= _MAX_CALL_TEXT:
+        return _pythonic_name(text)
     if text.startswith("```"):
         text = text.strip("`").removeprefix("json").strip()
     try:
@@ -216,3 +246,17 @@ def called_name(content: str) -> str | None:
         return None
     arguments = value.get("parameters", value.get("arguments"))
     return str(value["name"]) if isinstance(arguments, dict) else None
+
+
+def _pythonic_name(text: str) -> str | None:
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    body = tree.body
+    if not isinstance(body, ast.List) or not body.elts:
+        return None
+    call = body.elts[0]
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name):
+        return None
+    return call.func.id

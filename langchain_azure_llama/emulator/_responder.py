@@ -2,14 +2,18 @@
 
 Tokens are whitespace-separated words; token i > 0 keeps its leading whitespace, so joining the
 tokens gives the reply text back exactly. prompt_tokens counts the words of every message's text.
-Prompts are read as Meta documents the Llama 3.1 format (see `_llama_prompt`), never by matching
-any client's instruction sentences. The first rule that matches writes the reply:
+Prompts are read as Meta documents its Llama formats (see `_llama_prompt`), never by matching
+any client's instruction sentences (only Meta's own format wording). The first rule that
+matches writes the reply:
 
 1. header `x-emulator-reply-tokens: N` -> exactly "tok0 tok1 ... tok{N-1}";
 2. native tools (tool_mode native), tool_choice not "none", last message from the user -> one
    tool call: the tool forced by tool_choice, else the first whose name the user wrote, else
    the first; arguments from its JSON schema (see `_schema`), where `name(3, "x")` in the user's
-   text gives positional values and `prop=value` named ones; id `call_` + 24 hex of the body;
+   text gives positional values and `prop=value` named ones; id `call_` + 24 hex of the body.
+   The header `x-emulator-parallel-calls: N` asks for N calls instead: the forced tool N
+   times, else the tools the user named then the others, in the order offered, cycled to N;
+   each call has its own id;
 3. a tool result has come back -- the last message has role `tool`/`ipython`, or is a user turn
    right after an assistant turn that called a function in Meta's JSON format -> a JSON instance
    of the schema in force (rule 5) if any, else "The tool <name> returned: <content>.";
@@ -18,8 +22,14 @@ any client's instruction sentences. The first rule that matches writes the reply
    JSON) names it (`get_weather` or `get weather`); else the system messages' words (outside
    their JSON) name exactly one; else the request shares a word of 4+ letters with its
    description; else it is the only one defined; else the first, when the system messages
-   demand a call ("must call", "always use") -> the text `{"name": ..., "parameters": {...}}`,
-   arguments as in rule 2 from the request;
+   demand a call ("must call", "always use") -> the call as text, arguments as in rule 2 from
+   the request. Its form: Meta's pythonic list `[name(a=1, b='x')]` when the prompt uses
+   Meta's pythonic wording (`[func_name1(params_name1=params_value1, ...`), else the JSON
+   `{"name": ..., "parameters": {...}}` when it uses Meta's Llama 3.1 JSON wording
+   (`dictionary of argument name and its value`), else by the served model's family: the
+   pythonic list for Llama 3.2 / 3.3 / 4, JSON otherwise. A pythonic answer calls every
+   function the request names (parallel calls, in the order defined), else the one chosen
+   above; `x-emulator-parallel-calls: N` gives N calls as in rule 2. JSON answers hold one;
 5. a schema in force -- `response_format` `json_schema` accepted natively, else the last JSON
    schema (`"type": "object"` with `properties`) in a system or user message -> a JSON instance
    of it, values taken from the last user message; if a system/user message says BADJSON and
@@ -67,6 +77,8 @@ class Prompt:
     output_filter: str = ""  # "" when content safety does not run on this route
     json_fence: bool = False
     seed_text: str = ""  # the raw body, so tool-call ids are deterministic per request
+    family: str | None = None  # the served model's Llama family ("3.1", "3.2", "3.3", "4")
+    parallel_calls: int | None = None  # x-emulator-parallel-calls
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,7 @@ class Reply:
     tokens: tuple[str, ...]
     finish_reason: str
     prompt_tokens: int
-    tool_call: ToolCall | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
     completion_tokens: int = 0
 
     @property
@@ -92,12 +104,12 @@ class Reply:
 def respond(prompt: Prompt) -> Reply:
     """Apply the rules of the module docstring."""
     prompt_tokens = count_prompt_tokens(prompt.messages)
-    call = _native_call(prompt) if prompt.reply_tokens is None else None
-    if call is not None:
-        size = len(_TOKEN.findall(call.name + " " + call.arguments))
-        return Reply((), "tool_calls", prompt_tokens, call, size)
+    calls = _native_calls(prompt) if prompt.reply_tokens is None else ()
+    if calls:
+        size = sum(len(_TOKEN.findall(c.name + " " + c.arguments)) for c in calls)
+        return Reply((), "tool_calls", prompt_tokens, calls, size)
     tokens, finish = _cut(prompt, _text(prompt))
-    return Reply(tokens, finish, prompt_tokens, None, len(tokens))
+    return Reply(tokens, finish, prompt_tokens, (), len(tokens))
 
 
 def count_prompt_tokens(messages: Sequence[Any]) -> int:
@@ -146,16 +158,41 @@ def _last_user_text(messages: Sequence[dict[str, Any]]) -> str:
 # -- rule 2: native tool calls ---------------------------------------------------------------
 
 
-def _native_call(prompt: Prompt) -> ToolCall | None:
+def _native_calls(prompt: Prompt) -> tuple[ToolCall, ...]:
     functions = [t["function"] for t in prompt.tools if _is_function_tool(t)]
     last = prompt.messages[-1] if prompt.messages else {}
     if not functions or prompt.tool_choice == "none" or last.get("role") != "user":
-        return None
+        return ()
     user_text = text_of(last)
-    chosen = _choose_native(functions, _forced_name(prompt.tool_choice), user_text)
-    arguments = json.dumps(_arguments(chosen, user_text))
-    digest = hashlib.sha256(prompt.seed_text.encode()).hexdigest()[:24]
-    return ToolCall(f"call_{digest}", str(chosen.get("name")), arguments)
+    forced = _forced_name(prompt.tool_choice)
+    chosen = [_choose_native(functions, forced, user_text)]
+    if prompt.parallel_calls is not None:
+        chosen = _cycled(_candidates(functions, forced, user_text), prompt.parallel_calls)
+    return tuple(
+        ToolCall(
+            _call_id(prompt.seed_text, i), str(f.get("name")), json.dumps(_arguments(f, user_text))
+        )
+        for i, f in enumerate(chosen)
+    )
+
+
+def _call_id(seed_text: str, index: int) -> str:
+    seed = seed_text if index == 0 else f"{seed_text}#{index}"
+    return "call_" + hashlib.sha256(seed.encode()).hexdigest()[:24]
+
+
+def _candidates(
+    functions: Sequence[dict[str, Any]], forced: str | None, text: str
+) -> list[dict[str, Any]]:
+    """Parallel calls: the forced tool alone, else the named tools then the others."""
+    if forced is not None:
+        return [f for f in functions if f.get("name") == forced][:1] or list(functions[:1])
+    named = [f for f in functions if isinstance(f.get("name"), str) and f["name"] in text]
+    return named + [f for f in functions if f not in named]
+
+
+def _cycled(items: Sequence[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    return [items[i % len(items)] for i in range(count)] if items else []
 
 
 def _is_function_tool(tool: Any) -> bool:
@@ -259,10 +296,31 @@ def _prompted_call(prompt: Prompt) -> str | None:
         return None
     request = llama.request_text(prompt.messages)
     chosen = llama.choose(functions, request, llama.instructions_text(prompt.messages))
-    if chosen is None:
+    if _answer_format(prompt) == "json":
+        if chosen is None:
+            return None
+        call = {"name": chosen["name"], "parameters": _arguments(chosen, request)}
+        return _json_text(call, fence=prompt.json_fence)
+    calls = llama.named(functions, request) or ([chosen] if chosen is not None else [])
+    if prompt.parallel_calls is not None:
+        rest = [f for f in functions if f not in calls]
+        calls = _cycled(calls + rest, prompt.parallel_calls)
+    if not calls:
         return None
-    call = {"name": chosen["name"], "parameters": _arguments(chosen, request)}
-    return _json_text(call, fence=prompt.json_fence)
+    return "[" + ", ".join(_pythonic(f, _arguments(f, request)) for f in calls) + "]"
+
+
+def _answer_format(prompt: Prompt) -> llama.Format:
+    asked = llama.prompt_format(prompt.messages)
+    if asked is not None:
+        return asked
+    return "pythonic" if prompt.family in ("3.2", "3.3", "4") else "json"
+
+
+def _pythonic(function: dict[str, Any], arguments: Any) -> str:
+    # Python literals, as Meta's examples write them: name='x', flag=True, none=None.
+    pairs = arguments.items() if isinstance(arguments, dict) else ()
+    return f"{function['name']}({', '.join(f'{k}={v!r}' for k, v in pairs)})"
 
 
 def _schema_answer(prompt: Prompt) -> str | None:

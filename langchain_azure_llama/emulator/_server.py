@@ -4,26 +4,34 @@ Every request: record -> auth (401) -> deployment (managed, 404) -> route (404 `
 then `/info` or the inference pipeline (`_inference`). A foundry endpoint serves the routes
 under `/models` and no `/info`, and picks the model from the body: a missing one is a 400
 `no_model_name`, an unknown one a 404 `unknown_model` (docs/wire-protocol.md §19).
+An openai-v1 endpoint serves `POST /openai/v1/chat/completions` and `GET /openai/v1/models`
+only, takes no dated `api-version`, picks the deployment from the body's `model` (required,
+case-sensitive: 400, else 404 `DeploymentNotFound`) and answers every error in Azure OpenAI's
+envelope (`_openai_errors`).
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import time
 from collections.abc import Mapping
 
 from aiohttp import web
 
-from . import _wire
+from . import _openai_errors, _wire
 from ._config import EmulatorConfig
 from ._inference import answer
 from ._state import RecordedRequest, State
 from ._upstream import Upstream
-from ._validate import ROUTES, parse_body
+from ._validate import OPENAI_CHAT, ROUTES, parse_body
 
 STATE = web.AppKey("state", State)
 _MAX_BODY = 64 * 1024 * 1024
 _FOUNDRY_PREFIX = "/models"
+_OPENAI_PREFIX = "/openai/v1"
+# No api-version is needed on the v1 route; these values select it (or its preview surface).
+_V1_API_VERSIONS = frozenset({"v1", "preview", "latest"})
 
 
 def build_app(state: State) -> web.Application:
@@ -54,6 +62,8 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
     try:
         return await _handle(request, state, raw)
     except _wire.Rejection as rejection:
+        if state.config.kind == "openai-v1":
+            return _openai_errors.as_openai(rejection).response()
         return rejection.response()
 
 
@@ -74,6 +84,8 @@ def _recorded(request: web.Request, raw: bytes) -> RecordedRequest:
 async def _handle(request: web.Request, state: State, raw: bytes) -> web.StreamResponse:
     config = state.config
     _authenticate(request.headers, config)
+    if config.kind == "openai-v1":
+        return await _openai_v1(request, state, raw)
     if config.kind == "foundry":
         return await _foundry(request, state, raw)
     model, deployment = _deployment(request.headers, config)
@@ -96,13 +108,52 @@ async def _foundry(request: web.Request, state: State, raw: bytes) -> web.Stream
     return await answer(request, state, route, model, None, raw)
 
 
+async def _openai_v1(request: web.Request, state: State, raw: bytes) -> web.StreamResponse:
+    path, method = request.path.rstrip("/"), request.method
+    if path == f"{_OPENAI_PREFIX}/models" and method == "GET":
+        return _wire.json_response(_model_list(state.config), _wire.answer_headers(None))
+    if path != f"{_OPENAI_PREFIX}/chat/completions" or method != "POST":
+        raise _openai_errors.not_found()
+    version = request.query.get("api-version")
+    if version is not None and version not in _V1_API_VERSIONS:
+        raise _openai_errors.bad_api_version(version)
+    name = parse_body(raw).get("model")
+    if not isinstance(name, str) or not name:
+        raise _openai_errors.missing_model()
+    served = state.config.served_models.get(name)  # deployment names are case-sensitive
+    if served is None:
+        raise _openai_errors.deployment_not_found()
+    return await answer(request, state, OPENAI_CHAT, served, None, raw)
+
+
+def _model_list(config: EmulatorConfig) -> dict[str, object]:
+    # Azure OpenAI's list names the models of the resource, not its deployments; the OpenAI
+    # fields (`id`, `object`, `created`, `owned_by`) plus Azure's own.
+    created = int(time.time())
+    data = [
+        {
+            "id": model,
+            "object": "model",
+            "created": created,
+            "created_at": created,
+            "owned_by": "Meta",
+            "status": "succeeded",
+            "lifecycle_status": "generally-available",
+            "capabilities": {"chat_completion": True, "completion": False, "embeddings": False},
+        }
+        for model in sorted(set(config.served_models.values()))
+    ]
+    return {"object": "list", "data": data}
+
+
 def _foundry_model(headers: Mapping[str, str], raw: bytes, config: EmulatorConfig) -> str:
     name = parse_body(raw).get("model") or headers.get("x-ms-model-mesh-model-name")
     if not name:
         raise _wire.no_model_name()
-    if not isinstance(name, str) or name not in config.foundry_models:
+    served = config.served_models.get(name) if isinstance(name, str) else None
+    if served is None:
         raise _wire.unknown_model(str(name))
-    return name
+    return served
 
 
 def _authenticate(headers: Mapping[str, str], config: EmulatorConfig) -> None:
@@ -115,7 +166,7 @@ def _authenticate(headers: Mapping[str, str], config: EmulatorConfig) -> None:
         accepted = (config.api_key, *config.accepted_tokens)
         if any(_same(token, candidate) for candidate in accepted):
             return
-    raise _wire.unauthorized()
+    raise _openai_errors.unauthorized() if config.kind == "openai-v1" else _wire.unauthorized()
 
 
 def _same(given: str | None, expected: str) -> bool:

@@ -63,7 +63,7 @@ def chat_completion(meta: Meta, replies: Sequence[Reply]) -> dict[str, Any]:
 
 
 def _chat_choice(index: int, reply: Reply) -> dict[str, Any]:
-    calls = [wire_tool_call(reply.tool_call)] if reply.tool_call else None
+    calls = [wire_tool_call(call) for call in reply.tool_calls] or None
     # With tool calls the recorded content is "" rather than null.
     message = {"role": "assistant", "content": reply.text, "tool_calls": calls}
     return {
@@ -109,9 +109,16 @@ class ChatChunks:
     def final(self, token: str, finish: str, used: dict[str, int]) -> bytes:
         return event({**self._chunk({"content": token}, finish), "usage": used})
 
-    def tool_calls(self, calls: Sequence[ToolCall], used: dict[str, int]) -> bytes:
-        # Recorded MaaS shape: each call whole in one delta, no `index`, no `type`.
-        wire = [{"function": {"arguments": c.arguments, "name": c.name}, "id": c.id} for c in calls]
+    def tool_calls(
+        self, calls: Sequence[ToolCall], used: dict[str, int], *, indexed: bool = False
+    ) -> bytes:
+        # Recorded MaaS shape: each call whole in one delta, no `index`, no `type`. `indexed`
+        # adds OpenAI's `index` and `type` (the v1 route, an OpenAI-compatible surface).
+        wire: list[dict[str, Any]] = [
+            {"function": {"arguments": c.arguments, "name": c.name}, "id": c.id} for c in calls
+        ]
+        if indexed:
+            wire = [{**w, "index": i, "type": "function"} for i, w in enumerate(wire)]
         return event({**self._chunk({"tool_calls": wire}, "tool_calls"), "usage": used})
 
     def _chunk(self, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
@@ -147,12 +154,12 @@ class TextChunks:
         }
 
 
-def chat_events(meta: Meta, reply: Reply) -> Iterator[bytes]:
+def chat_events(meta: Meta, reply: Reply, *, indexed: bool = False) -> Iterator[bytes]:
     chunks = ChatChunks(meta)
     yield chunks.role()
     used = reply_usage([reply])
-    if reply.tool_call is not None:
-        yield chunks.tool_calls([reply.tool_call], used)
+    if reply.tool_calls:
+        yield chunks.tool_calls(reply.tool_calls, used, indexed=indexed)
         return
     yield from _token_events(chunks, reply, used)
 

@@ -40,6 +40,7 @@ class Route:
     path: str
     chat: bool
     native: bool
+    openai: bool = False  # the Azure OpenAI v1 route: OpenAI's parameters, no extra-parameters
 
 
 ROUTES = {
@@ -51,6 +52,7 @@ ROUTES = {
         Route("/v1/completions", chat=False, native=True),
     )
 }
+OPENAI_CHAT = Route("/openai/v1/chat/completions", chat=True, native=False, openai=True)
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
@@ -69,6 +71,9 @@ def validate(
     """The body the model sees, or a `Rejection` raised with the service's answer."""
     if route.native:
         body = _native_stream_flag(body)
+    elif route.openai:
+        # OpenAI's own parameters (n, user, stream_options, ...) pass; Llama has no JSON mode.
+        _check_response_format(body, accept_json_schema)
     else:
         body = _apply_extra_mode(body, route, extra_mode)
         _check_response_format(body, accept_json_schema)
@@ -90,6 +95,48 @@ def check_backend(body: dict[str, Any], *, reject_tools: bool) -> None:
         )
     if body.get("use_beam_search") and ((best_of or 1) <= 1 or body.get("temperature") != 0):
         raise _wire.backend_bad_request("use_beam_search requires best_of > 1 and temperature 0.")
+
+
+def check_images(body: dict[str, Any], accepted: bool | None, limit: int | None) -> None:
+    """vLLM's answers to `image_url` parts: a bad URL, too many images, or a text-only model.
+
+    `accepted` None (a model the emulator cannot place) takes any number of images.
+    """
+    urls = [part.get("url") for part in _image_parts(body.get("messages"))]
+    if not urls:
+        return
+    for url in urls:
+        if not isinstance(url, str) or not url.startswith(_IMAGE_SCHEMES):
+            raise _wire.backend_bad_request("The URL must be either a HTTP, data or file URL.")
+    allowed = 0 if accepted is False else limit
+    if allowed is not None and len(urls) > allowed:
+        raise _wire.image_limit(allowed)
+
+
+_IMAGE_SCHEMES = ("data:image/", "https://", "http://")
+
+
+def _image_parts(messages: Any) -> list[dict[str, Any]]:
+    found = []
+    for message in messages if isinstance(messages, list) else ():
+        content = message.get("content") if isinstance(message, dict) else None
+        for part in content if isinstance(content, list) else ():
+            if isinstance(part, dict) and part.get("type") == "image_url":
+                image = part.get("image_url")
+                found.append(image if isinstance(image, dict) else {"url": image})
+    return found
+
+
+def check_context(prompt_tokens: int, max_tokens: Any, window: int | None) -> None:
+    """vLLM's 400 when the prompt plus `max_tokens` passes the model's context window."""
+    wanted = max_tokens if isinstance(max_tokens, int) and not isinstance(max_tokens, bool) else 0
+    if window is None or prompt_tokens + wanted <= window:
+        return
+    raise _wire.backend_bad_request(
+        f"This model's maximum context length is {window} tokens. However, you requested "
+        f"{prompt_tokens + wanted} tokens ({prompt_tokens} in the messages, {wanted} in the "
+        "completion). Please reduce the length of the messages or completion."
+    )
 
 
 def _apply_extra_mode(body: dict[str, Any], route: Route, mode: str | None) -> dict[str, Any]:

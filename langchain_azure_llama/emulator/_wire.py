@@ -49,6 +49,7 @@ class Rejection(Exception):
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
+        self.openai = False  # already in the Azure OpenAI v1 envelope (`_openai_errors`)
 
     def response(self) -> web.Response:
         if isinstance(self.body, str):
@@ -185,6 +186,13 @@ def backend_bad_request(message: str) -> Rejection:
     return Rejection(
         400, {"error": {"code": "Bad Request", "message": dumps(inner), "status": 400}}
     )
+
+
+def image_limit(allowed: int) -> Rejection:
+    # Recorded from Maverick on a serverless Azure deployment (meta-llama/llama-cookbook#938):
+    # azure-core printed `(Bad Request) {"object":"error","message":"At most 1 image(s) ...`,
+    # i.e. this wrapper. For a text-only model (0 images) the same vLLM sentence is assumed.
+    return backend_bad_request(f"At most {allowed} image(s) may be provided in one request.")
 
 
 def tools_unsupported() -> Rejection:

@@ -36,6 +36,20 @@ def test_model_in_the_body_selects_the_deployment(
     )
 
 
+def test_a_named_deployment_answers_with_its_model(
+    make_emulator: Callable[..., Emulator], make_client: Callable[..., httpx.Client]
+) -> None:
+    emu = make_emulator(kind="foundry", models=(f"mine={MODELS[1]}",))
+    answer = make_client(emu).post(
+        "/models/chat/completions", json={"messages": MESSAGES, "model": "mine"}
+    )
+    assert answer.json()["model"] == MODELS[1]
+    unknown = make_client(emu).post(
+        "/models/chat/completions", json={"messages": MESSAGES, "model": MODELS[1]}
+    )
+    assert unknown.status_code == 404
+
+
 def test_the_model_mesh_header_selects_too(
     foundry: Emulator, make_client: Callable[..., httpx.Client]
 ) -> None:
