@@ -3,12 +3,9 @@ model's name, and nothing printed."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import litellm
 import pytest
 
-from langchain_azure_llama import transport as t
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
 from litellm_provider import _handler
 from tests._support.litellm import KEY, MODES, call_kwargs, run
