@@ -2,14 +2,18 @@
 
 Shows: one model group ("llama") made of two serverless deployments of the same model, in
 eastus2 and swedencentral, each with Azure's quota per deployment (1,000 requests/min, 200,000
-tokens/min) as `rpm`/`tpm`. `order` prefers eastus2; when it fails (503, or 429 with
-retry-after), the Router retries on swedencentral and cools eastus2 down. Then
-`litellm_proxy_config.yaml`, the LiteLLM proxy's config, is loaded into a Router in-process
-and answers. (The proxy server itself is `litellm --config ...`; litellm 1.110's `proxy`
-extra needs `litellm-proxy`, which PyPI does not have, so it is not run here.)
+tokens/min) as `rpm`/`tpm`, enforced by `optional_pre_call_checks=["enforce_model_rate_limits"]`
+(without it LiteLLM reads them as load-balancing weights only; with it a deployment at its limit
+is skipped, and with every one at its limit the call raises litellm.RateLimitError, a 429).
+`order` prefers eastus2; when it fails (503, or 429 with retry-after), the Router retries on
+swedencentral and cools eastus2 down. Then `litellm_proxy_config.yaml`, the LiteLLM proxy's
+config, is loaded into a Router in-process and answers. The proxy server itself is
+`litellm --config ... --host 127.0.0.1`, installed from this checkout with `pip install -e
+'.[proxy]'` (the `proxy` extra lists the proxy's real dependencies, since litellm's own
+`litellm[proxy]` pins a distribution PyPI does not have); it is not started here.
 
 Run:  make install && .venv/bin/python cookbook/router_failover.py
-Azure: AZURE_LLAMA_{EASTUS2,SWEDEN,MANAGED}_{ENDPOINT,KEY} (and AZURE_LLAMA_MODEL), as in the
+Azure: AZURE_LLAMA_{EASTUS2,SWEDEN,70B}_{ENDPOINT,KEY} (and AZURE_LLAMA_MODEL), as in the
 config file. Unset, one emulator plays each deployment, and eastus2 is made to fail (503s,
 then 429s); against Azure nothing is injected, so you see whichever region answered.
 """
@@ -32,6 +36,8 @@ from langchain_azure_llama.emulator import Fault
 
 CONFIG = Path(__file__).with_name("litellm_proxy_config.yaml")
 RPM, TPM = 1000, 200_000  # Azure's serverless quota per deployment
+# rpm/tpm are limits only with this check (LiteLLM 1.110); a deployment at its limit is skipped.
+LIMITS = ["enforce_model_rate_limits"]
 MESSAGES = [{"role": "user", "content": "Say hello from your region."}]
 
 
@@ -48,7 +54,12 @@ def failover(east: Target, sweden: Target) -> None:
     names = {east.endpoint: "eastus2", sweden.endpoint: "swedencentral"}
     for fault in (Fault.status(503), Fault.status(429, retry_after=10)):
         model_list = [region(east, 1), region(sweden, 2)]
-        router = litellm.Router(model_list=model_list, num_retries=2, allowed_fails=0)
+        router = litellm.Router(
+            model_list=model_list,
+            num_retries=2,
+            allowed_fails=0,
+            optional_pre_call_checks=LIMITS,  # type: ignore[arg-type]
+        )
         if east.emulator is not None:
             east.emulator.inject(fault, times=100)
             print(f"eastus2 now answers {fault.status_code}")
@@ -75,8 +86,7 @@ def proxy_config() -> None:
 
 
 def main() -> None:
-    unfiltered = {"prompt_filter_trigger": "", "jailbreak_trigger": ""}
-    with deployments({"EASTUS2": {}, "SWEDEN": {}, "MANAGED": unfiltered}) as found:
+    with deployments({"EASTUS2": {}, "SWEDEN": {}, "70B": {}}) as found:
         if found["EASTUS2"].emulated:
             litellm.disable_hf_tokenizer_download = True  # offline: no tokenizer download
         litellm_provider.register()

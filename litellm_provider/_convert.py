@@ -421,11 +421,12 @@ class StreamConverter:
     (about 0.15 ms of CPU before the first chunk); its users see the same chunks either way.
     """
 
-    __slots__ = ("_ids", "_next")
+    __slots__ = ("_ids", "_next", "_served")
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
         self._next = 0
+        self._served = ""
 
     def convert(self, chunk: Mapping[str, Any]) -> Iterator[GenericStreamingChunk]:
         """The chunks for one (shape-checked) wire chunk."""
@@ -436,6 +437,9 @@ class StreamConverter:
         calls = (delta.get("tool_calls") if delta is not None else None) or ()
         reason = finish_reason(choice.get("finish_reason"))
         usage = chunk.get("usage")
+        served = chunk.get("model")
+        if isinstance(served, str) and served:
+            self._served = served
         if not (text or calls or reason or usage):
             return
         last = len(calls) - 1 if calls else 0
@@ -449,6 +453,12 @@ class StreamConverter:
                 "usage": _usage_block(usage) if i == last and usage else None,
                 "index": choice.get("index", 0) if choices else 0,
             }
+            if self._served:
+                # Not a `GenericStreamingChunk` key, but LiteLLM's stream wrapper reads a chunk's
+                # `model` as the served model (`provider_response_model`) and prices the stream
+                # from it, as it prices a whole answer from `response.model`. The bare name: the
+                # wrapper puts the provider's prefix in front itself.
+                out["model"] = self._served  # type: ignore[typeddict-unknown-key]
             yield out
 
     def _tool_use(self, call: Mapping[str, Any]) -> Any:

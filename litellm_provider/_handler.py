@@ -62,8 +62,6 @@ PROVIDER_MODEL = "azure_llama"
 # A token from a provider callable is reported as valid this long, so that the transport asks the
 # provider again on every request (the provider caches and refreshes the token itself).
 _PROVIDER_TOKEN_SECONDS = 1.0
-# `litellm.completion`'s default timeout and the Router's default `request_timeout`.
-_LITELLM_DEFAULT_TIMEOUTS = frozenset({600.0, 6000.0})
 
 
 class _TokenProvider:
@@ -264,15 +262,17 @@ def _max_retries(optional_params: Mapping[str, Any], litellm_params: Mapping[str
 
 
 def _seconds(timeout: float | httpx.Timeout | str | None) -> float | None:
-    """The caller's timeout, or None (the transport's own 60 s) for LiteLLM's defaults.
+    """The timeout LiteLLM resolved for this call, in seconds; None (the transport's own 60 s)
+    only when LiteLLM passed none (the handler called directly).
 
-    LiteLLM hands every call a timeout: 600 s when the caller gave none, and the Router's
-    `litellm.request_timeout` (6000 s by default). Neither reaches the provider marked as a
-    default, so those exact values are read as "not set"; any other value is the caller's.
+    LiteLLM resolves the timeout before it calls a provider (the call's `timeout`, the
+    deployment's `litellm_params.timeout`, the Router's `timeout`, `litellm.request_timeout`,
+    else its own 600 s) and passes only the result, in `timeout` and `litellm_params["timeout"]`
+    alike: nothing marks a value as a default, so no value is second-guessed. An explicit 600 is
+    600, as for LiteLLM's own providers; an operator bounds the Router's 6000 s with a
+    `timeout` of their own (the cookbook config sets one).
     """
     if timeout is None:
-        return None
-    if not isinstance(timeout, httpx.Timeout) and float(timeout) in _LITELLM_DEFAULT_TIMEOUTS:
         return None
     if isinstance(timeout, httpx.Timeout):
         parts = [timeout.read, timeout.connect, timeout.write, timeout.pool]

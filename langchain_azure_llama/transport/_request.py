@@ -88,8 +88,11 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _MESSAGES_HELP = "messages must be a non-empty list of {'role': ..., 'content': ...} dicts."
 _JSON_OBJECT_HELP = (
     "Meta Llama on Azure does not support response_format={'type': 'json_object'} (Azure "
-    "answers 422 parameter_not_supported). Use structured output (a JSON schema in the prompt, "
-    "validated on return) instead, e.g. ChatAzureLlama.with_structured_output(...)."
+    "answers 422 parameter_not_supported). Ask for a JSON schema instead: "
+    "response_format={'type': 'json_schema', 'json_schema': {'name': ..., 'schema': {...}}} "
+    "(sent natively or in the prompt, and the answer validated against it), from any OpenAI "
+    "client through the LiteLLM proxy alike; litellm.completion also takes a pydantic model "
+    "as response_format, and LangChain's with_structured_output(...) does the same."
 )
 
 

@@ -151,7 +151,7 @@ def test_router_fails_over_and_loads_the_proxy_config(run: Run) -> None:
     assert lines(out, "5 calls answered by") == ["{'swedencentral': 5}"] * 2
     # one refusal each, then the cooldown keeps traffic away from eastus2
     assert out.count("eastus2 refused 1 request(s), then the Router cooled it down") == 2
-    assert lines(out, "model groups") == ["['llama-3.1-8b', 'llama-3.1-8b-unfiltered']"]
+    assert lines(out, "model groups") == ["['llama-3.1-70b', 'llama-3.1-8b']"]
     (answer,) = lines(out, "llama-3.1-8b")
     assert answer == f"Emulated reply from {MODEL}: Say hello from your region."
 

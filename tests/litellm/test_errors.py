@@ -294,3 +294,31 @@ async def test_a_404_is_explained_from_the_calls_own_deployment(mode: str) -> No
     assert type(unwrap(info.value)) is litellm.NotFoundError
     reads = [r for r in base.requests if r.path == "/info"]
     assert reads and all(r.headers.get("azureml-model-deployment") == "b1" for r in reads)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_json_object_is_refused_with_front_end_neutral_advice(
+    emu: Emulator, mode: str
+) -> None:
+    """An OpenAI-SDK client of the proxy reads this message: it names what to send instead
+    (a json_schema response_format), not a LangChain method."""
+    kwargs = call_kwargs(emu, response_format={"type": "json_object"})
+    with pytest.raises(litellm.BadRequestError) as caught:
+        await run(mode, **kwargs)
+    message = str(caught.value)
+    assert "'type': 'json_schema'" in message
+    assert "ChatAzureLlama" not in message
+    assert emu.requests == []  # refused before anything is sent
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_blocked_prompt_carries_content_filter_code_and_categories(
+    emu: Emulator, mode: str
+) -> None:
+    kwargs = call_kwargs(emu, messages=[{"role": "user", "content": "please JAILBREAK this"}])
+    with pytest.raises(litellm.ContentPolicyViolationError) as caught:
+        await run(mode, **kwargs)
+    error = unwrap(caught.value)
+    assert getattr(error, "code", None) == "content_filter"
+    fields = error.provider_specific_fields  # type: ignore[attr-defined]
+    assert fields["filtered_categories"] == ["jailbreak"]

@@ -55,6 +55,7 @@ class Proxy:
     east: Emulator
     west: Emulator
     limited: Emulator
+    big: Emulator
 
 
 def _free_port() -> int:
@@ -91,7 +92,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     with (
         Emulator(EmulatorConfig(api_key=KEY)) as east,
         Emulator(EmulatorConfig(api_key=KEY)) as west,
-        Emulator(EmulatorConfig(api_key=KEY, prompt_filter_trigger="")) as managed,
+        Emulator(EmulatorConfig(api_key=KEY, model_name="Meta-Llama-3.1-70B-Instruct")) as big,
         Emulator(EmulatorConfig(api_key=KEY)) as limited,
         Emulator(
             EmulatorConfig(api_key=KEY, tool_mode="reject", response_format_mode="reject")
@@ -107,7 +108,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         emulators = {
             "EASTUS2": east,
             "SWEDEN": west,
-            "MANAGED": managed,
+            "70B": big,
             "LIMITED": limited,
             "TOOLS": no_tools,
         }
@@ -122,7 +123,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(url, process)
-            yield Proxy(url, east, west, limited)
+            yield Proxy(url, east, west, limited, big)
         finally:
             process.terminate()
             try:
@@ -187,11 +188,22 @@ def test_stream_without_usage_option_sends_no_usage_chunk(client: Any) -> None:
     assert all(getattr(c, "usage", None) is None for c in chunks)
 
 
-def test_content_policy_fallback(client: Any) -> None:
-    response = client.chat.completions.create(
-        model="llama-3.1-8b", messages=[{"role": "user", "content": "BLOCKME please"}]
-    )
-    assert response.choices[0].message.content.endswith("BLOCKME please")
+def test_content_policy_fallback_stays_filtered(proxy: Proxy, client: Any) -> None:
+    """The cookbook falls back to another filtered deployment: a prompt Azure blocks is tried
+    there too and, blocked again, reaches the client as a 400 with `code` and categories."""
+    import openai
+
+    proxy.big.clear()
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(
+            model="llama-3.1-8b", messages=[{"role": "user", "content": "JAILBREAK please"}]
+        )
+    assert caught.value.status_code == 400
+    assert any(r.path.endswith("/chat/completions") for r in proxy.big.requests)
+    body = caught.value.body
+    assert isinstance(body, dict)
+    fields = body.get("provider_specific_fields") or {}
+    assert fields.get("filtered_categories") == ["jailbreak"]
 
 
 def test_cost_header(client: Any) -> None:

@@ -164,25 +164,54 @@ async def test_without_fallback_the_content_policy_error_surfaces(
 
 
 def test_cookbook_config_routes_through_the_provider(
-    regions: tuple[Emulator, Emulator], unfiltered: Emulator, monkeypatch: pytest.MonkeyPatch
+    regions: tuple[Emulator, Emulator], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The proxy's config.yaml, loaded into a Router with its `os.environ/` references set."""
+    """The proxy's config.yaml, loaded into a Router with its `os.environ/` references set: its
+    content fallback is another filtered deployment, so a blocked prompt stays blocked."""
     east, west = regions
     config = yaml.safe_load(COOKBOOK.read_text())
     (entry,) = config["litellm_settings"]["custom_provider_map"]
     assert entry == {"provider": "azure_llama", "custom_handler": "litellm_provider.handler"}
-    for name, emu in (("EASTUS2", east), ("SWEDEN", west), ("MANAGED", unfiltered)):
-        monkeypatch.setenv(f"AZURE_LLAMA_{name}_ENDPOINT", emu.url)
-        monkeypatch.setenv(f"AZURE_LLAMA_{name}_KEY", KEY)
-    group = [d for d in config["model_list"] if d["model_name"] == "llama-3.1-8b"]
-    assert [(d["litellm_params"]["rpm"], d["litellm_params"]["tpm"]) for d in group] == [
-        (RPM, TPM),
-        (RPM, TPM),
-    ]
-    router = litellm.Router(model_list=config["model_list"], **config["router_settings"])
-    response = router.completion(model="llama-3.1-8b", messages=MESSAGES)
-    assert response.choices[0].message.content.endswith("hello there")
-    blocked = router.completion(
-        model="llama-3.1-8b", messages=[{"role": "user", "content": "BLOCKME"}]
+    assert config["router_settings"]["optional_pre_call_checks"] == ["enforce_model_rate_limits"]
+    with Emulator(EmulatorConfig(api_key=KEY, model_name="Meta-Llama-3.1-70B-Instruct")) as big:
+        for name, emu in (("EASTUS2", east), ("SWEDEN", west), ("70B", big)):
+            monkeypatch.setenv(f"AZURE_LLAMA_{name}_ENDPOINT", emu.url)
+            monkeypatch.setenv(f"AZURE_LLAMA_{name}_KEY", KEY)
+        group = [d for d in config["model_list"] if d["model_name"] == "llama-3.1-8b"]
+        assert [(d["litellm_params"]["rpm"], d["litellm_params"]["tpm"]) for d in group] == [
+            (RPM, TPM),
+            (RPM, TPM),
+        ]
+        router = litellm.Router(model_list=config["model_list"], **config["router_settings"])
+        response = router.completion(model="llama-3.1-8b", messages=MESSAGES)
+        assert response.choices[0].message.content.endswith("hello there")
+        with pytest.raises(litellm.ContentPolicyViolationError):
+            router.completion(
+                model="llama-3.1-8b", messages=[{"role": "user", "content": "BLOCKME"}]
+            )
+        assert any(r.path.endswith("/chat/completions") for r in big.requests)  # tried there
+
+
+@pytest.mark.parametrize("use_async", [False, True], ids=["completion", "acompletion"])
+async def test_a_deployments_rpm_is_enforced(
+    regions: tuple[Emulator, Emulator], use_async: bool
+) -> None:
+    """Declared at rpm 3, with the cookbook's check: the 4th call in the minute is refused with
+    a 429 before Azure is called."""
+    east, _ = regions
+    deployment = _deployment(east)
+    deployment["litellm_params"]["rpm"] = 3
+    router = _router(
+        deployment, num_retries=0, optional_pre_call_checks=["enforce_model_rate_limits"]
     )
-    assert blocked._hidden_params["api_base"] == unfiltered.url
+    for _ in range(3):
+        call = router.acompletion if use_async else router.completion
+        answer = call(model="llama", messages=MESSAGES)
+        response = await answer if use_async else answer
+        assert response.choices[0].message.content.endswith("hello there")
+    with pytest.raises(litellm.RateLimitError):
+        if use_async:
+            await router.acompletion(model="llama", messages=MESSAGES)
+        else:
+            router.completion(model="llama", messages=MESSAGES)
+    assert sum(1 for r in east.requests if r.path.endswith("/chat/completions")) == 3

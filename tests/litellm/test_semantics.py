@@ -3,12 +3,9 @@ model's name, and nothing printed."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import litellm
 import pytest
 
-from langchain_azure_llama import transport as t
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
 from litellm_provider import _handler
 from tests._support.litellm import KEY, MODES, call_kwargs, run
@@ -44,44 +41,10 @@ async def test_a_retry_that_succeeds_returns_the_answer(emu: Emulator) -> None:
     assert _inference(emu) == 2
 
 
-@pytest.mark.parametrize(
-    ("given", "seconds"),
-    [
-        pytest.param(None, None, id="none"),
-        pytest.param(600, None, id="litellm-default-600"),
-        pytest.param(6000.0, None, id="router-default-6000"),
-        pytest.param(2, 2.0, id="explicit-2"),
-        pytest.param(600.5, 600.5, id="explicit-600.5"),
-    ],
-)
-def test_litellms_default_timeouts_mean_the_transports_own(
-    given: float | None, seconds: float | None
-) -> None:
-    assert _handler._seconds(given) == seconds
-
-
 def test_a_silent_endpoint_fails_within_the_given_timeout(emu: Emulator) -> None:
     emu.inject(Fault.slow_first_byte(5), times=1)
     with pytest.raises(litellm.Timeout):
         litellm.completion(**call_kwargs(emu, timeout=0.5))
-
-
-def test_the_default_timeout_reaches_the_transport_as_its_own(
-    emu: Emulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """LiteLLM's own default (600 s, 6000 s from a Router) is not passed on: the transport
-    applies its own `timeout` (60 s) unless the caller gave one."""
-    seen: list[float | None] = []
-    original = t.AzureLlamaClient.request
-
-    def spy(self: Any, prepared: Any, timeout: float | None = None) -> Any:
-        seen.append(timeout)
-        return original(self, prepared, timeout)
-
-    monkeypatch.setattr(t.AzureLlamaClient, "request", spy)
-    litellm.completion(**call_kwargs(emu))
-    litellm.completion(**call_kwargs(emu, timeout=7))
-    assert seen == [None, 7.0]
 
 
 # Streams: LiteLLM's wrapper names each chunk after the requested model (a custom provider's
