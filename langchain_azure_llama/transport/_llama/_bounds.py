@@ -106,7 +106,13 @@ def unfence(text: str) -> str:
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """`text` if short, else its head with the number of characters left out."""
+    """`text` if short, else its head and tail with the number of characters left out.
+
+    The tail is kept because messages put the point last ("<repr of the value> is not of
+    type 'object'").
+    """
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}... [{len(text) - limit:,} more characters]"
+    tail = limit // 4
+    cut = len(text) - limit
+    return f"{text[: limit - tail]} ...[{cut:,} characters]... {text[-tail:]}"
