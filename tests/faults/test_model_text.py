@@ -45,6 +45,7 @@ DEEP = 100_000  # brackets: json.loads raises RecursionError on a tenth of this
 # -- growth: linear time on adversarial text ---------------------------------------------------
 
 SMALL, FACTOR = 25_000, 8
+PROBE = 1_000
 MAX_RATIO = 24.0  # linear ~8, quadratic ~64
 
 
@@ -64,8 +65,9 @@ def _feed_hold_all(texts: list[str]) -> None:
 
 # name -> (parser, input of size n)
 GROWTH: dict[str, tuple[Callable[[Any], Any], Callable[[int], Any]]] = {
-    "unfence-spaces": (unfence, lambda n: "```" + " " * n + "x```"),
-    "tools-fence-spaces": (lambda s: t.parse_tool_calls(s, NAMES), lambda n: "```" + " " * n),
+    "unfence-spaces": (unfence, lambda n: "```" + " " * n + "x"),
+    "unfence-closed": (unfence, lambda n: "```" + " " * n + "x```"),
+    "tools-fence-spaces": (lambda s: t.parse_tool_calls(s, NAMES), lambda n: "```" + " " * n + "x"),
     "tools-fence-json-spaces": (
         lambda s: t.parse_tool_calls(s, NAMES),
         lambda n: "```json" + " " * n + "\n{}" + " " * n,
@@ -79,11 +81,11 @@ GROWTH: dict[str, tuple[Callable[[Any], Any], Callable[[int], Any]]] = {
         lambda s: t.parse_tool_calls(s, NAMES),
         lambda n: '{"name": "get_weather", "arguments": "' + "[" * n + '"}',
     ),
-    "extract-fence-spaces": (t.extract_json, lambda n: "```" + " " * n),
+    "extract-fence-spaces": (t.extract_json, lambda n: "```" + " " * n + "x"),
     "extract-nested-objects": (t.extract_json, lambda n: '{"a":' * n),
     "extract-prose-then-deep": (t.extract_json, lambda n: 'say "' + '{"a":' * n),
     "extract-escaped-quotes": (t.extract_json, lambda n: '{"a": "' + '\\"' * n),
-    "schema-fence-spaces": (SCHEMA.parse, lambda n: "```json " + " " * n + "{}```"),
+    "schema-fence-spaces": (SCHEMA.parse, lambda n: "```json " + " " * n + "{}"),
     "schema-nested-lists": (SCHEMA.parse, lambda n: "[" * n + "]" * n),
     "depth-unclosed-strings": (json_depth, lambda n: '"\\"' * n),
     "buffer-whitespace-events": (_feed_events, lambda n: [" "] * (n // 10)),
@@ -107,6 +109,9 @@ def _best_time(parse: Callable[[Any], Any], value: Any, reps: int, tries: int = 
 @pytest.mark.parametrize("name", list(GROWTH), ids=list(GROWTH))
 def test_each_parser_is_linear_on_adversarial_text(name: str) -> None:
     parse, make = GROWTH[name]
+    # A cubic parser would not finish at SMALL (the old fence regex: 2 hours): fail it early.
+    probe = _best_time(parse, make(PROBE), 1, tries=1)
+    assert probe < 0.1, f"{name}: {PROBE:,} characters took {probe:.2f} s"
     small, large = make(SMALL), make(SMALL * FACTOR)
     # Repeat the small input until it takes a measurable time (a few ms), the large as often.
     reps = 1
