@@ -228,10 +228,9 @@ def wire_tool_calls(
         raw = function.get("arguments")
         try:
             args = json.loads(raw) if isinstance(raw, str) and raw.strip() else raw or {}
-        except ValueError as exc:
-            invalid.append(
-                invalid_tool_call(name=name, args=raw, id=call.get("id"), error=str(exc))
-            )
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep arguments
+            error = str(exc) if isinstance(exc, ValueError) else "arguments nested too deep"
+            invalid.append(invalid_tool_call(name=name, args=raw, id=call.get("id"), error=error))
             continue
         if not isinstance(args, dict):
             invalid.append(

@@ -51,7 +51,7 @@ class AsyncResponse(ResponseHead, Protocol):
 
 @dataclass(frozen=True)
 class Limits:
-    """Upper bounds on responses; every one raises `ResponseTooLargeError` when exceeded.
+    """Upper bounds on responses; the byte limits raise `ResponseTooLargeError` when exceeded.
 
     The defaults are far above what a Llama deployment sends (the longest answers with
     logprobs are a few MiB) and far below what hurts a worker process.
@@ -65,6 +65,16 @@ class Limits:
             (`partial_text`); beyond it only the tail is kept and `partial_text_truncated`
             is set. Also bounds `Stream.text`.
         max_error_body_bytes: Bytes read of an error status's body (the rest is not read).
+        max_model_text: Characters of one answer's text the Llama protocol parses or holds
+            back (prompted tool calls, JSON answers). A longer prompted answer is never parsed:
+            it stays text (a stream held back as a possible call is released as text once it
+            passes this), and as a structured-output answer it is invalid
+            (`StructuredOutputError`, after the repair round of a whole answer).
+        max_json_depth: Nesting depth of JSON in model text (an answer, or a call's
+            arguments) that is parsed at all; deeper is treated as not JSON (text, or an
+            invalid structured answer), never a `RecursionError`.
+        max_tool_calls: Tool calls parsed from one prompted answer; more raise
+            `ResponseTooLargeError` (`limit="max_tool_calls"`).
     """
 
     max_body_bytes: int = 32 * _MiB
@@ -72,6 +82,9 @@ class Limits:
     max_event_bytes: int = 4 * _MiB
     max_partial_text: int = 1_000_000
     max_error_body_bytes: int = 256 * 1024
+    max_model_text: int = 1_000_000
+    max_json_depth: int = 64
+    max_tool_calls: int = 128
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():

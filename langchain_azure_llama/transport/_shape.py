@@ -4,7 +4,8 @@ The clients call `check_completion` on every whole answer and the streams `check
 event, so no front end ever meets a `{}`, a `null`, a `[1]` or a `choices` that is not a list
 (and none catches `AttributeError`/`KeyError` to find out). Shapes: docs/wire-protocol.md §7 (chat),
 §8 (chunks), §10 and §13 (text completions, whose whole and streamed answers share a shape).
-Only what the front ends read is checked; unknown keys (`logprobs`, `system_fingerprint`,
+Only what the front ends read is checked (`usage` included: its three token counts must be
+JSON integers, so no front end meets `int("x")`); unknown keys (`logprobs`, `system_fingerprint`,
 Azure's `call_id`) pass untouched.
 """
 
@@ -18,6 +19,7 @@ from ._errors import ResponseDecodeError
 __all__ = ["Kind", "check_chunk", "check_completion", "shape_problem"]
 
 Kind = Literal["chat", "text"]
+_USAGE_COUNTS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 
 def shape_problem(body: Any, kind: Kind, *, chunk: bool = False) -> str | None:
@@ -29,8 +31,11 @@ def shape_problem(body: Any, kind: Kind, *, chunk: bool = False) -> str | None:
         return "`choices` is not a list"
     if not choices and not chunk:
         return "`choices` is empty"
-    if body.get("usage") is not None and not isinstance(body["usage"], dict):
-        return "`usage` is not an object"
+    usage = body.get("usage")
+    if usage is not None:
+        problem = _usage_problem(usage)
+        if problem is not None:
+            return problem
     check = _CHECKS[(kind, chunk)]
     for i, choice in enumerate(choices):
         if not isinstance(choice, dict):
@@ -41,6 +46,17 @@ def shape_problem(body: Any, kind: Kind, *, chunk: bool = False) -> str | None:
         reason = choice.get("finish_reason")
         if reason is not None and not isinstance(reason, str):
             return f"choices[{i}].finish_reason is not a string"
+    return None
+
+
+def _usage_problem(usage: Any) -> str | None:
+    """Token counts are JSON integers (no strings, floats or negatives), or absent/null."""
+    if not isinstance(usage, dict):
+        return "`usage` is not an object"
+    for key in _USAGE_COUNTS:
+        count = usage.get(key)
+        if count is not None and (count.__class__ is not int or count < 0):
+            return f"`usage.{key}` is not a token count"
     return None
 
 

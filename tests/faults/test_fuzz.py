@@ -1,4 +1,5 @@
-"""Hypothesis over the SSE parser (sync and async clients) and the error-body parser.
+"""Hypothesis over the SSE parser (sync and async clients), the error-body parser, and the
+parsers of model text (prompted tool calls, structured output, the held prompted stream).
 
 tests/transport/test_streaming.py already shows that any split of a valid stream gives the same
 chunks (both clients) and that random bytes raise only typed errors (sync client). Here: SSE-ish
@@ -34,9 +35,12 @@ from langchain_azure_llama.transport import (
     PermissionDeniedError,
     RateLimitError,
     RetryPolicy,
+    Schema,
+    ToolCallBuffer,
     UnprocessableEntityError,
     error_from_response,
     parse_error_body,
+    parse_tool_calls,
 )
 
 ENDPOINT = "https://fuzz.eastus2.models.ai.azure.com"
@@ -340,3 +344,88 @@ def test_any_text_error_body_gives_a_typed_error_with_a_message(
 ) -> None:
     check_info(parse_error_body(content))
     check_error(error_from_response(status, headers, content, host="fuzz.example"), status)
+
+
+# -- model text: the prompted tool-call and structured-output parsers ----------------------------
+
+NAMES = frozenset({"get_weather"})
+WEATHER = Schema("Weather", {"type": "object", "properties": {"city": {"type": "string"}}})
+MODEL_FRAGMENTS = st.sampled_from(
+    [
+        "{",
+        "}",
+        "[",
+        "]",
+        '"',
+        "\\",
+        ":",
+        ",",
+        ";",
+        " ",
+        "\n",
+        "\t",
+        "`",
+        "```",
+        "```json\n",
+        "<|python_tag|>",
+        "<|eom_id|>",
+        "<|eot_id|>",
+        '"name"',
+        '"get_weather"',
+        '"other"',
+        '"parameters"',
+        '"arguments"',
+        '"function"',
+        '"type"',
+        '"city"',
+        '"Lisbon"',
+        "null",
+        "1",
+        "-",
+        "e9",
+        "\\u00e9",
+        "\\ud800",
+        "é",
+        "Sure, here it is: ",
+        '{"name": "get_weather"',
+        '"parameters": {"city": "Lisbon"}}',
+        "[" * 200,
+        "{" * 100,
+        "`" * 300,
+        " " * 500,
+    ]
+)
+MODEL_TEXT = st.lists(MODEL_FRAGMENTS, max_size=40).map("".join)
+
+
+@FUZZ
+@given(MODEL_TEXT, CUTS)
+@example('{"name": "get_weather", "parameters": ' * 5_000, [])
+@example("```" + " " * 20_000, [1, 2])
+@example('{"name": "get_weather", "arguments": "' + "[" * 50_000 + '"}', [40])
+@example('say "' + '{"a": ' * 50_000, [])
+def test_any_model_text_parses_to_calls_text_or_an_invalid_answer(
+    text: str, cuts: list[int]
+) -> None:
+    calls = parse_tool_calls(text, NAMES)
+    for call in calls or []:
+        assert call["function"]["name"] in NAMES
+        assert isinstance(json.loads(call["function"]["arguments"]), dict)
+    value, problem = WEATHER.parse(text)
+    assert (problem is None) == isinstance(value, dict) and (problem is None or problem)
+    # Streamed in any pieces: the same calls, or the same text back.
+    bounds = sorted({min(c, len(text)) for c in cuts})
+    pieces = [text[a:b] for a, b in itertools.pairwise([0, *bounds, len(text)])]
+    buffer = ToolCallBuffer(NAMES)
+    out = [chunk for piece in pieces for chunk in buffer.feed(_chunk(piece))] + buffer.close()
+    deltas = [chunk["choices"][0]["delta"] for chunk in out]
+    streamed_calls = [call for d in deltas for call in d.get("tool_calls") or []]
+    assert [c["function"]["name"] for c in streamed_calls] == [
+        c["function"]["name"] for c in calls or []
+    ]
+    if not calls:
+        assert "".join(d.get("content") or "" for d in deltas) == text
+
+
+def _chunk(text: str) -> dict[str, Any]:
+    return {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}

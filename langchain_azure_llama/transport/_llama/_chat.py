@@ -20,7 +20,9 @@ from typing import Any, TypeVar, cast
 from .._catalogue import aexplain_not_found, explain_not_found
 from .._client import AsyncAzureLlamaClient, AzureLlamaClient
 from .._errors import AzureLlamaError, NotFoundError, StructuredOutputError
+from .._limits import Limits
 from .._streaming import AsyncStream, Stream
+from ._bounds import excerpt
 from ._capabilities import (
     CAPABILITIES,
     CapabilityKey,
@@ -72,10 +74,10 @@ def _protocol(plan: Plan, repaired: bool = False) -> dict[str, Any]:
     return {"tool_calling": plan.tools, "structured_output": plan.structured, "repaired": repaired}
 
 
-def _check(data: dict[str, Any], plan: Plan) -> tuple[str, str] | None:
+def _check(data: dict[str, Any], plan: Plan, limits: Limits) -> tuple[str, str] | None:
     """Parse prompted calls in place and validate the JSON answer: (answer, problem) or None."""
-    if plan.prompted_tools:
-        apply_to_completion(data, plan.tool_names)
+    if plan.tools == "prompt":
+        apply_to_completion(data, plan.tool_names, limits=limits)
     if plan.schema is None:
         return None
     for choice in data["choices"]:
@@ -83,7 +85,7 @@ def _check(data: dict[str, Any], plan: Plan) -> tuple[str, str] | None:
         if message.get("tool_calls") or choice.get("finish_reason") in FILTERED:
             continue
         text = message.get("content") or ""
-        value, problem = plan.schema.parse(text)
+        value, problem = plan.schema.parse(text, limits=limits)
         if problem is not None:
             return text, problem
         choice["message"] = {**message, "content": json.dumps(value, ensure_ascii=False)}
@@ -93,7 +95,7 @@ def _check(data: dict[str, Any], plan: Plan) -> tuple[str, str] | None:
 def _invalid(text: str, problem: str) -> StructuredOutputError:
     return StructuredOutputError(
         f"The answer does not match the requested JSON schema, even after one repair round: "
-        f"{problem}.",
+        f"{excerpt(problem)}.",
         partial_text=text,
         validation_error=problem,
     )
@@ -121,14 +123,14 @@ def chat(
     try:
         plan, answer = _send(client.chat, client, request, capabilities)
         data = cast("dict[str, Any]", answer)
-        problem = _check(data, plan)
+        problem = _check(data, plan, client.limits)
         repaired = problem is not None
         if problem is not None:
             messages = repair_messages(plan.messages, *problem)
             data = cast(
                 "dict[str, Any]", client.chat(messages, plan.params, **_client_kwargs(request))
             )
-            problem = _check(data, dataclasses.replace(plan, messages=messages))
+            problem = _check(data, dataclasses.replace(plan, messages=messages), client.limits)
             if problem is not None:
                 raise _invalid(*problem)
     except NotFoundError as exc:
@@ -151,13 +153,13 @@ async def achat(
     try:
         plan, answer = await _asend(client.chat, client, request, capabilities)
         data = cast("dict[str, Any]", answer)
-        problem = _check(data, plan)
+        problem = _check(data, plan, client.limits)
         repaired = problem is not None
         if problem is not None:
             messages = repair_messages(plan.messages, *problem)
             again = await client.chat(messages, plan.params, **_client_kwargs(request))
             data = cast("dict[str, Any]", again)
-            problem = _check(data, dataclasses.replace(plan, messages=messages))
+            problem = _check(data, dataclasses.replace(plan, messages=messages), client.limits)
             if problem is not None:
                 raise _invalid(*problem)
     except NotFoundError as exc:
@@ -225,13 +227,14 @@ async def _aexplained(
 class _Reader:
     """The pure per-stream step shared by both stream twins: wire chunk → chunks to pass on."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, limits: Limits) -> None:
         self.plan = plan
+        self.limits = limits
         self.protocol = _protocol(plan)
         prompted_schema = plan.schema is not None and plan.structured == "prompt"
         self._buffer = (
-            ToolCallBuffer(plan.tool_names, hold_all=prompted_schema)
-            if plan.prompted_tools or prompted_schema
+            ToolCallBuffer(plan.tool_names, hold_all=prompted_schema, limits=limits)
+            if plan.tools == "prompt" or prompted_schema
             else None
         )
 
@@ -250,7 +253,7 @@ class _Reader:
             if choice.get("finish_reason") in FILTERED:
                 continue
             text = choice["delta"].get("content") or ""
-            value, problem = schema.parse(text)
+            value, problem = schema.parse(text, limits=self.limits)
             if problem is not None:
                 raise _invalid(text, problem)
             choice["delta"]["content"] = json.dumps(value, ensure_ascii=False)
@@ -262,7 +265,7 @@ class _StreamView:
 
     def __init__(self, inner: Stream[Any] | AsyncStream[Any], plan: Plan) -> None:
         self.inner = inner
-        self._reader = _Reader(plan)
+        self._reader = _Reader(plan, inner.limits)
 
     @property
     def plan(self) -> Plan:

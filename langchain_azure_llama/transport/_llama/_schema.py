@@ -6,15 +6,22 @@ either. Sent natively where the endpoint takes it; otherwise (Azure answers 422 
 docs/wire-protocol.md §6 and §11) the schema goes into the system prompt. Either way the answer is
 extracted (whole, fenced, or the first object after some prose), validated with `jsonschema`,
 and one repair round shows the model its error (`repair_messages`).
+
+Bounded (`_bounds`): an answer over `Limits.max_model_text` characters or nested deeper than
+`Limits.max_json_depth` is not parsed (it is invalid, with a reason); what is wrong is said in
+at most `EXCERPT_CHARS` characters (jsonschema's messages embed the repr of the whole value),
+and the repair round echoes at most `REPAIR_ECHO_CHARS` characters of the bad answer.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from .._limits import DEFAULT_LIMITS, Limits
+from ._bounds import REPAIR_ECHO_CHARS, TooDeep, check_depth, excerpt, loads, unfence
 
 __all__ = [
     "JSON_SCHEMA_INSTRUCTION",
@@ -25,7 +32,6 @@ __all__ = [
 ]
 
 JSON_SCHEMA_INSTRUCTION = "Respond only with a JSON object that matches this JSON schema"
-_FENCE = re.compile(r"^```[A-Za-z]*[ \t]*\n?(.*?)\s*```$", re.DOTALL)
 _DECODER = json.JSONDecoder()
 
 
@@ -53,12 +59,18 @@ class Schema:
             "Write nothing before or after the JSON object."
         )
 
-    def parse(self, text: str) -> tuple[Any, str | None]:
-        """(value, None) for a valid answer, else (None, what is wrong with it)."""
+    def parse(self, text: str, *, limits: Limits | None = None) -> tuple[Any, str | None]:
+        """(value, None) for a valid answer, else (None, what is wrong with it, in short)."""
+        limits = limits or DEFAULT_LIMITS
+        if len(text) > limits.max_model_text:
+            return None, (
+                f"The answer is longer than {limits.max_model_text:,} characters "
+                "(Limits.max_model_text); it was not parsed"
+            )
         try:
-            value = extract_json(text)
+            value = extract_json(text, limits=limits)
         except ValueError as exc:
-            return None, f"The answer is not JSON ({exc})"
+            return None, f"The answer is not JSON ({excerpt(str(exc))})"
         # Imported here: it costs ~40 ms, and most calls never validate.
         import jsonschema  # type: ignore[import-untyped]
 
@@ -66,9 +78,11 @@ class Schema:
             jsonschema.validate(value, self.json_schema)
         except jsonschema.ValidationError as exc:
             where = "/".join(str(p) for p in exc.absolute_path) or "the top level"
-            return None, f"The JSON does not match the schema at {where}: {exc.message}"
+            return None, excerpt(f"The JSON does not match the schema at {where}: {exc.message}")
         except jsonschema.SchemaError as exc:
-            return None, f"The requested schema itself is invalid: {exc.message}"
+            return None, excerpt(f"The requested schema itself is invalid: {exc.message}")
+        except RecursionError:  # a recursive schema, walked deeper than the stack allows
+            return None, "The JSON is nested too deep to validate against the schema"
         return value, None
 
 
@@ -100,32 +114,45 @@ def schema_of(response_format: Any) -> Schema | None:
     )
 
 
-def extract_json(text: str) -> Any:
-    """The JSON value of an answer: whole, fenced, or the first object after some prose."""
-    body = text.strip()
-    fenced = _FENCE.match(body)
-    if fenced:
-        body = fenced.group(1).strip()
+def extract_json(text: str, *, limits: Limits | None = None) -> Any:
+    """The JSON value of an answer: whole, fenced, or the first object after some prose.
+
+    Raises `ValueError` when there is none, or when it nests deeper than
+    `Limits.max_json_depth` (checked before parsing, in linear time).
+    """
+    body = unfence(text.strip())
     try:
-        return json.loads(body)
+        return loads(body, limits)
+    except TooDeep:
+        raise
     except ValueError:
         start = body.find("{")
         if start < 0:
             raise ValueError("no JSON object in the answer") from None
-        value, _ = _DECODER.raw_decode(body, start)
-        return value
+    # Strings are told apart from the object's start now: the prose before may hold a quote.
+    rest = body[start:]
+    check_depth(rest, limits)
+    try:
+        value, _ = _DECODER.raw_decode(rest)
+    except RecursionError:  # not reached under the depth check
+        raise TooDeep((limits or DEFAULT_LIMITS).max_json_depth) from None
+    return value
 
 
 def repair_messages(
     messages: Sequence[Mapping[str, Any]], answer: str, problem: str
 ) -> list[dict[str, Any]]:
-    """The repair round: the conversation, the bad answer, and a user turn naming the error."""
+    """The repair round: the conversation, the bad answer, and a user turn naming the error.
+
+    Both are bounded: the answer is echoed up to `REPAIR_ECHO_CHARS` characters (past that it
+    cannot be a sane answer anyway), the problem up to `EXCERPT_CHARS`.
+    """
     request = (
-        f"That answer cannot be used. {problem}. Reply again with only the corrected JSON "
-        "object that matches the JSON schema."
+        f"That answer cannot be used. {excerpt(problem)}. Reply again with only the corrected "
+        "JSON object that matches the JSON schema."
     )
     return [
         *(dict(m) for m in messages),
-        {"role": "assistant", "content": answer},
+        {"role": "assistant", "content": excerpt(answer, REPAIR_ECHO_CHARS)},
         {"role": "user", "content": request},
     ]
