@@ -27,6 +27,7 @@ from ._config import (
     DEFAULT_SCOPES,
     ENDPOINT_KINDS,
     FOUNDRY_SCOPES,
+    OPENAI_V1_SCOPES,
     ClientConfig,
     EndpointKind,
     ExtraParametersMode,
@@ -35,7 +36,9 @@ from ._config import (
     default_scopes,
     detect_endpoint_kind,
     is_serverless_host,
+    routes_by_model,
 )
+from ._endpoint import EndpointFacts, endpoint_facts
 from ._error_body import ErrorInfo, error_from_response, is_context_overflow, parse_error_body
 from ._errors import (
     APIConnectionError,
@@ -59,6 +62,7 @@ from ._errors import (
     StructuredOutputError,
     UnprocessableEntityError,
 )
+from ._lifecycle import RetiredModelWarning, warn_if_retired
 from ._limits import Limits
 from ._request import (
     CHAT_PARAMS,
@@ -95,6 +99,8 @@ _LAZY: dict[str, str] = {
     "CATALOGUE": "._catalogue",
     "CatalogueEntry": "._catalogue",
     "ModelSources": "._catalogue",
+    "Retirement": "._catalogue",
+    "remember_served": "._catalogue",
     "aexplain_not_found": "._catalogue",
     "check_max_tokens": "._catalogue",
     "check_model_type": "._catalogue",
@@ -133,6 +139,7 @@ __all__ = [
     "ENDPOINT_KINDS",
     "FOUNDRY_SCOPES",
     "LLAMA_PARAMS",
+    "OPENAI_V1_SCOPES",
     "ROUTES",
     "APIConnectionError",
     "APIStatusError",
@@ -156,6 +163,7 @@ __all__ = [
     "ContentFilterError",
     "ContextWindowExceededError",
     "CredentialError",
+    "EndpointFacts",
     "EndpointKind",
     "ErrorInfo",
     "ExtraParametersMode",
@@ -177,6 +185,8 @@ __all__ = [
     "RequestValidationError",
     "ResponseDecodeError",
     "ResponseTooLargeError",
+    "RetiredModelWarning",
+    "Retirement",
     "RetryPolicy",
     "Route",
     "Schema",
@@ -208,6 +218,7 @@ __all__ = [
     "check_model_type",
     "default_scopes",
     "detect_endpoint_kind",
+    "endpoint_facts",
     "error_from_response",
     "explain_not_found",
     "extract_json",
@@ -221,10 +232,13 @@ __all__ = [
     "parse_tool_calls",
     "plan_chat",
     "refused_feature",
+    "remember_served",
     "retry_after_seconds",
+    "routes_by_model",
     "schema_of",
     "shape_problem",
     "tools_prompt",
+    "warn_if_retired",
 ]
 
 # Type checkers see the real names (at run time `__getattr__` loads them on first access);
@@ -234,12 +248,14 @@ if _typing.TYPE_CHECKING:  # pragma: no cover
         CATALOGUE,
         CatalogueEntry,
         ModelSources,
+        Retirement,
         aexplain_not_found,
         check_max_tokens,
         check_model_type,
         explain_not_found,
         lookup,
         model_type_error,
+        remember_served,
     )
     from ._llama import (
         CAPABILITIES,
