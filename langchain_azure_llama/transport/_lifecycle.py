@@ -60,8 +60,8 @@ def _retired_message(model: str) -> tuple[str, str] | None:
     gone = entry.retired
     served = "" if entry.name == model else f" (served as {model!r})"
     return entry.name, (
-        f"{entry.name}{served} was retired by Azure on {gone.date} on serverless and Foundry "
-        f"deployments (calls to it answer 404 once its deployment is removed). Suggested "
-        f"replacement: {gone.replacement}. Source: {gone.source}. Filter "
+        f"{entry.name}{served} was retired by Azure on {gone.date} for serverless and Foundry "
+        "deployments (Azure: 'attempts to use existing deployments return 404 errors'). "
+        f"Suggested replacement: {gone.replacement}. Source: {gone.source}. Filter "
         "RetiredModelWarning to silence this."
     )
