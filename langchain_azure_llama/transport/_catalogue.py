@@ -123,12 +123,15 @@ _NO_TOOLS = "Azure tables: 'Tool calling: No', docs/wire-protocol.md §14"
 _TOOLS_UNDOCUMENTED = "not documented on Azure (assume no), docs/wire-protocol.md §14"
 _BASE_TOOLS = "base model: text completion only, no tools (docs/wire-protocol.md §2)"
 # Today's models (docs/wire-protocol.md §21).
-_SOLD = "Azure 'models sold directly by Azure' table (Llama-3.3-70B, Llama-4-Maverick), §21"
-_PARTNERS = "Azure 'models from partners' table (Llama-4-Scout-17B-16E-Instruct), §21"
-_NO_TOOLS_TODAY = "Azure tables: 'Tool calling: No', 'Response formats: Text' (§21)"
+_SOLD = "Azure 'models sold directly by Azure' table, docs/wire-protocol.md §21"
+_PARTNERS = "Azure 'models from partners' table, docs/wire-protocol.md §21"
+_NO_TOOLS_TODAY = (
+    "Azure tables: 'Tool calling: No', 'Response formats: Text' (docs/wire-protocol.md §21)"
+)
 _SCOUT_LITELLM = (
     "LiteLLM price map row azure_ai/Llama-4-Scout-17B-16E-Instruct, citing Azure's 'Introducing "
-    "the Llama 4 herd in Azure AI Foundry' blog (§21; Azure's own table gives no figure)"
+    "the Llama 4 herd in Azure AI Foundry' blog (docs/wire-protocol.md §21; Azure's own "
+    "table gives no figure)"
 )
 _MAVERICK_IMAGES = "1 image per request: Azure's answer quoted in meta-llama/llama-cookbook#938"
 # Retirements (docs/wire-protocol.md §21): "Retired Foundry Models" and "Upcoming retirements"

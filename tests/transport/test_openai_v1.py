@@ -254,13 +254,12 @@ def test_a_retired_model_behind_a_custom_name_warns_once(
     fake: FakeV1, base: str, fresh_lifecycle: None, stream: bool
 ) -> None:
     fake.deployments["my-llama"] = "Meta-Llama-3.1-8B-Instruct"
-    with _sync(base) as client:
-        with pytest.warns(t.RetiredModelWarning) as caught:
-            for _ in range(3):
-                if stream:
-                    list(client.chat_stream(MESSAGES, {"model": "my-llama"}))
-                else:
-                    client.chat(MESSAGES, {"model": "my-llama"})
+    with _sync(base) as client, pytest.warns(t.RetiredModelWarning) as caught:
+        for _ in range(3):
+            if stream:
+                list(client.chat_stream(MESSAGES, {"model": "my-llama"}))
+            else:
+                client.chat(MESSAGES, {"model": "my-llama"})
     (warning,) = caught
     text = str(warning.message)
     assert "Meta-Llama-3.1-8B-Instruct" in text and "2026-06-13" in text
