@@ -33,6 +33,7 @@ _LAZY: dict[str, str] = {
     "RequestValidationError": "._errors",
     "ResponseDecodeError": "._errors",
     "ResponseTooLargeError": "._errors",
+    "RetiredModelWarning": ".transport",
     "StreamInterruptedError": "._errors",
     "StructuredOutputError": "._errors",
     "UnprocessableEntityError": "._errors",
@@ -60,6 +61,7 @@ __all__ = [
     "RequestValidationError",
     "ResponseDecodeError",
     "ResponseTooLargeError",
+    "RetiredModelWarning",
     "StreamInterruptedError",
     "StructuredOutputError",
     "UnprocessableEntityError",
@@ -94,6 +96,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .chat_models import ChatAzureLlama
     from .llms import AzureLlama
+    from .transport import RetiredModelWarning
 
 
 def __getattr__(name: str) -> Any:

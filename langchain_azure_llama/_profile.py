@@ -2,11 +2,12 @@
 
 Context and output sizes come from the transport's one model catalogue (`transport.CATALOGUE`,
 docs/wire-protocol.md §14), so LangChain and LiteLLM never disagree about a model. Everything else
-holds for every Llama chat deployment through this package: text only, no JSON mode, and tools and
+holds for every Llama chat deployment through this package: no JSON mode, and tools and
 structured output on every endpoint, because the transport's Llama protocol prompts for them
 (and validates the answer) where the endpoint refuses them natively. So `structured_output=True`
 is true even on a deployment that answers `response_format` with a 422, and LangChain's agents
-may pick their provider strategy.
+may pick their provider strategy. Image input is the catalogue's (Llama 4 takes images): a fact
+about the model, shown here; sending image parts is another matter (the transport decides).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def profile_for(model: str | None) -> ModelProfile:
     entry = _t.lookup(model)
     if entry is not None:
         profile["max_input_tokens"] = entry.context_window
+        profile["image_inputs"] = entry.image_inputs
         if entry.max_output_tokens is not None:
             profile["max_output_tokens"] = entry.max_output_tokens
     return profile

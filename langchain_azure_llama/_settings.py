@@ -65,11 +65,11 @@ class _AzureLlamaSettings(_Base):
     """What to use for a deployment of the other model type."""
 
     model: str | None = Field(default=None, alias="model_name")
-    """Model name sent as `model` and used for tracing (e.g. "Meta-Llama-3.1-8B-Instruct").
+    """Model name sent as `model` and used for tracing (e.g. "Llama-3.3-70B-Instruct").
 
-    Optional on serverless endpoints, which serve one model; required on Foundry Models
-    endpoints, where it names the deployment. The name in each response wins in the response
-    metadata."""
+    Optional on serverless endpoints, which serve one model; required on a Foundry resource's
+    endpoints, where it names the deployment (README "Configuration"). The name in each
+    response wins in the response metadata."""
 
     endpoint: str | None = Field(default=None, alias="base_url")
     """Endpoint URL, e.g. ``https://<host>.<region>.models.ai.azure.com``; defaults to
@@ -91,13 +91,13 @@ class _AzureLlamaSettings(_Base):
     """Managed compute deployment, sent as the ``azureml-model-deployment`` header."""
 
     endpoint_kind: _t.EndpointKind | None = None
-    """"serverless", "managed", "foundry" or "other"; read from the endpoint's host when None.
-    Set it for a proxy, a custom domain or the emulator. On "foundry"
-    (``https://<resource>.services.ai.azure.com/models``) `model` names the deployment and is
-    required."""
+    """What serves the endpoint (one of `transport.ENDPOINT_KINDS`); read from the endpoint's
+    host and path when None. Set it for a proxy, a custom domain or the emulator. The kinds, and
+    on which of them `model` names the deployment and is required: README "Configuration"."""
 
     credential_scopes: list[str] | None = None
-    """Entra ID scopes; by default Cognitive Services on Foundry, Azure ML elsewhere."""
+    """Entra ID scopes; by default the one the endpoint's kind documents (README
+    "Configuration")."""
 
     api: _t.Api = "inference"
     """"inference": the Azure AI Model Inference API; "llama": the Llama-native ``/v1`` routes,

@@ -52,6 +52,8 @@ import importlib.util
 import threading
 from typing import TYPE_CHECKING, Any
 
+from langchain_azure_llama.transport import RetiredModelWarning
+
 from ._models import MODELS, PROVIDER, ModelFacts, model_cost_map, register_models
 
 # LiteLLM is an optional extra: say how to get it now rather than fail on first use. `find_spec`
@@ -71,6 +73,7 @@ __all__ = [
     "PROVIDER",
     "AzureLlamaLLM",
     "ModelFacts",
+    "RetiredModelWarning",
     "aget_model_info",
     "get_model_info",
     "handler",

@@ -56,7 +56,6 @@ __all__ = ["AzureLlamaLLM", "aget_model_info", "get_model_info", "handler"]
 ENDPOINT_ENV = "AZURE_INFERENCE_ENDPOINT"
 CREDENTIAL_ENV = "AZURE_INFERENCE_CREDENTIAL"
 _DEPLOYMENT_HEADER = "azureml-model-deployment"
-_LLAMA_SUFFIX = "/v1"
 _PREFIX = "azure_llama/"
 PROVIDER_MODEL = "azure_llama"
 # A token from a provider callable is reported as valid this long, so that the transport asks the
@@ -142,9 +141,11 @@ def _read_call(
     timeout: float | httpx.Timeout | None,
 ) -> _Call:
     litellm_params = litellm_params or {}
-    endpoint, default_api, host_kind = _endpoint_facts(_endpoint_text(api_base))
+    kind_given = optional_params.get(ENDPOINT_KIND_KEY)
+    facts = t.endpoint_facts(_endpoint_text(api_base), kind_given)  # refuses a bad kind
+    endpoint = facts.endpoint
     text = litellm_params.get("text_completion") is True
-    plan = plan_request(optional_params, text=text, default_api=default_api)
+    plan = plan_request(optional_params, text=text, default_api=facts.api)
     max_tokens = plan.params.get("max_tokens")
     if max_tokens is not None:  # (the catalogue lookup behind the check is not free)
         t.check_max_tokens(model, max_tokens)
@@ -154,13 +155,10 @@ def _read_call(
         litellm_params.get("azure_ad_token_provider"),
         api_version=_api_version(optional_params, litellm_params),
         max_retries=_max_retries(optional_params, litellm_params),
-        endpoint_kind=optional_params.get(ENDPOINT_KIND_KEY),
+        endpoint_kind=kind_given,
     )
-    kind = host_kind
-    if settings.endpoint_kind is not None:
-        kind = t.detect_endpoint_kind(endpoint, settings.endpoint_kind)  # refuses a bad kind
-    if kind == "foundry":
-        # A Foundry Models endpoint picks the deployment by the body's `model`.
+    if t.routes_by_model(facts.kind):
+        # The endpoint picks the deployment by the body's `model`: the name after the prefix.
         plan.params["model"] = model.removeprefix(_PREFIX)
     out_headers = {k: str(v) for k, v in (headers or {}).items() if v is not None}
     if plan.deployment:
@@ -201,21 +199,9 @@ def _endpoint_text(api_base: str | None) -> str:
 
 
 def _endpoint(api_base: str | None) -> tuple[str, Any]:
-    """The endpoint, and the API its form selects by default."""
-    endpoint, api, _ = _endpoint_facts(_endpoint_text(api_base))
-    return endpoint, api
-
-
-# Every call names its endpoint; the few a process uses are parsed once.
-@functools.lru_cache(maxsize=64)
-def _endpoint_facts(text: str) -> tuple[str, Any, t.EndpointKind]:
-    """The endpoint, the API its form selects by default, and its kind read from the host."""
-    endpoint = text.strip().rstrip("/")
-    api = "inference"
-    if endpoint.endswith(_LLAMA_SUFFIX):
-        # The Llama docs point OpenAI-style clients at "<endpoint>/v1": honour that form.
-        endpoint, api = endpoint[: -len(_LLAMA_SUFFIX)], "llama"
-    return endpoint, api, t.detect_endpoint_kind(endpoint)
+    """The endpoint, and the API its form selects by default (the transport reads the URL)."""
+    facts = t.endpoint_facts(_endpoint_text(api_base))
+    return facts.endpoint, facts.api
 
 
 def _settings(

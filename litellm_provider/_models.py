@@ -36,6 +36,12 @@ _PRICES: Mapping[str, tuple[float, float]] = {
     "Meta-Llama-3.1-70B-Instruct": (2.68e-06, 3.54e-06),
     "Meta-Llama-3.1-405B-Instruct": (5.33e-06, 1.6e-05),
     "Llama-3.3-70B-Instruct": (7.1e-07, 7.1e-07),
+    # Azure's retail prices API (prices.azure.com, serviceName 'Foundry Models', eastus,
+    # Consumption), as cited by the map's azure_ai/ row.
+    "Llama-4-Maverick-17B-128E-Instruct-FP8": (2.5e-07, 1e-06),
+    # Azure's "Introducing the Llama 4 herd in Azure AI Foundry" blog, as cited by the map's
+    # azure_ai/ row.
+    "Llama-4-Scout-17B-16E-Instruct": (2e-07, 7.8e-07),
 }
 
 
@@ -52,6 +58,8 @@ class ModelFacts:
     limits_source: str
     price_source: str
     supports_function_calling: bool = False
+    supports_vision: bool = False
+    max_images_per_request: int | None = None  # no LiteLLM model-info field: kept here only
 
 
 def _facts(entry: t.CatalogueEntry) -> ModelFacts:
@@ -72,6 +80,8 @@ def _facts(entry: t.CatalogueEntry) -> ModelFacts:
         limits_source=limits,
         price_source=price_source,
         supports_function_calling=entry.native_tools,
+        supports_vision=entry.image_inputs,
+        max_images_per_request=entry.max_images,
     )
 
 
@@ -91,6 +101,7 @@ def _entry(facts: ModelFacts) -> dict[str, Any]:
         # Azure's model tables say "Tool calling: No" for Llama 3.x (docs/wire-protocol.md §14).
         "supports_function_calling": facts.supports_function_calling,
         "supports_response_schema": False,
+        "supports_vision": facts.supports_vision,
     }
     optional: Mapping[str, Any] = {
         "max_output_tokens": facts.max_output_tokens,

@@ -27,6 +27,7 @@ from ._config import (
     DEFAULT_SCOPES,
     ENDPOINT_KINDS,
     FOUNDRY_SCOPES,
+    OPENAI_V1_SCOPES,
     ClientConfig,
     EndpointKind,
     ExtraParametersMode,
@@ -35,7 +36,9 @@ from ._config import (
     default_scopes,
     detect_endpoint_kind,
     is_serverless_host,
+    routes_by_model,
 )
+from ._endpoint import EndpointFacts, endpoint_facts
 from ._error_body import ErrorInfo, error_from_response, is_context_overflow, parse_error_body
 from ._errors import (
     APIConnectionError,
@@ -60,6 +63,7 @@ from ._errors import (
     UnprocessableEntityError,
 )
 from ._images import check_images, count_images, image_limit, image_tokens
+from ._lifecycle import RetiredModelWarning, warn_if_retired
 from ._limits import Limits
 from ._request import (
     CHAT_PARAMS,
@@ -96,6 +100,8 @@ _LAZY: dict[str, str] = {
     "CATALOGUE": "._catalogue",
     "CatalogueEntry": "._catalogue",
     "ModelSources": "._catalogue",
+    "Retirement": "._catalogue",
+    "remember_served": "._catalogue",
     "aexplain_not_found": "._catalogue",
     "check_max_tokens": "._catalogue",
     "check_model_type": "._catalogue",
@@ -134,6 +140,7 @@ __all__ = [
     "ENDPOINT_KINDS",
     "FOUNDRY_SCOPES",
     "LLAMA_PARAMS",
+    "OPENAI_V1_SCOPES",
     "ROUTES",
     "APIConnectionError",
     "APIStatusError",
@@ -157,6 +164,7 @@ __all__ = [
     "ContentFilterError",
     "ContextWindowExceededError",
     "CredentialError",
+    "EndpointFacts",
     "EndpointKind",
     "ErrorInfo",
     "ExtraParametersMode",
@@ -178,6 +186,8 @@ __all__ = [
     "RequestValidationError",
     "ResponseDecodeError",
     "ResponseTooLargeError",
+    "RetiredModelWarning",
+    "Retirement",
     "RetryPolicy",
     "Route",
     "Schema",
@@ -211,6 +221,7 @@ __all__ = [
     "count_images",
     "default_scopes",
     "detect_endpoint_kind",
+    "endpoint_facts",
     "error_from_response",
     "explain_not_found",
     "extract_json",
@@ -226,10 +237,13 @@ __all__ = [
     "parse_tool_calls",
     "plan_chat",
     "refused_feature",
+    "remember_served",
     "retry_after_seconds",
+    "routes_by_model",
     "schema_of",
     "shape_problem",
     "tools_prompt",
+    "warn_if_retired",
 ]
 
 # Type checkers see the real names (at run time `__getattr__` loads them on first access);
@@ -239,12 +253,14 @@ if _typing.TYPE_CHECKING:  # pragma: no cover
         CATALOGUE,
         CatalogueEntry,
         ModelSources,
+        Retirement,
         aexplain_not_found,
         check_max_tokens,
         check_model_type,
         explain_not_found,
         lookup,
         model_type_error,
+        remember_served,
     )
     from ._llama import (
         CAPABILITIES,

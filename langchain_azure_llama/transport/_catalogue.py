@@ -1,9 +1,11 @@
 """The Llama models Azure serves, and what a deployment of each kind accepts.
 
-One table (`CATALOGUE`) of the models the seed page lists (docs/wire-protocol.md §14), each figure
-with the source it came from; both front ends read it (LangChain's model profile, LiteLLM's model
-info) and so does the `max_tokens` check made before sending. Prices are not here: they are a
-LiteLLM concern (`litellm_provider._models`, docs/wire-protocol.md §17).
+One table (`CATALOGUE`) of the models the seed page lists (docs/wire-protocol.md §14) and of those
+Azure sells today (Llama 3.3, Llama 4: §21), each figure with the source it came from, and each
+retired model with its retirement date and Azure's suggested replacement; both front ends read it
+(LangChain's model profile, LiteLLM's model info), and so do the `max_tokens` check made before
+sending and the retired-model warning (`_lifecycle`). Prices are not here: they are a LiteLLM
+concern (`litellm_provider._models`, docs/wire-protocol.md §17).
 
 `/info` tells a chat deployment from a text-generation (base model) one. A chat request sent to a
 base model (or the reverse) is answered 404 `NOT FOUND`; `explain_not_found` turns that 404 into
@@ -30,15 +32,17 @@ __all__ = [
     "CatalogueEntry",
     "ModelKind",
     "ModelSources",
+    "Retirement",
     "aexplain_not_found",
     "check_max_tokens",
     "check_model_type",
     "explain_not_found",
     "lookup",
     "model_type_error",
+    "remember_served",
 ]
 
-Offer = Literal["serverless", "managed"]
+Offer = Literal["serverless", "managed", "foundry"]
 MISMATCH_CODE = "model_type_mismatch"
 
 
@@ -53,6 +57,15 @@ class ModelSources:
 
 
 @dataclass(frozen=True)
+class Retirement:
+    """When Azure retired a model, and what it suggests instead (with the source)."""
+
+    date: str  # ISO date; "lifecycle stages go into effect at 00:00:00 UTC" on it
+    replacement: str
+    source: str
+
+
+@dataclass(frozen=True)
 class CatalogueEntry:
     """One Llama model as Azure serves it.
 
@@ -64,8 +77,13 @@ class CatalogueEntry:
         max_output_tokens: The most tokens one answer may have, when a source gives it; else
             None, and the context window is the only bound.
         native_tools: Whether Azure documents native `tools` for it (no Llama row does).
-        offers: Where it can be deployed: "serverless" (pay-as-you-go) and/or "managed".
+        offers: Where it can be deployed: "serverless" (pay-as-you-go), "managed", and/or
+            "foundry" (a Foundry resource: /models and the OpenAI v1 route).
         sources: The source of each figure.
+        image_inputs: Whether Azure lists images among its inputs.
+        max_images: Images Azure accepts in one request, where that is documented.
+        response_formats: The response formats Azure lists ("text" for every Llama row).
+        retired: When Azure retired it and what it suggests instead; None while it is sold.
     """
 
     name: str
@@ -75,6 +93,10 @@ class CatalogueEntry:
     native_tools: bool
     offers: tuple[Offer, ...]
     sources: ModelSources
+    image_inputs: bool = False
+    max_images: int | None = None
+    response_formats: tuple[str, ...] = ("text",)
+    retired: Retirement | None = None
 
     @property
     def output_limit(self) -> int:
@@ -99,8 +121,39 @@ _LITELLM_MAP = (
 _NO_OUTPUT = "none published (docs/wire-protocol.md §14): bounded by the context window"
 _NO_TOOLS = "Azure tables: 'Tool calling: No', docs/wire-protocol.md §14"
 _TOOLS_UNDOCUMENTED = "not documented on Azure (assume no), docs/wire-protocol.md §14"
-_TOOLS_3_3 = "LiteLLM says yes; serverless calls made no tool calls: no (docs/wire-protocol.md §14)"
 _BASE_TOOLS = "base model: text completion only, no tools (docs/wire-protocol.md §2)"
+# Today's models (docs/wire-protocol.md §21).
+_SOLD = "Azure 'models sold directly by Azure' table, docs/wire-protocol.md §21"
+_PARTNERS = "Azure 'models from partners' table, docs/wire-protocol.md §21"
+_NO_TOOLS_TODAY = (
+    "Azure tables: 'Tool calling: No', 'Response formats: Text' (docs/wire-protocol.md §21)"
+)
+_SCOUT_LITELLM = (
+    "LiteLLM price map row azure_ai/Llama-4-Scout-17B-16E-Instruct, citing Azure's 'Introducing "
+    "the Llama 4 herd in Azure AI Foundry' blog (docs/wire-protocol.md §21; Azure's own "
+    "table gives no figure)"
+)
+_MAVERICK_IMAGES = "1 image per request: Azure's answer quoted in meta-llama/llama-cookbook#938"
+# Retirements (docs/wire-protocol.md §21): "Retired Foundry Models" and "Upcoming retirements"
+_LIFECYCLE = (
+    "MicrosoftDocs/azure-ai-docs articles/foundry/includes/"
+    "concepts-model-lifecycle-retirement-content.md (ms.date 2026-03-31)"
+)
+_NA = (
+    "Azure names none (N/A); sold today: Llama-3.3-70B-Instruct or "
+    "Llama-4-Maverick-17B-128E-Instruct-FP8"
+)
+
+
+def _retired(date: str, replacement: str) -> Retirement:
+    return Retirement(date, replacement, _LIFECYCLE)
+
+
+_GONE_2025_8B = _retired(
+    "2025-06-30", "Meta-Llama-3.1-8B-Instruct (Azure's suggestion; itself retired 2026-06-13)"
+)
+_GONE_2025_70B = _retired("2025-06-30", "Llama-3.3-70B-Instruct")
+_GONE_2026 = _retired("2026-06-13", _NA)
 _BOTH: tuple[Offer, ...] = ("serverless", "managed")
 _MANAGED: tuple[Offer, ...] = ("managed",)
 _SERVERLESS: tuple[Offer, ...] = ("serverless",)
@@ -113,16 +166,43 @@ def _chat(
     tools: str,
     offers: tuple[Offer, ...],
     type_source: str,
+    retired: Retirement | None = None,
 ) -> CatalogueEntry:
     sources = ModelSources(type_source, window[1], output[1], tools)
-    return CatalogueEntry(name, "chat-completion", window[0], output[0], False, offers, sources)
+    return CatalogueEntry(
+        name, "chat-completion", window[0], output[0], False, offers, sources, retired=retired
+    )
 
 
 def _base(
-    name: str, window: tuple[int, str], offers: tuple[Offer, ...], src: str
+    name: str,
+    window: tuple[int, str],
+    offers: tuple[Offer, ...],
+    src: str,
+    retired: Retirement | None = None,
 ) -> CatalogueEntry:
     sources = ModelSources(src, window[1], _NO_OUTPUT, _BASE_TOOLS)
-    return CatalogueEntry(name, "text-generation", window[0], None, False, offers, sources)
+    return CatalogueEntry(
+        name, "text-generation", window[0], None, False, offers, sources, retired=retired
+    )
+
+
+def _llama4(
+    name: str, window: tuple[int, str], output: tuple[int | None, str], images: int | None
+) -> CatalogueEntry:
+    source = _SOLD if "Maverick" in name else _PARTNERS
+    sources = ModelSources(source, window[1], output[1], _NO_TOOLS_TODAY)
+    return CatalogueEntry(
+        name,
+        "chat-completion",
+        window[0],
+        output[0],
+        False,
+        ("foundry",),
+        sources,
+        image_inputs=True,  # "text + images" (Maverick), "text + image" (Scout): §21
+        max_images=images,
+    )
 
 
 _L2 = ((4_096, _META_L2), (None, _NO_OUTPUT))
@@ -130,13 +210,40 @@ _L3 = (8_192, _META_L3)
 _L31 = ((131_072, _AZ_TABLES), (8_192, _AZ_TABLES))
 
 CATALOGUE: tuple[CatalogueEntry, ...] = (
-    # Llama 2 chat (serverless in East US 2 / West US 3, and managed compute).
-    _chat("Llama-2-7b-chat", *_L2, _TOOLS_UNDOCUMENTED, _BOTH, _SEED_L2),
-    _chat("Llama-2-13b-chat", *_L2, _TOOLS_UNDOCUMENTED, _BOTH, _SEED_L2),
-    _chat("Llama-2-70b-chat", *_L2, _TOOLS_UNDOCUMENTED, _BOTH, _SEED_L2),
+    # Sold today on Foundry resources (/models and the OpenAI v1 route), §21.
+    _chat(
+        "Llama-3.3-70B-Instruct",
+        (128_000, _SOLD + " ('128k'); LiteLLM's map: 128,000"),
+        (8_192, _LITELLM_MAP),
+        _NO_TOOLS_TODAY + "; serverless calls ignored tools (semantic-kernel#10221)",
+        ("serverless", "foundry"),
+        _SOLD,
+    ),
+    _llama4(
+        "Llama-4-Maverick-17B-128E-Instruct-FP8",
+        (1_000_000, _SOLD + " ('1M')"),
+        (None, _NO_OUTPUT),
+        1,
+    ),
+    _llama4(
+        "Llama-4-Scout-17B-16E-Instruct",
+        (10_000_000, _SCOUT_LITELLM),
+        (16_384, _SCOUT_LITELLM),
+        None,
+    ),
+    # Retired (dates and replacements: _LIFECYCLE). Llama 2 chat.
+    _chat("Llama-2-7b-chat", *_L2, _TOOLS_UNDOCUMENTED, _BOTH, _SEED_L2, _GONE_2025_8B),
+    _chat("Llama-2-13b-chat", *_L2, _TOOLS_UNDOCUMENTED, _BOTH, _SEED_L2, _GONE_2025_8B),
+    _chat("Llama-2-70b-chat", *_L2, _TOOLS_UNDOCUMENTED, _BOTH, _SEED_L2, _GONE_2025_70B),
     # Llama 3 Instruct: 8k context. Only the 70B has an output figure (LiteLLM's).
     _chat(
-        "Meta-Llama-3-8B-Instruct", _L3, (None, _NO_OUTPUT), _TOOLS_UNDOCUMENTED, _BOTH, _SEED_L3
+        "Meta-Llama-3-8B-Instruct",
+        _L3,
+        (None, _NO_OUTPUT),
+        _TOOLS_UNDOCUMENTED,
+        _BOTH,
+        _SEED_L3,
+        _GONE_2025_8B,
     ),
     _chat(
         "Meta-Llama-3-70B-Instruct",
@@ -145,28 +252,20 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         _TOOLS_UNDOCUMENTED,
         _BOTH,
         _SEED_L3,
+        _GONE_2025_70B,
     ),
     # Llama 3.1 Instruct: Azure's own tables (LiteLLM's map said 128,000 / 2,048; Azure wins).
-    _chat("Meta-Llama-3.1-8B-Instruct", *_L31, _NO_TOOLS, _BOTH, _SEED_31),
-    _chat("Meta-Llama-3.1-70B-Instruct", *_L31, _NO_TOOLS, _BOTH, _SEED_31),
-    _chat("Meta-Llama-3.1-405B-Instruct", *_L31, _NO_TOOLS, _SERVERLESS, _SEED_31),
-    # Not on the seed page; kept because LiteLLM users price it (docs/wire-protocol.md §17).
-    _chat(
-        "Llama-3.3-70B-Instruct",
-        (128_000, _LITELLM_MAP),
-        (8_192, _LITELLM_MAP),
-        _TOOLS_3_3,
-        _SERVERLESS,
-        _LITELLM_MAP,
-    ),
-    # Base (text-completion) models: /completions or /v1/completions.
-    _base("Meta-Llama-3.1-8B", (131_072, _LLAMA31_128K), _MANAGED, _SEED_31),
+    _chat("Meta-Llama-3.1-8B-Instruct", *_L31, _NO_TOOLS, _BOTH, _SEED_31, _GONE_2026),
+    _chat("Meta-Llama-3.1-70B-Instruct", *_L31, _NO_TOOLS, _BOTH, _SEED_31, _GONE_2025_70B),
+    _chat("Meta-Llama-3.1-405B-Instruct", *_L31, _NO_TOOLS, _SERVERLESS, _SEED_31, _GONE_2026),
+    # Base (text-completion) models: /completions or /v1/completions, on managed compute.
+    _base("Meta-Llama-3.1-8B", (131_072, _LLAMA31_128K), _MANAGED, _SEED_31, _GONE_2026),
     _base("Meta-Llama-3.1-70B", (131_072, _LLAMA31_128K), _MANAGED, _SEED_31),
     _base("Meta-Llama-3-8B", _L3, _MANAGED, _SEED_L3),
     _base("Meta-Llama-3-70B", _L3, _MANAGED, _SEED_L3),
-    _base("Llama-2-7b", _L2[0], _BOTH, _SEED_L2),
-    _base("Llama-2-13b", _L2[0], _BOTH, _SEED_L2),
-    _base("Llama-2-70b", _L2[0], _BOTH, _SEED_L2),
+    _base("Llama-2-7b", _L2[0], _BOTH, _SEED_L2, _GONE_2025_8B),
+    _base("Llama-2-13b", _L2[0], _BOTH, _SEED_L2, _GONE_2025_8B),
+    _base("Llama-2-70b", _L2[0], _BOTH, _SEED_L2, _GONE_2025_70B),
 )
 
 _AZUREML_URI = re.compile(r"/models/([^/]+)")
@@ -196,16 +295,36 @@ def _key(name: str) -> str:
 _INDEX: dict[str, CatalogueEntry] = {_key(entry.name): entry for entry in CATALOGUE}
 
 
+# Deployment names seen answering as a known model ("my-maverick" -> its row), bounded.
+_SERVED: dict[str, CatalogueEntry] = {}
+_MAX_SERVED = 256
+
+
 def lookup(model: str | None) -> CatalogueEntry | None:
     """The catalogue row of `model`, or None for a name the catalogue does not know.
 
     Tolerant of case, separators, a leading "Meta-", provider prefixes (`azure_llama/`) and
     Azure ML asset ids (`azureml://registries/azureml-meta/models/<name>/versions/<n>`).
-    A deployment name that is not a model name (e.g. "blue") is simply not known.
+    A deployment name that is not a model name (e.g. "my-maverick") is known once an answer
+    to it has named the model it serves (`remember_served`), else not known.
     """
     if not model:
         return None
-    return _INDEX.get(_key(model))
+    key = _key(model)
+    return _INDEX.get(key) or _SERVED.get(key)
+
+
+def remember_served(requested: str, served: str) -> None:
+    """Note that the deployment called `requested` answered as `served` (the answer's `model`):
+    later lookups of `requested` (the `max_tokens` check, profiles, token counting) find the
+    served model's row. A served name the catalogue does not know changes nothing."""
+    entry = _INDEX.get(_key(served))
+    key = _key(requested)
+    if entry is None or key in _INDEX or _SERVED.get(key) is entry:
+        return
+    if len(_SERVED) >= _MAX_SERVED:
+        _SERVED.pop(next(iter(_SERVED)))
+    _SERVED[key] = entry
 
 
 def check_max_tokens(model: str | None, max_tokens: Any) -> None:

@@ -34,6 +34,7 @@ from ._config import (
     EndpointKind,
     ExtraParametersMode,
     is_serverless_host,
+    routes_by_model,
 )
 from ._deadline import Deadline, hold_to_deadline, within
 from ._error_body import error_from_response, parse_error_body
@@ -45,6 +46,7 @@ from ._errors import (
     ResponseDecodeError,
 )
 from ._images import image_count_hint
+from ._lifecycle import warn_if_retired
 from ._limits import ACCEPT_ENCODING, AsyncResponse, Limits, aread_body, read_body
 from ._request import (
     Api,
@@ -76,6 +78,12 @@ _SENT = "HTTP %s %s%s: %d"
 # How long a finished stream waits for the end of its body, to keep the connection (`_drain`).
 # The chunked terminator follows `[DONE]` at once from a well-behaved server.
 _DRAIN_S = 0.1
+_KIND_NAMES = {
+    "foundry": "Foundry Models endpoints (<resource>.services.ai.azure.com/models)",
+    "openai-v1": (
+        "The OpenAI v1 route of a Foundry resource (<resource>.openai.azure.com/openai/v1)"
+    ),
+}
 _USER_AGENT = f"langchain-azure-llama/{__version__} httpx/{httpx.__version__}"
 _MODEL_TYPES = {
     "chat-completion": "chat-completion",
@@ -168,6 +176,8 @@ class _ClientBase:
         headers: Mapping[str, str] | None = None,
     ) -> PreparedRequest:
         self._check_endpoint_kind(params, api)
+        if params:
+            warn_if_retired(params.get("model"), self.config.kind)
         return build_chat_request(
             messages,
             params,
@@ -190,7 +200,9 @@ class _ClientBase:
         model_extras: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> PreparedRequest:
-        self._check_endpoint_kind(params, api)
+        self._check_endpoint_kind(params, api, text=True)
+        if params:
+            warn_if_retired(params.get("model"), self.config.kind)
         return build_completion_request(
             prompt,
             params,
@@ -202,35 +214,60 @@ class _ClientBase:
             headers=headers,
         )
 
+    def _note_answer(self, params: Mapping[str, Any] | None, served: object) -> None:
+        """Read the model an answer names: a deployment called by a name of the user's own
+        ("my-maverick") is known to the catalogue from then on, and warns if retired."""
+        requested = (params or {}).get("model")
+        if served == requested or not isinstance(served, str) or not served:
+            return
+        warn_if_retired(served, self.config.kind)
+        if isinstance(requested, str) and requested:
+            from ._catalogue import remember_served
+
+            remember_served(requested, served)
+
+    def _answer_hook(self, params: Mapping[str, Any] | None) -> Callable[[str], None]:
+        return lambda served: self._note_answer(params, served)
+
     def _deadline(self, timeout: float | None) -> Deadline:
         return Deadline(self.config.timeout if timeout is None else timeout, self.retry.clock)
 
-    def _check_endpoint_kind(self, params: Mapping[str, Any] | None, api: Api) -> None:
-        """A Foundry Models endpoint routes by `model` and serves the Model Inference API only."""
-        if self.config.kind != "foundry":
+    def _check_endpoint_kind(
+        self, params: Mapping[str, Any] | None, api: Api, *, text: bool = False
+    ) -> None:
+        """Endpoints of a Foundry resource route by `model` and serve one API each."""
+        kind = self.config.kind
+        if not routes_by_model(kind):
             return
+        where = _KIND_NAMES[kind]
         if api == "llama":
             raise RequestValidationError(
-                "Foundry Models endpoints (<resource>.services.ai.azure.com/models) serve the "
-                "Azure AI Model Inference API only: use api='inference'.",
+                f"{where}: no Llama-native /v1 routes here (api='llama'); use api='inference'.",
                 param="api",
+            )
+        if text and kind == "openai-v1":
+            raise RequestValidationError(
+                "The OpenAI v1 route of a Foundry resource serves chat completions only: "
+                "Azure sells no Llama base (text-completion) models there. Use chat.",
+                param="prompt",
             )
         model = (params or {}).get("model")
         if not isinstance(model, str) or not model:
             raise RequestValidationError(
-                "A Foundry Models endpoint serves every deployment of its resource and picks "
-                "one by `model`: pass model='<deployment name>' (e.g. "
-                "'Llama-3.3-70B-Instruct').",
+                f"{where}: every deployment of the resource is served here, picked by `model`; "
+                "pass model='<deployment name>' (the name you gave the deployment, e.g. "
+                "'Llama-3.3-70B-Instruct' or 'my-maverick'; case-sensitive).",
                 param="model",
             )
 
     def _check_info(self) -> None:
         # azure-ai-inference's get_model_info: "will only work when using Serverless API or
-        # Managed Compute endpoint" (docs/wire-protocol.md §19).
-        if self.config.kind == "foundry":
+        # Managed Compute endpoint" (docs/wire-protocol.md §19); the v1 route has none either.
+        kind = self.config.kind
+        if routes_by_model(kind):
             raise RequestValidationError(
-                "Foundry Models endpoints have no /info route (it exists on serverless and "
-                "managed compute endpoints only); the model is the one named by `model`.",
+                f"{_KIND_NAMES[kind]}: no /info route here (it exists on serverless and managed "
+                "compute endpoints only); the model is the deployment named by `model`.",
                 param="endpoint",
             )
 
@@ -281,6 +318,9 @@ class _ClientBase:
         elif response.status_code == 400 and prepared.images:
             # Only a request that carried images can hit the image limit.
             hint = image_count_hint(parse_error_body(body).message, prepared.model)
+        deployment = None
+        if response.status_code == 404 and routes_by_model(self.config.kind):
+            deployment = _model_sent(prepared)
         return error_from_response(
             response.status_code,
             response.headers,
@@ -289,6 +329,7 @@ class _ClientBase:
             hint=hint,
             path=self._url(prepared).path,
             endpoint=self.config.endpoint,
+            deployment=deployment,
         )
 
     def _auth_hint(self) -> str:
@@ -400,6 +441,7 @@ class AzureLlamaClient(_ClientBase):
         timeout = kwargs.pop("timeout", None)
         data = self.request(self.prepare_chat(messages, params, **kwargs), timeout)
         result: ChatCompletion = check_completion(data, "chat", self.config.host)
+        self._note_answer(params, result.get("model"))
         return result
 
     def chat_stream(
@@ -409,7 +451,8 @@ class AzureLlamaClient(_ClientBase):
         **kwargs: Any,
     ) -> Stream[ChatCompletionChunk]:
         timeout = kwargs.pop("timeout", None)
-        return self.stream(self.prepare_chat(messages, params, stream=True, **kwargs), timeout)
+        prepared = self.prepare_chat(messages, params, stream=True, **kwargs)
+        return self.stream(prepared, timeout, on_model=self._answer_hook(params))
 
     def complete(
         self, prompt: str | Sequence[str], params: Mapping[str, Any] | None = None, **kwargs: Any
@@ -417,13 +460,15 @@ class AzureLlamaClient(_ClientBase):
         timeout = kwargs.pop("timeout", None)
         data = self.request(self.prepare_completion(prompt, params, **kwargs), timeout)
         result: TextCompletion = check_completion(data, "text", self.config.host)
+        self._note_answer(params, result.get("model"))
         return result
 
     def complete_stream(
         self, prompt: str | Sequence[str], params: Mapping[str, Any] | None = None, **kwargs: Any
     ) -> Stream[TextCompletion]:
         timeout = kwargs.pop("timeout", None)
-        return self.stream(self.prepare_completion(prompt, params, stream=True, **kwargs), timeout)
+        prepared = self.prepare_completion(prompt, params, stream=True, **kwargs)
+        return self.stream(prepared, timeout, on_model=self._answer_hook(params))
 
     def get_model_info(self, *, refresh: bool = False) -> ModelInfo:
         """`GET /info`, cached on the client."""
@@ -444,7 +489,13 @@ class AzureLlamaClient(_ClientBase):
             body = self._read(response, deadline)
         return self._decode(response, body)
 
-    def stream(self, prepared: PreparedRequest, timeout: float | None = None) -> Stream[Any]:
+    def stream(
+        self,
+        prepared: PreparedRequest,
+        timeout: float | None = None,
+        *,
+        on_model: Callable[[str], None] | None = None,
+    ) -> Stream[Any]:
         """Open a stream; retries happen only until the response headers arrive.
 
         `timeout` bounds the call until the headers; then it is the longest wait between events.
@@ -461,6 +512,7 @@ class AzureLlamaClient(_ClientBase):
             # A caller's client does not hold reads to our deadline: its pool may lose the
             # connection rather than wait on a server that keeps the body open.
             drain=None if self._pool.supplied else _DRAIN_S,
+            on_model=on_model,
         )
 
     def _read(self, response: httpx.Response, deadline: Deadline) -> bytes:
@@ -623,6 +675,7 @@ class AsyncAzureLlamaClient(_ClientBase):
         timeout = kwargs.pop("timeout", None)
         data = await self.request(self.prepare_chat(messages, params, **kwargs), timeout)
         result: ChatCompletion = check_completion(data, "chat", self.config.host)
+        self._note_answer(params, result.get("model"))
         return result
 
     async def chat_stream(
@@ -632,9 +685,8 @@ class AsyncAzureLlamaClient(_ClientBase):
         **kwargs: Any,
     ) -> AsyncStream[ChatCompletionChunk]:
         timeout = kwargs.pop("timeout", None)
-        return await self.stream(
-            self.prepare_chat(messages, params, stream=True, **kwargs), timeout
-        )
+        prepared = self.prepare_chat(messages, params, stream=True, **kwargs)
+        return await self.stream(prepared, timeout, on_model=self._answer_hook(params))
 
     async def complete(
         self, prompt: str | Sequence[str], params: Mapping[str, Any] | None = None, **kwargs: Any
@@ -642,15 +694,15 @@ class AsyncAzureLlamaClient(_ClientBase):
         timeout = kwargs.pop("timeout", None)
         data = await self.request(self.prepare_completion(prompt, params, **kwargs), timeout)
         result: TextCompletion = check_completion(data, "text", self.config.host)
+        self._note_answer(params, result.get("model"))
         return result
 
     async def complete_stream(
         self, prompt: str | Sequence[str], params: Mapping[str, Any] | None = None, **kwargs: Any
     ) -> AsyncStream[TextCompletion]:
         timeout = kwargs.pop("timeout", None)
-        return await self.stream(
-            self.prepare_completion(prompt, params, stream=True, **kwargs), timeout
-        )
+        prepared = self.prepare_completion(prompt, params, stream=True, **kwargs)
+        return await self.stream(prepared, timeout, on_model=self._answer_hook(params))
 
     async def get_model_info(self, *, refresh: bool = False) -> ModelInfo:
         self._check_info()
@@ -666,7 +718,11 @@ class AsyncAzureLlamaClient(_ClientBase):
         return self._decode(response, body)
 
     async def stream(
-        self, prepared: PreparedRequest, timeout: float | None = None
+        self,
+        prepared: PreparedRequest,
+        timeout: float | None = None,
+        *,
+        on_model: Callable[[str], None] | None = None,
     ) -> AsyncStream[Any]:
         deadline = self._deadline(timeout)
         response = await self._send(prepared, deadline)
@@ -677,6 +733,7 @@ class AsyncAzureLlamaClient(_ClientBase):
             limits=self.limits,
             idle_timeout=deadline.timeout,
             drain=_DRAIN_S,
+            on_model=on_model,
         )
 
     async def _read(self, response: AsyncResponse, deadline: Deadline) -> bytes:
@@ -783,6 +840,16 @@ def _kind_of(prepared: PreparedRequest) -> Kind | None:
     if prepared.route in ("completions", "llama_completions"):
         return "text"
     return None
+
+
+def _model_sent(prepared: PreparedRequest) -> str | None:
+    """The `model` in a request's body (read again only to explain a 404)."""
+    try:
+        body = json.loads(prepared.content or b"null")
+    except (ValueError, RecursionError):
+        return None
+    model = body.get("model") if isinstance(body, dict) else None
+    return model if isinstance(model, str) else None
 
 
 def _running_loop() -> asyncio.AbstractEventLoop:

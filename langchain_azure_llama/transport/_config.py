@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_SCOPES",
     "ENDPOINT_KINDS",
     "FOUNDRY_SCOPES",
+    "OPENAI_V1_SCOPES",
     "ClientConfig",
     "EndpointKind",
     "ExtraParametersMode",
@@ -40,6 +41,7 @@ __all__ = [
     "default_scopes",
     "detect_endpoint_kind",
     "is_serverless_host",
+    "routes_by_model",
 ]
 
 DEFAULT_API_VERSION = "2024-05-01-preview"
@@ -48,8 +50,19 @@ DEFAULT_SCOPES: tuple[str, ...] = ("https://ml.azure.com/.default",)
 # Foundry Models endpoints belong to an Azure AI Services (Cognitive Services) resource
 # (docs/wire-protocol.md §19).
 FOUNDRY_SCOPES: tuple[str, ...] = ("https://cognitiveservices.azure.com/.default",)
-EndpointKind = Literal["serverless", "managed", "foundry", "other"]
-ENDPOINT_KINDS: tuple[EndpointKind, ...] = ("serverless", "managed", "foundry", "other")
+# The OpenAI v1 route of a Foundry resource: Microsoft's 2026 pages give this scope
+# (`get_bearer_token_provider(DefaultAzureCredential(), "https://ai.azure.com/.default")`,
+# MicrosoftDocs/azure-ai-docs articles/foundry/includes/migrate-model-inference-to-v1-openai.md;
+# the Nov 2025 migration page said cognitiveservices: pass credential_scopes for that).
+OPENAI_V1_SCOPES: tuple[str, ...] = ("https://ai.azure.com/.default",)
+EndpointKind = Literal["serverless", "managed", "foundry", "openai-v1", "other"]
+ENDPOINT_KINDS: tuple[EndpointKind, ...] = (
+    "serverless",
+    "managed",
+    "foundry",
+    "openai-v1",
+    "other",
+)
 ENDPOINT_ENV = "AZURE_INFERENCE_ENDPOINT"
 CREDENTIAL_ENV = "AZURE_INFERENCE_CREDENTIAL"
 ExtraParametersMode = Literal["pass-through", "drop", "error"]
@@ -62,6 +75,10 @@ _AI_SERVICES_SUFFIXES = (
     ".openai.azure.com",
 )
 _FOUNDRY_PATH = "/models"
+# The resource's OpenAI v1 route (docs/wire-protocol.md §20): `model` = the deployment name.
+_OPENAI_V1_PATH = "/openai/v1"
+# Kinds that serve many deployments and pick one by the body's `model`.
+_ROUTED_BY_MODEL: frozenset[EndpointKind] = frozenset({"foundry", "openai-v1"})
 # RFC 9110 §5.6.2 token (a header name) and field value: visible ASCII, space and tab.
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e\t]*")
@@ -104,10 +121,10 @@ def is_serverless_host(host: str) -> bool:
 
 
 def detect_endpoint_kind(endpoint: str, kind: str | None = None) -> EndpointKind:
-    """What serves `endpoint`: "serverless", "managed", "foundry", or "other" (proxy, local).
+    """What serves `endpoint`: "serverless", "managed", "foundry", "openai-v1" or "other".
 
-    Read from the host name (docs/wire-protocol.md §19); `kind` overrides it for a proxy, a
-    custom domain or the emulator, whose host names say nothing.
+    Read from the host name and path (docs/wire-protocol.md §19, §20); `kind` overrides it for
+    a proxy, a custom domain or the emulator, whose host names say nothing.
     """
     if kind is not None:
         return _checked_kind(kind)
@@ -118,6 +135,8 @@ def detect_endpoint_kind(endpoint: str, kind: str | None = None) -> EndpointKind
     if host.endswith(_MANAGED_SUFFIXES):
         return "managed"
     path = parts.path.rstrip("/")
+    if host.endswith(_AI_SERVICES_SUFFIXES) and path.lower() == _OPENAI_V1_PATH:
+        return "openai-v1"
     if host.endswith(_AI_SERVICES_SUFFIXES) and path == _FOUNDRY_PATH:
         return "foundry"
     if host.endswith(".services.ai.azure.com") and not path:
@@ -126,8 +145,16 @@ def detect_endpoint_kind(endpoint: str, kind: str | None = None) -> EndpointKind
 
 
 def default_scopes(kind: EndpointKind) -> tuple[str, ...]:
-    """The Entra ID scope for a kind of endpoint: Cognitive Services on Foundry, else Azure ML."""
+    """The Entra ID scope for a kind of endpoint: Azure AI on the OpenAI v1 route, Cognitive
+    Services on the Model Inference API of a Foundry resource, else Azure ML."""
+    if kind == "openai-v1":
+        return OPENAI_V1_SCOPES
     return FOUNDRY_SCOPES if kind == "foundry" else DEFAULT_SCOPES
+
+
+def routes_by_model(kind: EndpointKind) -> bool:
+    """Does this kind of endpoint pick the deployment by the body's `model` (then required)?"""
+    return kind in _ROUTED_BY_MODEL
 
 
 def _checked_kind(kind: str) -> EndpointKind:
@@ -184,19 +211,23 @@ class ClientConfig:
         """Resolve defaults from the environment and refuse settings that cannot work.
 
         The endpoint's kind is read from its host unless `endpoint_kind` is given; it picks the
-        default `credential_scopes` and, on "foundry", requires `model` in every request.
+        default `credential_scopes` and, on "foundry" and "openai-v1", requires `model` in
+        every request. The OpenAI v1 route takes no `api-version`: none is sent there.
         """
         url = normalize_endpoint(endpoint or os.environ.get(ENDPOINT_ENV, ""))
         kind = detect_endpoint_kind(url, endpoint_kind)
         if kind == "foundry" and endpoint_kind is None:
             url = _foundry_base(url)
         key, token_credential = _resolve_credential(api_key, credential)
-        if deployment and kind == "foundry":
+        if deployment and routes_by_model(kind):
             raise RequestValidationError(
-                "Foundry Models endpoints choose the deployment by model=... in each request, "
-                "not by the azureml-model-deployment header: pass model='<deployment name>'.",
+                "Foundry resource endpoints (/models, /openai/v1) choose the deployment by "
+                "model=... in each request, not by the azureml-model-deployment header: pass "
+                "model='<deployment name>'.",
                 param="deployment",
             )
+        if kind == "openai-v1":
+            api_version = None  # "api-version: not required" on the v1 route (§20)
         if deployment:
             check_header_value("azureml-model-deployment", deployment, param="deployment")
         check_headers(default_headers or {}, param="default_headers")

@@ -1,6 +1,7 @@
 """Turn an Azure error response, in any shape the wire reference records, into one typed error.
 
-Shapes accepted (docs/wire-protocol.md §11): `{"error": {...}}`; flat `{code, message, status,
+Shapes accepted (docs/wire-protocol.md §11, §20): `{"error": {...}}` (Azure OpenAI's envelope on
+the v1 route: `code`, `message`, `param`, `type`, `innererror`); flat `{code, message, status,
 param}`; the MaaS gateway's `{"statusCode", "message"}`; `detail` as an object, a list or a string;
 a backend error whose `message` is itself JSON text; and non-JSON text such as `NOT FOUND`.
 
@@ -89,11 +90,13 @@ def error_from_response(
     hint: str | None = None,
     path: str | None = None,
     endpoint: str | None = None,
+    deployment: str | None = None,
 ) -> APIStatusError:
     """Build the typed error for an error status (or an in-stream error event).
 
     `path` is the URL path called (named in a 404); `endpoint`, the configured endpoint, lets a
-    404 say what the endpoint should be when it looks like a pasted route URL.
+    404 say what the endpoint should be when it looks like a pasted route URL; `deployment`, the
+    `model` sent to an endpoint that routes by it, is named in a 404 (`DeploymentNotFound`).
     """
     if 300 <= status < 400:
         return redirect_error(status, headers, content, host=host)
@@ -110,6 +113,8 @@ def error_from_response(
     reason = headers.get("x-ms-error-reason")
     if reason:
         text += f" ({sanitize(reason, _MAX_REASON)})"
+    if status == 404 and deployment is not None:
+        hint = " ".join(filter(None, [_deployment_hint(deployment, code), hint]))
     if status == 404 and endpoint:
         hint = " ".join(filter(None, [pasted_endpoint_hint(endpoint), hint])) or None
     if hint:
@@ -131,6 +136,16 @@ def error_from_response(
         return RateLimitError(text, retry_after=retry, **common)
     cls = _STATUS_CLASSES.get(status) or (InternalServerError if status >= 500 else APIStatusError)
     return cls(text, **common)
+
+
+def _deployment_hint(deployment: str, code: str | None) -> str:
+    """A 404 from an endpoint that routes by `model`: the name sent is not a deployment."""
+    what = "no deployment" if code == "DeploymentNotFound" else "no deployment (or model)"
+    return (
+        f"The resource has {what} named {sanitize(deployment, _MAX_REASON)!r}: `model` must be "
+        "the deployment name you chose when deploying (case-sensitive), which is the model's "
+        "name only if you kept it."
+    )
 
 
 # vLLM's wording for a request that does not fit the window, in its three historical forms:

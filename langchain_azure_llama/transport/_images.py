@@ -89,15 +89,11 @@ def image_limit(model: str | None) -> int | None:
     from ._catalogue import lookup
 
     entry = lookup(model)
-    if entry is not None:
-        inputs = getattr(entry, "inputs", None)
-        if inputs is not None and "image" not in inputs:
-            return 0
-        max_images = getattr(entry, "max_images", None)
-        if isinstance(max_images, int):
-            return max_images
-        model = entry.name
-    return _name_rule(model)
+    if entry is None:
+        return _name_rule(model)
+    if not entry.image_inputs:
+        return 0
+    return entry.max_images if entry.max_images is not None else _name_rule(entry.name)
 
 
 def _display(model: str) -> str:

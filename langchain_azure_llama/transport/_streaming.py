@@ -54,6 +54,7 @@ class _StreamState:
         "headers",
         "host",
         "kind",
+        "on_model",
         "parts",
         "size",
         "truncated",
@@ -65,6 +66,8 @@ class _StreamState:
     ) -> None:
         self.host = host
         self.kind = kind
+        # Told the first `model` an event names (the served model), then dropped.
+        self.on_model: Callable[[str], None] | None = None
         self.headers = headers
         self.parts: list[str] = []
         # Characters in `parts`; past twice the cap they are cut to the tail (amortised).
@@ -100,6 +103,9 @@ class _StreamState:
             raise self._error_event(chunk)
         if self.kind is not None:
             check_chunk(chunk, self.kind, self.host, self._text)
+        if self.on_model is not None and isinstance(chunk.get("model"), str):
+            tell, self.on_model = self.on_model, None
+            tell(chunk["model"])
         choices = chunk.get("choices")
         if choices:
             try:
@@ -187,6 +193,7 @@ class _StreamBase:
         limits: Limits | None = None,
         idle_timeout: float | None = None,
         drain: float | None = None,
+        on_model: Callable[[str], None] | None = None,
     ) -> None:
         self.response = response
         self.limits = limits or Limits()
@@ -194,6 +201,7 @@ class _StreamBase:
         # Seconds allowed after `[DONE]` for the end of the body (see `_drain`); None: none.
         self.drain = drain
         self._state = _StreamState(host, response.headers, self.limits.max_partial_text, kind)
+        self._state.on_model = on_model
 
     @property
     def headers(self) -> httpx.Headers:

@@ -33,6 +33,7 @@ EXPORTS = {
     "RequestValidationError",
     "ResponseDecodeError",
     "ResponseTooLargeError",
+    "RetiredModelWarning",
     "StreamInterruptedError",
     "UnprocessableEntityError",
 }
@@ -42,6 +43,15 @@ def test_exports() -> None:
     assert set(langchain_azure_llama.__all__) == EXPORTS | {"__version__"}
     for name in EXPORTS:
         assert getattr(langchain_azure_llama, name).__name__ == name
+
+
+def test_the_retired_model_warning_is_the_transports_own_class() -> None:
+    # One class, so one filter silences it whichever front end warned.
+    from langchain_azure_llama import RetiredModelWarning
+    from langchain_azure_llama import transport as t
+
+    assert RetiredModelWarning is t.RetiredModelWarning
+    assert issubclass(RetiredModelWarning, UserWarning)
 
 
 def test_transport_import_loads_no_framework() -> None:

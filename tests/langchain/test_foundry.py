@@ -11,7 +11,7 @@ from langchain_azure_llama import ChatAzureLlama, RequestValidationError
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig
 from tests._support.langchain import EMULATOR_KEY, Api
 
-MODELS = ("Meta-Llama-3.1-8B-Instruct", "Llama-3.3-70B-Instruct")
+MODELS = ("Llama-4-Maverick-17B-128E-Instruct-FP8", "Llama-3.3-70B-Instruct")
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def _params(emu: Emulator, **overrides: object) -> dict[str, object]:
     return {**base, **overrides}
 
 
-@pytest.mark.parametrize("model", MODELS, ids=["8b", "70b"])
+@pytest.mark.parametrize("model", MODELS, ids=["maverick", "70b"])
 async def test_invoke_and_stream_reach_the_named_model(
     foundry_emu: Emulator, make_model: Callable[..., ChatAzureLlama], api: Api, model: str
 ) -> None:

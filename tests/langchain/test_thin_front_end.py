@@ -245,3 +245,30 @@ async def test_prompted_calls_come_back_through_the_transport(
     assert [(c["name"], c["args"]) for c in streamed.tool_calls] == [
         ("get_weather", {"city": "Rome"})
     ]
+
+
+# -- no route knowledge (issue 20 item 7) -----------------------------------------------------
+
+
+@pytest.mark.parametrize("path", FRONT_END, ids=[p.stem for p in FRONT_END])
+def test_knows_no_azure_route(path: Path) -> None:
+    from tests._support.route_knowledge import scan
+
+    assert scan(path) == [], "endpoint kinds, hosts, paths and scopes belong in the transport"
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        pytest.param('if kind == "openai-v1": pass', id="kind"),
+        pytest.param('SUFFIX = ".openai.azure.com"', id="host"),
+        pytest.param('x = url.endswith("/v1")', id="llama-suffix"),
+        pytest.param('SCOPE = "https://ai.azure.com/.default"', id="scope"),
+        pytest.param('if kind == "foundry": pass', id="foundry"),
+    ],
+)
+def test_the_route_scan_rejects_route_knowledge(snippet: str) -> None:
+    from tests._support.route_knowledge import route_strings
+
+    assert route_strings(snippet) != []
+    assert route_strings(f"'''{snippet} '''") == []  # a docstring may explain

@@ -144,3 +144,12 @@ def test_the_scan_accepts_the_protocol_calls() -> None:
         "raise t.explain_not_found(info, exc, expected='text-generation', use=use)\n"
     )
     assert problems(source) == []
+
+
+@pytest.mark.parametrize("module", MODULES, ids=[m.stem for m in MODULES])
+def test_knows_no_azure_route(module: Path) -> None:
+    # Issue 20 item 7: kinds, hosts, paths and scopes live in the transport (the URL is read by
+    # `transport.endpoint_facts`, the body's `model` decided by `transport.routes_by_model`).
+    from tests._support.route_knowledge import scan
+
+    assert scan(module) == []

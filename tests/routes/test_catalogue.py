@@ -7,6 +7,7 @@ and the `max_tokens` check made before sending all read `transport.CATALOGUE`.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -58,7 +59,44 @@ def test_every_figure_names_its_source(entry: Any) -> None:
     assert entry.context_window >= 4_096
     assert entry.max_output_tokens is None or entry.max_output_tokens <= entry.context_window
     assert entry.native_tools is False  # Azure documents no native tools for any Llama row
-    assert set(entry.offers) <= {"serverless", "managed"} and entry.offers
+    assert set(entry.offers) <= {"serverless", "managed", "foundry"} and entry.offers
+    assert entry.response_formats == ("text",)  # "Response formats: Text" (wire-protocol §21)
+    if entry.retired is not None:
+        assert re.fullmatch(r"20\d\d-\d\d-\d\d", entry.retired.date)
+        assert "concepts-model-lifecycle-retirement-content.md" in entry.retired.source
+        assert entry.retired.replacement
+
+
+TODAY = {
+    # name: (context window, image inputs, images per request)
+    "Llama-3.3-70B-Instruct": (128_000, False, None),
+    "Llama-4-Maverick-17B-128E-Instruct-FP8": (1_000_000, True, 1),
+    "Llama-4-Scout-17B-16E-Instruct": (10_000_000, True, None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TODAY), ids=sorted(TODAY))
+def test_todays_models_are_known_and_current(name: str) -> None:
+    entry = lookup(name)
+    assert entry is not None and entry.retired is None
+    assert (entry.context_window, entry.image_inputs, entry.max_images) == TODAY[name]
+    assert "foundry" in entry.offers
+
+
+@pytest.mark.parametrize(
+    ("name", "date", "replacement"),
+    [
+        pytest.param("Llama-2-70b-chat", "2025-06-30", "Llama-3.3-70B-Instruct", id="llama2"),
+        pytest.param("Meta-Llama-3.1-70B-Instruct", "2025-06-30", "Llama-3.3-70B", id="3.1-70b"),
+        pytest.param("Meta-Llama-3.1-8B-Instruct", "2026-06-13", "Llama-4-Maverick", id="3.1-8b"),
+        pytest.param("Meta-Llama-3.1-405B-Instruct", "2026-06-13", "Llama-3.3", id="3.1-405b"),
+    ],
+)
+def test_retired_models_keep_their_rows(name: str, date: str, replacement: str) -> None:
+    entry = lookup(name)
+    assert entry is not None and entry.retired is not None
+    assert entry.retired.date == date
+    assert replacement in entry.retired.replacement
 
 
 @pytest.mark.parametrize(

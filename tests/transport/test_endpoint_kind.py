@@ -3,6 +3,7 @@ Foundry Models endpoints, `model` required and the Llama-native routes and `/inf
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +13,7 @@ from langchain_azure_llama.emulator import Emulator, EmulatorConfig
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 FOUNDRY = "https://my-resource.services.ai.azure.com/models"
+MAVERICK = "Llama-4-Maverick-17B-128E-Instruct-FP8"
 
 
 @pytest.mark.parametrize(
@@ -27,7 +29,7 @@ FOUNDRY = "https://my-resource.services.ai.azure.com/models"
         pytest.param("https://r.cognitiveservices.azure.com/models", "foundry", id="cogsvc"),
         pytest.param("https://r.openai.azure.com/models", "foundry", id="openai-host"),
         pytest.param("https://r.openai.azure.com", "other", id="aoai-not-models"),
-        pytest.param("https://r.services.ai.azure.com/openai/v1", "other", id="openai-v1"),
+        pytest.param("https://r.services.ai.azure.com/openai/v1", "openai-v1", id="openai-v1"),
         pytest.param("http://127.0.0.1:8089", "other", id="loopback"),
         pytest.param("https://llama.example.com/models", "other", id="custom-domain"),
     ],
@@ -84,7 +86,7 @@ def test_deployment_header_is_refused_on_foundry() -> None:
 
 @pytest.fixture(scope="module")
 def foundry() -> Iterator[Emulator]:
-    config = EmulatorConfig(kind="foundry", models=("Meta-Llama-3.1-8B-Instruct", "Llama-3.3-70B"))
+    config = EmulatorConfig(kind="foundry", models=(MAVERICK, "Llama-3.3-70B"))
     with Emulator(config) as emu:
         yield emu
 
@@ -126,14 +128,9 @@ async def test_model_selects_the_deployment(foundry: Emulator) -> None:
     async with t.AsyncAzureLlamaClient(
         foundry.url + "/models", api_key=foundry.config.api_key, endpoint_kind="foundry"
     ) as aclient:
-        chunks = [
-            c
-            async for c in await aclient.chat_stream(
-                MESSAGES, {"model": "Meta-Llama-3.1-8B-Instruct"}
-            )
-        ]
+        chunks = [c async for c in await aclient.chat_stream(MESSAGES, {"model": MAVERICK})]
     assert answer["model"] == "Llama-3.3-70B"
-    assert {c["model"] for c in chunks} == {"Meta-Llama-3.1-8B-Instruct"}
+    assert {c["model"] for c in chunks} == {MAVERICK}
     first, second = foundry.requests
     assert first.path == second.path == "/models/chat/completions"
     assert first.query == {"api-version": "2024-05-01-preview"}
@@ -144,6 +141,35 @@ async def test_model_selects_the_deployment(foundry: Emulator) -> None:
 def test_unknown_model_is_foundrys_404(foundry: Emulator) -> None:
     with _client(foundry) as client, pytest.raises(t.NotFoundError, match="Unknown model: xyz"):
         client.chat(MESSAGES, {"model": "xyz"})
+
+
+@pytest.mark.parametrize(
+    ("kind", "warns"),
+    [
+        pytest.param("serverless", True, id="serverless"),
+        pytest.param("foundry", True, id="foundry"),
+        pytest.param("openai-v1", True, id="openai-v1"),
+        pytest.param("managed", False, id="managed"),
+        pytest.param("other", False, id="other"),
+    ],
+)
+def test_only_azure_run_routes_warn_about_a_retired_model(
+    monkeypatch: pytest.MonkeyPatch, kind: str, warns: bool
+) -> None:
+    from langchain_azure_llama.transport import _lifecycle
+
+    monkeypatch.setattr(_lifecycle, "_warned", set())
+    client = t.AzureLlamaClient("http://127.0.0.1:1", api_key="k", endpoint_kind=kind)  # type: ignore[arg-type]
+    params = {"model": "Meta-Llama-3-70B-Instruct"}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client.prepare_chat(MESSAGES, params)
+        client.prepare_chat(MESSAGES, params)
+    retired = [w for w in caught if issubclass(w.category, t.RetiredModelWarning)]
+    assert len(retired) == (1 if warns else 0)
+    if warns:
+        assert "2025-06-30" in str(retired[0].message)
+        assert "Llama-3.3-70B-Instruct" in str(retired[0].message)
 
 
 class _Credential:
