@@ -41,6 +41,8 @@ from litellm import exceptions as lx
 
 from langchain_azure_llama import transport as t
 
+from ._routing import ClientRoutingRefused
+
 __all__ = ["to_litellm"]
 
 PROVIDER = "azure_llama"
@@ -92,7 +94,8 @@ def _content_filter(exc: t.ContentFilterError, msg: str, model: str) -> Exceptio
 
 
 def _validation(exc: t.RequestValidationError, msg: str, model: str) -> Exception:
-    if exc.param in _KEY_PARAMS:
+    # A missing key is a 401; a proxy client's key refused by `_routing` is a bad request.
+    if exc.param in _KEY_PARAMS and not isinstance(exc, ClientRoutingRefused):
         return lx.AuthenticationError(msg, llm_provider=PROVIDER, model=model)
     return lx.BadRequestError(
         msg, model=model, llm_provider=PROVIDER, litellm_debug_info=_debug(exc)

@@ -14,6 +14,10 @@ Entra ID: LiteLLM's `azure_ad_token_provider` is honoured, either a callable ret
 asked on every request) or a token credential such as `DefaultAzureCredential()` (its tokens are
 cached until shortly before they expire, and refreshed once on a 401).
 
+A LiteLLM proxy client cannot choose the deployment, route, api-version, endpoint kind,
+endpoint, credential or routing/auth headers: its request is refused before anything is sent
+(`_routing`); the operator's `litellm_params` and an SDK caller's own arguments choose them.
+
 Sync streams are opened before `streaming()` returns, so an error before the first byte is raised
 by `litellm.completion()` itself. `astreaming()` must be an async generator (LiteLLM wraps what
 it returns without awaiting), so there such an error arrives with the first chunk.
@@ -50,6 +54,7 @@ from ._convert import (
 )
 from ._errors import to_litellm
 from ._models import register_models
+from ._routing import refuse_client_routing
 
 __all__ = ["AzureLlamaLLM", "aget_model_info", "get_model_info", "handler"]
 
@@ -141,6 +146,9 @@ def _read_call(
     timeout: float | httpx.Timeout | None,
 ) -> _Call:
     litellm_params = litellm_params or {}
+    # Through the proxy, the client's body is merged over the operator's settings: refuse the
+    # ones that choose the upstream (see `_routing`) before any of them is read.
+    refuse_client_routing(litellm_params, headers)
     kind_given = optional_params.get(ENDPOINT_KIND_KEY)
     facts = t.endpoint_facts(_endpoint_text(api_base), kind_given)  # refuses a bad kind
     endpoint = facts.endpoint

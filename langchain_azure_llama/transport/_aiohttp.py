@@ -12,7 +12,8 @@ use. What the httpx path guarantees holds here too:
 - redirects are never followed;
 - `HTTP_PROXY` / `HTTPS_PROXY` / `NO_PROXY` are honoured, as httpx honours them on the sync path:
   resolved once when the session opens, not per request (aiohttp's `trust_env` does it per
-  request, in a thread); a variable changed later applies to sessions opened later.
+  request, in a thread); a variable changed later applies to sessions opened later. A plain-http
+  endpoint (accepted only to loopback) never goes through one: the proxy would see the key.
 
 Two aiohttp quirks are handled: a body that turns malformed mid-way (an invalid chunk size after
 good chunks) — aiohttp 3.14 records the parser error on the connection but not on the body being
@@ -96,7 +97,9 @@ class AioResponse:
 class Session:
     """One event loop's aiohttp session (connection pool) for one client."""
 
-    def __init__(self, ssl_context: ssl.SSLContext, endpoint: str) -> None:
+    def __init__(
+        self, ssl_context: ssl.SSLContext, endpoint: str, *, env_proxies: bool = True
+    ) -> None:
         connector = aiohttp.TCPConnector(
             limit=_MAX_CONNECTIONS, keepalive_timeout=_KEEPALIVE_S, ssl=ssl_context
         )
@@ -114,7 +117,7 @@ class Session:
         )
         # Looked up here, without awaiting: two first calls racing must not open two sessions.
         # (A proxy's credentials may come from ~/.netrc: one small read per session.)
-        self._proxy, self._proxy_auth = _env_proxy(endpoint)
+        self._proxy, self._proxy_auth = _env_proxy(endpoint) if env_proxies else (None, None)
 
     async def send(
         self,

@@ -412,7 +412,10 @@ class AzureLlamaClient(_ClientBase):
         super().__init__(endpoint, **kwargs)
         # Built by the first sync send (async-only use never pays for it); rebuilt in a forked
         # child, which must not share the parent's sockets (see _fork).
-        self._pool = _fork.ProcessLocal(http_client, _new_sync_client)
+        env_proxies = self.config.proxies_from_env
+        self._pool = _fork.ProcessLocal(
+            http_client, functools.partial(_new_sync_client, trust_env=env_proxies)
+        )
         # A client dropped without close() still releases its sockets (a caller-supplied
         # http_client belongs to the caller and is left alone).
         self._closer = weakref.finalize(self, self._pool.close_own)
@@ -641,9 +644,9 @@ class AsyncAzureLlamaClient(_ClientBase):
             if self._factory is not None:
                 client: httpx.AsyncClient | Session = self._factory()
             elif self.backend == "httpx":
-                client = _new_httpx_async_client()
+                client = _new_httpx_async_client(trust_env=self.config.proxies_from_env)
             else:
-                client = _new_session(self.config.endpoint)
+                client = _new_session(self.config.endpoint, self.config.proxies_from_env)
             pool = _LoopPool(client)
             await pool.register()
             self._pools[loop] = pool
@@ -865,20 +868,23 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def _new_sync_client() -> httpx.Client:
+# `trust_env=False` (plain http, accepted only to loopback): no `HTTP_PROXY`, which would
+# receive the key in clear; the TLS context is ours either way.
+def _new_sync_client(*, trust_env: bool = True) -> httpx.Client:
     """The default sync client: never follows redirects; socket operations held to the deadline."""
-    return hold_to_deadline(httpx.Client(verify=_ssl_context(), follow_redirects=False))
+    client = httpx.Client(verify=_ssl_context(), follow_redirects=False, trust_env=trust_env)
+    return hold_to_deadline(client)
 
 
-def _new_httpx_async_client() -> httpx.AsyncClient:
+def _new_httpx_async_client(*, trust_env: bool = True) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
-    return httpx.AsyncClient(verify=_ssl_context(), limits=limits)
+    return httpx.AsyncClient(verify=_ssl_context(), limits=limits, trust_env=trust_env)
 
 
-def _new_session(endpoint: str) -> Session:
+def _new_session(endpoint: str, env_proxies: bool = True) -> Session:
     from ._aiohttp import Session  # aiohttp is imported on first async use only
 
-    return Session(_ssl_context(), endpoint)
+    return Session(_ssl_context(), endpoint, env_proxies=env_proxies)
 
 
 def _release_pools(pools: dict[asyncio.AbstractEventLoop, _LoopPool]) -> None:

@@ -3,11 +3,19 @@
 Defaults come from `AZURE_INFERENCE_ENDPOINT` and `AZURE_INFERENCE_CREDENTIAL`, as in the Azure
 documentation. The key is held in a `Secret` so that no `repr`, log line or exception shows it.
 
+The endpoint is parsed once (`parse_endpoint`, httpx's parser, the one every request's URL is
+built with): that one parse gives the host the kind, the Entra scope, the loopback exemption and
+the connection all use. Characters on which URL parsers disagree are refused rather than read one
+way here and another way in a connection: a backslash anywhere, ``%`` in the host (percent-escapes
+and IPv6 zone IDs such as ``[::1%25eth0]``), ``@`` before the host.
+
 What would otherwise fail late, untyped, or silently is refused here with `RequestValidationError`:
 an endpoint with a user:password (it would show in every repr and dump), a query or fragment
 (even a bare trailing ``?`` or ``#``, which would move the route into it), a bad port, control
-characters or spaces; header values (``deployment``, ``default_headers``) with CR, LF, NUL or
-other control characters, or non-ASCII text, which httpx and aiohttp refuse only when sending.
+characters or spaces, a backslash, a ``%`` in the host; plain ``http://`` except to a loopback
+address (and then never through an `HTTP_PROXY`); header values (``deployment``,
+``default_headers``) with CR, LF, NUL or other control characters, or non-ASCII text, which httpx
+and aiohttp refuse only when sending.
 Messages never repeat a header value or an endpoint's user:password.
 """
 
@@ -20,7 +28,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
-from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
@@ -34,6 +41,7 @@ __all__ = [
     "OPENAI_V1_SCOPES",
     "ClientConfig",
     "EndpointKind",
+    "EndpointURL",
     "ExtraParametersMode",
     "Secret",
     "TokenCredentialLike",
@@ -41,6 +49,7 @@ __all__ = [
     "default_scopes",
     "detect_endpoint_kind",
     "is_serverless_host",
+    "parse_endpoint",
     "routes_by_model",
 ]
 
@@ -128,13 +137,15 @@ def detect_endpoint_kind(endpoint: str, kind: str | None = None) -> EndpointKind
     """
     if kind is not None:
         return _checked_kind(kind)
-    parts = urlsplit(endpoint)
-    host = (parts.hostname or "").lower()
+    if not endpoint.strip():
+        return "other"  # no endpoint yet: `ClientConfig.create` says what is missing
+    # The host and path a connection uses (refused, typed, where parsers could disagree).
+    url = parse_endpoint(endpoint)
+    host, path = url.host, url.path
     if host.endswith(_SERVERLESS_SUFFIXES):
         return "serverless"
     if host.endswith(_MANAGED_SUFFIXES):
         return "managed"
-    path = parts.path.rstrip("/")
     if host.endswith(_AI_SERVICES_SUFFIXES) and path.lower() == _OPENAI_V1_PATH:
         return "openai-v1"
     if host.endswith(_AI_SERVICES_SUFFIXES) and path == _FOUNDRY_PATH:
@@ -168,7 +179,7 @@ def _checked_kind(kind: str) -> EndpointKind:
 
 def _foundry_base(endpoint: str) -> str:
     """A Foundry resource URL given without `/models` gets it (the inference API lives there)."""
-    return endpoint if urlsplit(endpoint).path else endpoint + _FOUNDRY_PATH
+    return endpoint if parse_endpoint(endpoint).path else endpoint + _FOUNDRY_PATH
 
 
 @dataclass(frozen=True)
@@ -188,9 +199,20 @@ class ClientConfig:
     kind: EndpointKind = "other"
 
     @functools.cached_property
+    def url(self) -> EndpointURL:
+        """The endpoint as parsed once: the host requests connect to, its kind's and scope's."""
+        return parse_endpoint(self.endpoint)
+
+    @property
     def host(self) -> str:
-        # Read on every call (error messages, shape checks): parsed once.
-        return urlsplit(self.endpoint).hostname or self.endpoint
+        # Read on every call (error messages, shape checks): parsed once, above.
+        return self.url.host
+
+    @property
+    def proxies_from_env(self) -> bool:
+        """Whether `HTTP(S)_PROXY` may carry this client's requests: not on plain http, which is
+        accepted only to loopback, where a proxy would receive the key in clear."""
+        return self.url.scheme == "https"
 
     @classmethod
     def create(
@@ -253,6 +275,65 @@ class ClientConfig:
         )
 
 
+@dataclass(frozen=True)
+class EndpointURL:
+    """An endpoint as httpx parses it, the parse every request's URL is built from."""
+
+    scheme: str  # "http" or "https"
+    host: str  # lower case, ASCII (IDNA-encoded) as resolved and connected to; IPv6 unbracketed
+    port: int | None  # None for the scheme's default
+    path: str  # without a trailing "/"
+
+
+@functools.lru_cache(maxsize=128)
+def parse_endpoint(endpoint: str) -> EndpointURL:
+    """Parse an http(s) endpoint once, refusing what URL parsers read differently.
+
+    The text before the host is checked as text first (scheme, control characters, backslash,
+    ``?``/``#``, ``@`` and ``%`` in the authority); what is left has one reading, httpx's, which
+    yarl (the aiohttp path) is handed already encoded. Whether plain http is allowed is
+    `normalize_endpoint`'s decision, not this one's.
+
+    Raises:
+        RequestValidationError: (param "endpoint") the text is not such a URL.
+    """
+    endpoint = endpoint.strip()
+    scheme, sep, rest = endpoint.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        raise _bad_endpoint(f"Endpoint {_redacted(endpoint)!r} is not an http(s) URL.")
+    if _URL_UNSAFE.search(endpoint):  # urlsplit drops CR, LF and tab without a word
+        raise _bad_endpoint(
+            "The endpoint contains a space or a control character (CR, LF, NUL, tab...)."
+        )
+    if "\\" in endpoint:  # a path separator to browsers and yarl, a host character to httpx
+        raise _bad_endpoint("The endpoint must not contain a backslash ('\\').")
+    if "?" in endpoint or "#" in endpoint:  # even bare: the route would land in the query
+        raise _bad_endpoint(
+            "The endpoint must not carry a query or fragment ('?' or '#'); set api_version instead."
+        )
+    authority = rest.partition("/")[0]
+    if "@" in authority:
+        raise _bad_endpoint(
+            "The endpoint must not carry a user name or password (user:password@host): "
+            "pass the key as api_key=... (it is sent as a header, never shown)."
+        )
+    if "%" in authority:
+        raise _bad_endpoint(
+            "The endpoint's host must not contain '%' (a percent-escape or an IPv6 zone ID such "
+            "as [fe80::1%25eth0]): URL parsers disagree on which host that names."
+        )
+    try:
+        url = httpx.URL(endpoint)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise _bad_endpoint(f"Endpoint {endpoint!r} is not a valid URL: {exc}") from None
+    host = url.raw_host.decode("ascii").lower()
+    if not host:
+        raise _bad_endpoint(f"Endpoint {endpoint!r} is not an http(s) URL: it names no host.")
+    if url.port is not None and not 0 < url.port < 65536:
+        raise _bad_endpoint("The endpoint's port is not a number from 1 to 65535.")
+    return EndpointURL(url.scheme, host, url.port, url.path.rstrip("/"))
+
+
 def normalize_endpoint(endpoint: str) -> str:
     """Check the endpoint is an https URL (plain http only on loopback) and drop a trailing /."""
     if not endpoint:
@@ -262,49 +343,13 @@ def normalize_endpoint(endpoint: str) -> str:
             param="endpoint",
         )
     endpoint = endpoint.strip()
-    parts = _split(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _bad_endpoint(f"Endpoint {_redacted(endpoint)!r} is not an http(s) URL.")
-    if _URL_UNSAFE.search(endpoint):  # urlsplit drops CR, LF and tab without a word
+    url = parse_endpoint(endpoint)
+    if url.scheme == "http" and not _is_loopback(url.host):
         raise _bad_endpoint(
-            "The endpoint contains a space or a control character (CR, LF, NUL, tab...)."
-        )
-    if "@" in parts.netloc:
-        raise _bad_endpoint(
-            "The endpoint must not carry a user name or password (user:password@host): "
-            "pass the key as api_key=... (it is sent as a header, never shown)."
-        )
-    if "?" in endpoint or "#" in endpoint:  # even bare: the route would land in the query
-        raise _bad_endpoint(
-            "The endpoint must not carry a query or fragment ('?' or '#'); set api_version instead."
-        )
-    _check_port(parts)
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise _bad_endpoint(
-            f"Refusing plain http:// to {parts.hostname}: the key would cross the network "
+            f"Refusing plain http:// to {url.host}: the key would cross the network "
             "unencrypted. Use https://, or http:// only for a loopback emulator."
         )
-    try:
-        httpx.URL(endpoint)
-    except (httpx.InvalidURL, ValueError) as exc:
-        raise _bad_endpoint(f"Endpoint {endpoint!r} is not a valid URL: {exc}") from None
     return endpoint.rstrip("/")
-
-
-def _split(endpoint: str) -> SplitResult:
-    try:
-        return urlsplit(endpoint)
-    except ValueError:  # an unbalanced [ in the host
-        raise _bad_endpoint(f"Endpoint {_redacted(endpoint)!r} is not a valid URL.") from None
-
-
-def _check_port(parts: SplitResult) -> None:
-    try:
-        port = parts.port
-    except ValueError:  # not a number, or above 65535
-        port = 0
-    if port == 0:
-        raise _bad_endpoint("The endpoint's port is not a number from 1 to 65535.")
 
 
 def _bad_endpoint(message: str) -> RequestValidationError:

@@ -143,6 +143,13 @@ BAD_ENDPOINTS = [
     pytest.param("https://llama.eastus2.models.ai.azure.com#", "query or fragment", id="bare-#"),
     pytest.param("https://llama.eastus2.models.ai.azure.com:44x3", "port", id="junk-port"),
     pytest.param("https://llama.eastus2.models.ai.azure.com/a\r\nb", "control", id="crlf-path"),
+    # Hosts URL parsers read differently: one would pick the kind and Entra scope, another the
+    # connection (a Foundry scope for a host that is not Foundry's).
+    pytest.param(
+        "https://evil.example\\.services.ai.azure.com/models", "backslash", id="backslash-host"
+    ),
+    pytest.param("http://[::1%25lo]:8089", "zone ID", id="zone-id"),
+    pytest.param("https://evil.example%2f.services.ai.azure.com/models", "'%'", id="percent-host"),
 ]
 
 

@@ -503,26 +503,55 @@ def proxy_env(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], None]:
     return lambda url: monkeypatch.setenv("HTTP_PROXY", url)
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
-async def test_proxy_variables_are_honoured_on_both_paths(
-    mode: str, proxy_env: Callable[[str], None]
-) -> None:
-    """HTTP_PROXY points at a loopback "proxy" that answers; the endpoint itself listens nowhere.
-    Both paths must go through the proxy, in absolute form."""
-    from tests._support.faults import closed_port_url
+CLIENT_PATHS = [
+    pytest.param("sync", id="sync"),
+    pytest.param("aiohttp", id="async-aiohttp"),
+    pytest.param("httpx", id="async-httpx"),
+]
 
-    endpoint = closed_port_url()
-    with HostileServer(reply(http_response(body=COMPLETION))) as proxy:
-        proxy_env(proxy.url)
-        messages = [{"role": "user", "content": "hi"}]
-        if mode == "sync":
-            with t.AzureLlamaClient(endpoint, api_key=KEY, max_retries=0) as client:
-                answer = client.chat(messages)
-        else:
-            async with t.AsyncAzureLlamaClient(endpoint, api_key=KEY, max_retries=0) as aclient:
-                answer = await aclient.chat(messages)
-    assert answer["choices"][0]["message"]["content"] == "hello"
-    assert proxy.requests[0].startswith(f"POST {endpoint}/chat/completions".encode())
+
+async def _chat_once(path: str, endpoint: str, **kwargs: Any) -> Any:
+    messages = [{"role": "user", "content": "hi"}]
+    if path == "sync":
+        with t.AzureLlamaClient(endpoint, api_key=KEY, max_retries=0, **kwargs) as client:
+            return client.chat(messages)
+    backend: Any = path
+    async with t.AsyncAzureLlamaClient(
+        endpoint, api_key=KEY, max_retries=0, backend=backend, **kwargs
+    ) as aclient:
+        return await aclient.chat(messages)
+
+
+@pytest.mark.parametrize("path", CLIENT_PATHS)
+async def test_https_proxy_variables_are_honoured(
+    path: str, monkeypatch: pytest.MonkeyPatch, proxy_env: Callable[[str], None]
+) -> None:
+    """HTTPS_PROXY points at a loopback "proxy" that records what it is asked and refuses the
+    tunnel: an https endpoint is reached through it (CONNECT; the key would travel inside TLS)."""
+    with HostileServer(reply(http_response("403 Forbidden", b"no"))) as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        with pytest.raises(t.AzureLlamaError):
+            await _chat_once(path, "https://h.eastus2.models.ai.azure.com")
+    assert proxy.requests, "the proxy was not asked"
+    assert proxy.requests[0].startswith(b"CONNECT h.eastus2.models.ai.azure.com:443 ")
+    assert KEY.encode() not in b"".join(proxy.requests)
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "ALL_PROXY"])
+@pytest.mark.parametrize("path", CLIENT_PATHS)
+async def test_plain_http_loopback_never_goes_through_a_proxy(
+    path: str, variable: str, monkeypatch: pytest.MonkeyPatch, proxy_env: Callable[[str], None]
+) -> None:
+    """Plain http is accepted only to loopback, and a proxy would see the key in clear: with
+    HTTP_PROXY (or ALL_PROXY) set to a listener that records every contact, the request goes
+    straight to the endpoint and the proxy is never contacted."""
+    answer = reply(http_response(body=COMPLETION))
+    with HostileServer(answer) as proxy, HostileServer(answer) as endpoint:
+        monkeypatch.setenv(variable, proxy.url)
+        result = await _chat_once(path, endpoint.url)
+    assert result["choices"][0]["message"]["content"] == "hello"
+    assert proxy.requests == []
+    assert len(endpoint.requests) == 1 and KEY.encode() in endpoint.requests[0]
 
 
 def _head(request: bytes) -> dict[str, str]:

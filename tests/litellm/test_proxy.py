@@ -5,9 +5,10 @@ Needs the `proxy` extra (the proxy's own dependencies, listed by hand in pyproje
 when `CI` is set a missing package fails this module instead of skipping it.
 
 The proxy runs once per module, as a subprocess on loopback, against emulators. The config is the
-cookbook's, plus two model groups the cookbook does not need: one whose only deployment answers
-429 (so the Router has nowhere to fail over and the client sees Azure's wait), and one on an
-endpoint that refuses `tools` (as vLLM-backed deployments do).
+cookbook's, plus three model groups the cookbook does not need: one whose only deployment answers
+429 (so the Router has nowhere to fail over and the client sees Azure's wait), one on an
+endpoint that refuses `tools` (as vLLM-backed deployments do), and one that the operator pins
+to deployment "blue" of a managed endpoint that also serves a deployment "secret".
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ MASTER_KEY = "sk-proxy-test-master-key"
 # The proxy imports most of LiteLLM: ~10 s alone, much longer on a busy machine.
 STARTUP_DEADLINE = 240.0
 LIMITED, NO_TOOLS = "llama-3.1-8b-limited", "llama-3.1-8b-no-tools"
+BLUE = "llama-3.1-8b-blue"
+LLAMA_MODEL = "Meta-Llama-3.1-8B-Instruct"
 # The cookbook model's serverless prices (litellm_provider/_models.py).
 PRICE_IN, PRICE_OUT = 3e-07, 6.1e-07
 
@@ -56,6 +59,7 @@ class Proxy:
     west: Emulator
     limited: Emulator
     big: Emulator
+    blue: Emulator
 
 
 def _free_port() -> int:
@@ -66,7 +70,7 @@ def _free_port() -> int:
 
 
 def _config(path: Path) -> Path:
-    """The cookbook config plus the two test-only model groups."""
+    """The cookbook config plus the three test-only model groups."""
     config = yaml.safe_load(CONFIG.read_text())
     for name in (LIMITED, NO_TOOLS):
         env = name.rsplit("-", 1)[-1].upper().replace("-", "_")
@@ -80,6 +84,17 @@ def _config(path: Path) -> Path:
                 },
             }
         )
+    config["model_list"].append(
+        {
+            "model_name": BLUE,
+            "litellm_params": {
+                "model": f"azure_llama/{LLAMA_MODEL}",
+                "api_base": "os.environ/AZURE_LLAMA_BLUE_ENDPOINT",
+                "api_key": "os.environ/AZURE_LLAMA_BLUE_KEY",
+                "deployment": "blue",  # the operator's choice: the only one clients may reach
+            },
+        }
+    )
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -88,7 +103,8 @@ def _config(path: Path) -> Path:
 def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     cli = shutil.which("litellm", path=str(Path(sys.executable).parent))
     assert cli is not None, "the `litellm` CLI is not installed next to this Python"
-    config = _config(tmp_path_factory.mktemp("proxy") / "config.yaml")
+    folder = tmp_path_factory.mktemp("proxy")
+    config = _config(folder / "config.yaml")
     with (
         Emulator(EmulatorConfig(api_key=KEY)) as east,
         Emulator(EmulatorConfig(api_key=KEY)) as west,
@@ -97,6 +113,13 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         Emulator(
             EmulatorConfig(api_key=KEY, tool_mode="reject", response_format_mode="reject")
         ) as no_tools,
+        Emulator(
+            EmulatorConfig(
+                api_key=KEY,
+                kind="managed",
+                deployments={"blue": LLAMA_MODEL, "secret": LLAMA_MODEL},
+            )
+        ) as blue,
     ):
         env = {
             **os.environ,
@@ -111,19 +134,23 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
             "70B": big,
             "LIMITED": limited,
             "TOOLS": no_tools,
+            "BLUE": blue,
         }
         for name, emu in emulators.items():
             env[f"AZURE_LLAMA_{name}_ENDPOINT"] = emu.url
             env[f"AZURE_LLAMA_{name}_KEY"] = KEY
         port = _free_port()
         command = [cli, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
+        # Its log goes to a file: a pipe nobody reads fills up after a few dozen logged errors
+        # (~64 KB), and the proxy then blocks on its next log line.
+        log = (folder / "proxy.log").open("wb")
         process = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT
+            command, env=env, stdout=subprocess.DEVNULL, stderr=log, cwd=ROOT
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_ready(url, process)
-            yield Proxy(url, east, west, limited, big)
+            _wait_ready(url, process, folder / "proxy.log")
+            yield Proxy(url, east, west, limited, big, blue)
         finally:
             process.terminate()
             try:
@@ -131,8 +158,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-            if process.stderr is not None:
-                process.stderr.close()
+            log.close()
 
 
 @pytest.fixture(scope="module")
@@ -143,11 +169,11 @@ def client(proxy: Proxy) -> Iterator[Any]:
         yield sdk
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + STARTUP_DEADLINE
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            err = log.read_text(errors="replace")
             pytest.fail(f"the proxy exited with {process.returncode}: {err[-2000:]}")
         try:
             if httpx.get(f"{url}/health/liveliness", timeout=1.0).status_code == 200:
@@ -269,3 +295,73 @@ def test_response_format_on_a_tool_refusing_endpoint(client: Any) -> None:
         },
     )
     assert isinstance(json.loads(response.choices[0].message.content)["city"], str)
+
+
+# -- what a proxy client cannot choose -----------------------------------------------------------
+
+
+def test_the_operators_deployment_is_used(proxy: Proxy, client: Any) -> None:
+    proxy.blue.clear()
+    response = client.chat.completions.create(model=BLUE, messages=MESSAGES)
+    assert response.choices[0].message.content.endswith("hello there")
+    sent = proxy.blue.requests
+    assert [r.headers.get("azureml-model-deployment") for r in sent] == ["blue"]
+    assert sent[0].path == "/chat/completions"
+
+
+# What a client's request may try to steer, as the OpenAI SDK sends it (extra_body keys land at
+# the body's root; extra_query in the proxy URL).
+STEERING = [
+    pytest.param({"extra_body": {"deployment": "secret"}}, "deployment", id="deployment"),
+    pytest.param({"extra_body": {"azure_llama_api": "llama"}}, "azure_llama_api", id="route"),
+    pytest.param({"extra_body": {"api_version": "2099-01-01"}}, "api_version", id="api-version"),
+    pytest.param(
+        {"extra_query": {"api-version": "2099-01-01"}}, "api_version", id="api-version-query"
+    ),
+    pytest.param({"extra_body": {"endpoint_kind": "foundry"}}, "endpoint_kind", id="kind"),
+    pytest.param({"extra_body": {"api_key": "another-key"}}, "api_key", id="api-key"),
+    pytest.param(
+        {"extra_body": {"extra_headers": {"azureml-model-deployment": "secret"}}},
+        "azureml-model-deployment",
+        id="deployment-header",
+    ),
+    pytest.param(
+        {"extra_body": {"extra_headers": {"Authorization": "Bearer another"}}},
+        "authorization",
+        id="auth-header",
+    ),
+]
+
+
+@pytest.mark.parametrize(("steer", "named"), STEERING)
+@pytest.mark.parametrize(
+    "stream", [pytest.param(False, id="whole"), pytest.param(True, id="stream")]
+)
+def test_a_client_cannot_steer_the_upstream(
+    proxy: Proxy, client: Any, steer: dict[str, Any], named: str, stream: bool
+) -> None:
+    """Refused with a 400 that names the setting (not its value), and nothing reaches any
+    deployment: not "secret", not even the operator's "blue"."""
+    import openai
+
+    proxy.blue.clear()
+    with pytest.raises(openai.BadRequestError) as caught:
+        answer = client.chat.completions.create(
+            model=BLUE, messages=MESSAGES, stream=stream, **steer
+        )
+        list(answer) if stream else None
+    assert caught.value.status_code == 400
+    message = str(caught.value)
+    assert named in message and "operator" in message
+    assert "secret" not in message and "another" not in message and "2099" not in message
+    assert proxy.blue.requests == []
+
+
+def test_ordinary_extras_still_reach_the_model(proxy: Proxy, client: Any) -> None:
+    """Only the settings that choose the upstream are refused: a model parameter passed as an
+    extra (sent with `extra-parameters: pass-through`) goes through as before."""
+    proxy.blue.clear()
+    client.chat.completions.create(model=BLUE, messages=MESSAGES, extra_body={"top_k": 5})
+    (sent,) = proxy.blue.requests
+    assert sent.headers.get("azureml-model-deployment") == "blue"
+    assert sent.json["top_k"] == 5

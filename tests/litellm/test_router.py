@@ -215,3 +215,55 @@ async def test_a_deployments_rpm_is_enforced(
         else:
             router.completion(model="llama", messages=MESSAGES)
     assert sum(1 for r in east.requests if r.path.endswith("/chat/completions")) == 3
+
+
+@pytest.fixture
+def managed() -> Iterator[Emulator]:
+    """A managed endpoint serving two deployments: the operator exposes only "blue"."""
+    config = EmulatorConfig(
+        api_key=KEY, kind="managed", deployments={"blue": MODEL, "secret": MODEL}
+    )
+    with Emulator(config) as emu:
+        yield emu
+
+
+def _blue(emu: Emulator) -> dict[str, Any]:
+    deployment = _deployment(emu, name="blue")
+    deployment["litellm_params"]["deployment"] = "blue"
+    return deployment
+
+
+@pytest.mark.parametrize(
+    "use_async", [pytest.param(False, id="sync"), pytest.param(True, id="async")]
+)
+async def test_the_routers_deployment_setting_is_sent(managed: Emulator, use_async: bool) -> None:
+    router = _router(_blue(managed))
+    if use_async:
+        await router.acompletion(model="blue", messages=MESSAGES)
+    else:
+        router.completion(model="blue", messages=MESSAGES)
+    assert [r.headers.get("azureml-model-deployment") for r in managed.requests] == ["blue"]
+
+
+@pytest.mark.parametrize(
+    "use_async", [pytest.param(False, id="sync"), pytest.param(True, id="async")]
+)
+async def test_a_proxy_clients_deployment_is_refused_through_the_router(
+    managed: Emulator, use_async: bool
+) -> None:
+    """What the proxy does with a client's `"deployment": "secret"`: the Router merges it over
+    the deployment's `litellm_params`, with the client's request snapshot alongside. Refused as
+    a 400, with no request sent and no retry (a bad request is not retried)."""
+    router = _router(_blue(managed))
+    call = {
+        "model": "blue",
+        "messages": MESSAGES,
+        "deployment": "secret",
+        "proxy_server_request": {"body": {"model": "blue", "deployment": "secret"}},
+    }
+    with pytest.raises(litellm.BadRequestError, match="operator"):
+        if use_async:
+            await router.acompletion(**call)
+        else:
+            router.completion(**call)
+    assert managed.requests == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -33,8 +34,8 @@ class Counting:
     def __init__(self) -> None:
         self.made: list[httpx.Client] = []
 
-    def __call__(self) -> httpx.Client:
-        self.made.append(httpx.Client())
+    def __call__(self, **settings: Any) -> httpx.Client:
+        self.made.append(httpx.Client(**settings))
         return self.made[-1]
 
 

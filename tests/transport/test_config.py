@@ -55,6 +55,19 @@ def test_environment_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         pytest.param("https://h.models.ai.azure.com/a b", "space", id="space-in-path"),
         pytest.param("https://[::1/x", "not a valid URL", id="unbalanced-bracket"),
         pytest.param("ftp://u:hunter2@h.models.ai.azure.com", "not an http", id="ftp-userinfo"),
+        # Where URL parsers disagree on the host: refused, not read one way for the kind and
+        # scope and another for the connection.
+        pytest.param(
+            "https://evil.example\\.services.ai.azure.com/models", "backslash", id="backslash-host"
+        ),
+        pytest.param("http://127.0.0.1\\@evil.example", "backslash", id="backslash-userinfo"),
+        pytest.param("https://h.models.ai.azure.com/a\\b", "backslash", id="backslash-path"),
+        pytest.param("http://[::1%25eth0]:8089", "zone ID", id="zone-id"),
+        pytest.param("http://[fe80::1%eth0]:8089", "zone ID", id="zone-id-raw"),
+        pytest.param(
+            "https://evil.example%2f.services.ai.azure.com/models", "'%'", id="percent-host"
+        ),
+        pytest.param("http://127.0.0.1%2eevil.example", "'%'", id="percent-after-loopback"),
     ],
 )
 def test_bad_endpoints_refused(endpoint: str, text: str) -> None:
@@ -137,6 +150,48 @@ def test_bad_per_request_header_refused_before_sending(value: str) -> None:
 )
 def test_plain_http_allowed_on_loopback(endpoint: str) -> None:
     assert ClientConfig.create(endpoint, api_key=KEY).endpoint == endpoint
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        # Loopback to a resolver or a socket library, not to the one parse: refused, as any
+        # non-loopback plain http (the exemption covers only what surely connects to loopback).
+        pytest.param("http://127.1:8089", id="short-ipv4"),
+        pytest.param("http://0x7f.0.0.1:8089", id="hex-ipv4"),
+        pytest.param("http://localhost.:8089", id="trailing-dot"),
+        pytest.param("http://localhost.example.com:8089", id="localhost-prefix"),
+        pytest.param("http://127.0.0.1.nip.io:8089", id="loopback-looking-name"),
+    ],
+)
+def test_plain_http_refused_unless_the_host_is_loopback(endpoint: str) -> None:
+    with pytest.raises(RequestValidationError, match="Refusing plain http"):
+        ClientConfig.create(endpoint, api_key=KEY)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        pytest.param("https://My-Resource.Services.AI.Azure.com/models", id="case"),
+        pytest.param("https://a\uff0eservices.ai.azure.com/models", id="fullwidth-dot"),
+        pytest.param("https://\u0435xample.services.ai.azure.com/models", id="idna"),
+        pytest.param("http://[::1]:8089", id="ipv6"),
+        pytest.param("https://h.models.ai.azure.com:8443/", id="port"),
+    ],
+)
+async def test_the_host_requests_connect_to_is_the_parsed_host(endpoint: str) -> None:
+    """One parse: the host the kind and scope are read from is the host both paths connect to
+    (httpx's URL on the sync path, the yarl URL aiohttp is handed on the async one)."""
+    sent: list[httpx.Request] = []
+    client = make_sync(
+        lambda request: sent.append(request) or httpx.Response(200, json={}), endpoint=endpoint
+    )
+    prepared = client.prepare_chat([{"role": "user", "content": "x"}], {"model": "m"})
+    client.request(prepared)
+    host = client.config.host
+    assert sent[0].url.raw_host.decode() == host
+    async_client = AsyncAzureLlamaClient(endpoint, api_key=KEY)
+    assert async_client._aio_url(prepared).raw_host == host
 
 
 class _KeyCredential:

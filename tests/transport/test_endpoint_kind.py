@@ -32,11 +32,33 @@ MAVERICK = "Llama-4-Maverick-17B-128E-Instruct-FP8"
         pytest.param("https://r.services.ai.azure.com/openai/v1", "openai-v1", id="openai-v1"),
         pytest.param("http://127.0.0.1:8089", "other", id="loopback"),
         pytest.param("https://llama.example.com/models", "other", id="custom-domain"),
+        # Read from the host the connection goes to (IDNA maps the full-width dot to ".").
+        pytest.param(
+            "https://my-resource\uff0eservices.ai.azure.com/models", "foundry", id="fullwidth-dot"
+        ),
     ],
 )
 def test_kind_is_read_from_the_host(endpoint: str, kind: str) -> None:
     assert t.detect_endpoint_kind(endpoint) == kind
     assert t.AzureLlamaClient(endpoint, api_key="k").config.kind == kind
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        pytest.param("https://evil.example\\.services.ai.azure.com/models", id="backslash"),
+        pytest.param("https://evil.example%2f.services.ai.azure.com/models", id="percent"),
+        pytest.param("https://[fe80::1%25eth0.services.ai.azure.com]/models", id="zone-id"),
+    ],
+)
+def test_no_kind_or_scope_for_a_host_parsers_disagree_on(endpoint: str) -> None:
+    """Such a host would get a Foundry kind and scope from one parser and a connection to
+    another host from the next: it is refused, by the kind reader and by the client alike."""
+    with pytest.raises(t.RequestValidationError) as caught:
+        t.detect_endpoint_kind(endpoint)
+    assert caught.value.param == "endpoint"
+    with pytest.raises(t.RequestValidationError):
+        t.AzureLlamaClient(endpoint, credential=_Credential())
 
 
 def test_a_foundry_resource_url_gets_the_models_path() -> None:
