@@ -14,6 +14,11 @@ serverless deployment instead; the code is the same.
 
 from __future__ import annotations
 
+import os
+
+# Offline-safe LiteLLM: its bundled price map instead of a download at import.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
 from _target import Target, target  # cookbook/ is on sys.path when a recipe runs as a script
 
 from langchain_azure_llama.transport import AzureLlamaClient
