@@ -182,6 +182,7 @@ def test_terminal_chat_streams_each_turn_with_usage_and_cost(run: Run) -> None:
 TESTED_APART = {
     "quickstart.py": "test_quickstart.py",
     "managed_compute.py": "test_managed_compute_recipe.py",
+    "llama4_foundry.py": "test_llama4_foundry_recipe.py",
 }
 _REAL_HOST = re.compile(r"https://(?![^/\s\"']*(<|example))[\w.-]+\.azure\.com")
 _KEY_LIKE = re.compile(r"(?<![\w/.-])[A-Za-z0-9]{32,}(?![\w/.-])")
