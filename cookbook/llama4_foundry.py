@@ -24,8 +24,11 @@ without Azure. The emulator is not a model: it answers "Emulated reply from <mod
 
 from __future__ import annotations
 
+import base64
 import os
+import struct
 import time
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,12 +47,20 @@ MAVERICK = "Llama-4-Maverick-17B-128E-Instruct-FP8"
 DEPLOYMENT = "my-maverick"  # offline; on Azure, AZURE_LLAMA_DEPLOYMENT
 QUESTION = "In one sentence, what is Llama 4 Maverick good at?"
 IMAGE_QUESTION = "What colour is this pixel?"
-# A 1x1 PNG; any image Maverick takes (PNG, JPEG, ...) goes the same way, one per request.
-PNG_URL = (
-    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgAAIAAA"
-    "UAAeIhvDMAAAAASUVORK5CYII="
-)
 STAND_IN_TOKEN = "stand-in-entra-token"
+
+
+def tiny_png_url() -> str:
+    """A 1x1 red PNG as a data URL; any image Maverick takes goes the same way, one per request."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
+    pixels = zlib.compress(b"\x00\xff\x00\x00")  # filter byte, then one red pixel
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels)
+    return "data:image/png;base64," + base64.b64encode(png + chunk(b"IEND", b"")).decode()
 
 
 class AccessToken(NamedTuple):
@@ -125,7 +136,7 @@ def langchain_part(r: Resource, auth: str) -> None:
     print(f"served : {answer.response_metadata['model_name']}")
     streamed = "".join(str(chunk.content) for chunk in llm.stream(QUESTION))
     print(f"stream : {streamed}")
-    image = {"type": "image_url", "image_url": {"url": PNG_URL}}
+    image = {"type": "image_url", "image_url": {"url": tiny_png_url()}}
     message = {"role": "user", "content": [{"type": "text", "text": IMAGE_QUESTION}, image]}
     print(f"image  : {llm.invoke([message]).content}")
     llm.close()
