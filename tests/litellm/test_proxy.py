@@ -5,9 +5,11 @@ Needs the `proxy` extra (the proxy's own dependencies, listed by hand in pyproje
 when `CI` is set a missing package fails this module instead of skipping it.
 
 The proxy runs once per module, as a subprocess on loopback, against emulators. The config is the
-cookbook's, plus two model groups the cookbook does not need: one whose only deployment answers
-429 (so the Router has nowhere to fail over and the client sees Azure's wait), and one on an
-endpoint that refuses `tools` (as vLLM-backed deployments do).
+cookbook's, plus three model groups the cookbook does not need: one whose only deployment answers
+429 (so the Router has nowhere to fail over and the client sees Azure's wait), one on an
+endpoint that refuses `tools` (as vLLM-backed deployments do), and a Llama 4 Maverick deployment
+on a Foundry resource's OpenAI v1 route (`litellm_params` naming the deployment, the `/openai/v1`
+base and `endpoint_kind`, which a loopback URL needs).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ MASTER_KEY = "sk-proxy-test-master-key"
 # The proxy imports most of LiteLLM: ~10 s alone, much longer on a busy machine.
 STARTUP_DEADLINE = 240.0
 LIMITED, NO_TOOLS = "llama-3.1-8b-limited", "llama-3.1-8b-no-tools"
+V1_GROUP, MAVERICK = "llama-4-maverick", "Llama-4-Maverick-17B-128E-Instruct-FP8"
 # The cookbook model's serverless prices (litellm_provider/_models.py).
 PRICE_IN, PRICE_OUT = 3e-07, 6.1e-07
 
@@ -56,6 +59,7 @@ class Proxy:
     west: Emulator
     limited: Emulator
     big: Emulator
+    v1: Emulator
 
 
 def _free_port() -> int:
@@ -80,6 +84,17 @@ def _config(path: Path) -> Path:
                 },
             }
         )
+    config["model_list"].append(
+        {
+            "model_name": V1_GROUP,
+            "litellm_params": {
+                "model": "azure_llama/my-maverick",  # the deployment's name on the resource
+                "api_base": "os.environ/AZURE_LLAMA_FOUNDRY_ENDPOINT",  # .../openai/v1
+                "api_key": "os.environ/AZURE_LLAMA_FOUNDRY_KEY",
+                "endpoint_kind": "openai-v1",
+            },
+        }
+    )
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -97,6 +112,9 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         Emulator(
             EmulatorConfig(api_key=KEY, tool_mode="reject", response_format_mode="reject")
         ) as no_tools,
+        Emulator(
+            EmulatorConfig(api_key=KEY, kind="openai-v1", models=(f"my-maverick={MAVERICK}",))
+        ) as v1,
     ):
         env = {
             **os.environ,
@@ -115,6 +133,8 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         for name, emu in emulators.items():
             env[f"AZURE_LLAMA_{name}_ENDPOINT"] = emu.url
             env[f"AZURE_LLAMA_{name}_KEY"] = KEY
+        env["AZURE_LLAMA_FOUNDRY_ENDPOINT"] = f"{v1.url}/openai/v1"
+        env["AZURE_LLAMA_FOUNDRY_KEY"] = KEY
         port = _free_port()
         command = [cli, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
         process = subprocess.Popen(
@@ -123,7 +143,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(url, process)
-            yield Proxy(url, east, west, limited, big)
+            yield Proxy(url, east, west, limited, big, v1)
         finally:
             process.terminate()
             try:
@@ -269,3 +289,35 @@ def test_response_format_on_a_tool_refusing_endpoint(client: Any) -> None:
         },
     )
     assert isinstance(json.loads(response.choices[0].message.content)["city"], str)
+
+
+def test_a_deployment_on_the_openai_v1_route(proxy: Proxy, client: Any) -> None:
+    """litellm_params on a Foundry resource's v1 route: the deployment name goes in the body's
+    `model`, no api-version; Maverick answers, whole and streamed."""
+    proxy.v1.clear()
+    response = client.chat.completions.create(model=V1_GROUP, messages=MESSAGES)
+    assert response.choices[0].message.content == f"Emulated reply from {MAVERICK}: hello there"
+    stream = client.chat.completions.create(model=V1_GROUP, messages=MESSAGES, stream=True)
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert text == response.choices[0].message.content
+    seen = [
+        (r.path, r.query, r.json["model"], bool(r.json.get("stream"))) for r in proxy.v1.requests
+    ]
+    assert seen == [
+        ("/openai/v1/chat/completions", {}, "my-maverick", False),
+        ("/openai/v1/chat/completions", {}, "my-maverick", True),
+    ]
+
+
+def test_a_blocked_prompt_on_the_openai_v1_route(proxy: Proxy, client: Any) -> None:
+    import openai
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(
+            model=V1_GROUP, messages=[{"role": "user", "content": "JAILBREAK please"}]
+        )
+    assert caught.value.status_code == 400
+    body = caught.value.body
+    assert isinstance(body, dict)
+    fields = body.get("provider_specific_fields") or {}
+    assert fields.get("filtered_categories") == ["jailbreak"]
