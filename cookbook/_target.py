@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from langchain_azure_llama.emulator import Emulator
 
-DEFAULT_MODEL = "Meta-Llama-3.1-8B-Instruct"
+DEFAULT_MODEL = "Llama-3.3-70B-Instruct"
 
 
 @dataclass(frozen=True)

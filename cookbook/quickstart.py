@@ -6,13 +6,19 @@ The same question goes through the framework-free transport, a LangChain chain
 Run:  make quickstart            (installs, then runs this file)
   or: python cookbook/quickstart.py
 
-Offline by default: with no AZURE_INFERENCE_ENDPOINT set, it starts the built-in emulator of
-the Azure AI Model Inference API on loopback and talks real HTTP to it. Set
-AZURE_INFERENCE_ENDPOINT, AZURE_INFERENCE_CREDENTIAL (and AZURE_LLAMA_MODEL) to use your own
-serverless deployment instead; the code is the same.
+Offline by default: with no AZURE_INFERENCE_ENDPOINT set, it starts the built-in emulator on
+loopback, serving Llama-3.3-70B-Instruct, and talks real HTTP to it. Set AZURE_INFERENCE_ENDPOINT,
+AZURE_INFERENCE_CREDENTIAL (and AZURE_LLAMA_MODEL) to use your own deployment instead; the code is
+the same. On a Foundry resource's OpenAI v1 route (https://<resource>.openai.azure.com/openai/v1),
+AZURE_LLAMA_MODEL is your deployment's name; cookbook/llama4_foundry.py shows that route in full.
 """
 
 from __future__ import annotations
+
+import os
+
+# Offline-safe LiteLLM: its bundled price map instead of a download at import.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from _target import Target, target  # cookbook/ is on sys.path when a recipe runs as a script
 

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-RECIPE = Path(__file__).resolve().parents[2] / "cookbook" / "quickstart.py"
+from langchain_azure_llama.transport import lookup
+from tests.cookbook._recipes import (
+    COOKBOOK,
+    DEFAULT_MODEL,
+    EMULATED,
+    constant,
+    offline_env,
+    reply,
+)
+
+RECIPE = COOKBOOK / "quickstart.py"
+QUESTION = constant("quickstart.py", "QUESTION")
 
 
 def run_recipe() -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_")}
-    env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", HF_HUB_OFFLINE="1")
     done = subprocess.run(
-        [sys.executable, str(RECIPE)], capture_output=True, text=True, env=env, timeout=180
+        [sys.executable, "-W", "error", str(RECIPE)],
+        capture_output=True,
+        text=True,
+        env=offline_env(),
+        timeout=180,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
@@ -23,16 +34,19 @@ def run_recipe() -> str:
 
 def test_quickstart_answers_through_all_three_paths() -> None:
     out = run_recipe()
-    assert "via the built-in emulator (offline)" in out
+    assert f"Talking to {DEFAULT_MODEL} at http://127.0.0.1:" in out and EMULATED in out
     for header in ("Shared transport", "LangChain: prompt | ChatAzureLlama | parser", "LiteLLM"):
         assert f"== {header}" in out
     answers = re.findall(r"^(chat|stream) +: (.*)$", out, flags=re.MULTILINE)
     assert len(answers) == 6
-    assert all(
-        text.startswith("Emulated reply from Meta-Llama-3.1-8B-Instruct") for _, text in answers
-    )
-    # the streamed text equals the whole answer on every path
-    assert len({text for _, text in answers}) == 1
+    # the served model answers, and the streamed text equals the whole answer on every path
+    assert {text for _, text in answers} == {reply(QUESTION)}
     usage = re.findall(r"^usage +: (\d+) \w+ \+ (\d+)", out, flags=re.MULTILINE)
     assert len(usage) == 3 and all(int(a) > 0 and int(b) > 0 for a, b in usage)
     assert re.search(r"cost \$0\.0000\d+", out)
+
+
+def test_the_default_model_is_one_azure_sells_today() -> None:
+    entry = lookup(DEFAULT_MODEL)
+    assert entry is not None and entry.retired is None
+    assert entry.model_type == "chat-completion"

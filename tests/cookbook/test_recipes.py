@@ -1,13 +1,13 @@
 """Every cookbook recipe runs offline against the emulator and prints what its reader checks.
 
-Each recipe runs as a user runs it (a subprocess, no AZURE_* variables), with `-W error` so a
+Each recipe runs as a user runs it (a subprocess, no AZURE_* variables, none of the offline
+switches the test session sets: a recipe sets what it needs), with `-W error` so a
 deprecation in what a recipe teaches fails here before it reaches a reader. All of them start
 together when the first test needs one: each spends most of its time importing.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -17,10 +17,8 @@ from pathlib import Path
 import pytest
 
 from litellm_provider import MODELS
+from tests.cookbook._recipes import COOKBOOK, DEFAULT_MODEL, EMULATED, offline_env, reply
 
-COOKBOOK = Path(__file__).resolve().parents[2] / "cookbook"
-MODEL = "Meta-Llama-3.1-8B-Instruct"
-EMULATED = "via the built-in emulator (offline)"
 TIMEOUT = 300  # seconds for one recipe, all of them running at once on a slow machine
 
 
@@ -41,8 +39,7 @@ Run = Callable[[str], subprocess.CompletedProcess[str]]
 @pytest.fixture(scope="module")
 def run() -> Iterator[Run]:
     """Start every recipe at once (most of their time is importing), then collect one."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_")}
-    env.update(LITELLM_LOCAL_MODEL_COST_MAP="True", HF_HUB_OFFLINE="1")
+    env = offline_env()
     started = {
         recipe: subprocess.Popen(
             [sys.executable, "-W", "error", str(COOKBOOK / recipe)],
@@ -79,7 +76,7 @@ def test_chain_batch_answers_every_input_in_order_with_progress(run: Run) -> Non
     answers = re.findall(r"^ *(\w+): (.*)$", done.stdout, flags=re.MULTILINE)
     assert len(answers) == 20
     for topic, answer in answers:
-        assert answer == f"Emulated reply from {MODEL}: One fact about {topic}."
+        assert answer == reply(f"One fact about {topic}.")
     assert "20 answers, in input order" in done.stdout
     # stderr is a pipe here, so progress is plain lines, ending complete
     progress = re.findall(r"^progress: (\d+)/20$", done.stderr, flags=re.MULTILINE)
@@ -122,10 +119,13 @@ def test_content_safety_catches_the_block_and_falls_back(run: Run) -> None:
     assert lines(out, "blocked") == ["HTTP 400, categories ['jailbreak']"]
     assert lines(out, "cut") == ["'Emulated reply from', content_filter"]
     assert lines(out, "warning") == ["['ContentFilterWarning']"]
-    assert lines(out, "asked") == [f"llama ({MODEL})"]
-    assert lines(out, "answered") == ["azure_llama/Meta-Llama-3.1-70B-Instruct"]
+    assert lines(out, "asked") == [f"llama ({DEFAULT_MODEL})"]
+    # the fallback group's deployment, which the recipe names, answered the blocked prompt
+    ((group, fallback),) = re.findall(r"^fallback +: (\S+) \((\S+)\)$", out, flags=re.M)
+    assert group == "llama-unfiltered" and fallback != DEFAULT_MODEL
+    assert lines(out, "answered") == [f"azure_llama/{fallback}"]
     (answer,) = lines(out, "answer")
-    assert answer.startswith("Emulated reply from Meta-Llama-3.1-70B-Instruct")
+    assert answer.startswith(f"Emulated reply from {fallback}: ")
 
 
 def test_extra_parameters_pass_through_and_llama_native_checks(run: Run) -> None:
@@ -133,7 +133,7 @@ def test_extra_parameters_pass_through_and_llama_native_checks(run: Run) -> None
     assert lines(out, "header") == ["extra-parameters: pass-through"]
     (body,) = lines(out, "body")
     assert '"logprobs":true' in body and '"top_logprobs":2' in body
-    assert lines(out, "answer") == [f"Emulated reply from {MODEL}: Name three primary colours."]
+    assert lines(out, "answer") == [reply("Name three primary colours.")]
     assert lines(out, "logprobs") == ["None"]  # the emulator computes none
     (strict,) = lines(out, "'error'")
     assert strict.startswith("HTTP 400")
@@ -153,7 +153,7 @@ def test_router_fails_over_and_loads_the_proxy_config(run: Run) -> None:
     assert out.count("eastus2 refused 1 request(s), then the Router cooled it down") == 2
     assert lines(out, "model groups") == ["['llama-3.1-70b', 'llama-3.1-8b']"]
     (answer,) = lines(out, "llama-3.1-8b")
-    assert answer == f"Emulated reply from {MODEL}: Say hello from your region."
+    assert answer == reply("Say hello from your region.")
 
 
 def test_terminal_chat_streams_each_turn_with_usage_and_cost(run: Run) -> None:
@@ -164,16 +164,13 @@ def test_terminal_chat_streams_each_turn_with_usage_and_cost(run: Run) -> None:
         "/quit",
     ]
     replies = re.findall(r"^llama> (.*)$", out, flags=re.MULTILINE)
-    assert replies == [
-        f"Emulated reply from {MODEL}: Hello there",
-        f"Emulated reply from {MODEL}: What did I just say?",
-    ]
+    assert replies == [reply("Hello there"), reply("What did I just say?")]
     usage = re.findall(r"\[(\d+) in \+ (\d+) out tokens, \$(\d\.\d+), \$(\d\.\d+) so far\]", out)
     assert len(usage) == 2
     (in1, out1, cost1, total1), (in2, out2, cost2, total2) = usage
     assert int(in2) > int(in1) > 0  # the second turn sends the whole history
     assert int(out1) > 0 and int(out2) > 0
-    price = next(m for m in MODELS if m.name == MODEL)
+    price = next(m for m in MODELS if m.name == DEFAULT_MODEL)
     assert price.input_cost_per_token is not None and price.output_cost_per_token is not None
     expected = int(in1) * price.input_cost_per_token + int(out1) * price.output_cost_per_token
     assert float(cost1) == pytest.approx(expected, abs=1e-7) and float(total1) == float(cost1)
@@ -185,6 +182,7 @@ def test_terminal_chat_streams_each_turn_with_usage_and_cost(run: Run) -> None:
 TESTED_APART = {
     "quickstart.py": "test_quickstart.py",
     "managed_compute.py": "test_managed_compute_recipe.py",
+    "llama4_foundry.py": "test_llama4_foundry_recipe.py",
 }
 _REAL_HOST = re.compile(r"https://(?![^/\s\"']*(<|example))[\w.-]+\.azure\.com")
 _KEY_LIKE = re.compile(r"(?<![\w/.-])[A-Za-z0-9]{32,}(?![\w/.-])")

@@ -7,8 +7,10 @@ when `CI` is set a missing package fails this module instead of skipping it.
 The proxy runs once per module, as a subprocess on loopback, against emulators. The config is the
 cookbook's, plus three model groups the cookbook does not need: one whose only deployment answers
 429 (so the Router has nowhere to fail over and the client sees Azure's wait), one on an
-endpoint that refuses `tools` (as vLLM-backed deployments do), and one that the operator pins
-to deployment "blue" of a managed endpoint that also serves a deployment "secret".
+endpoint that refuses `tools` (as vLLM-backed deployments do), one that the operator pins
+to deployment "blue" of a managed endpoint that also serves a deployment "secret", and a Llama 4
+Maverick deployment on a Foundry resource's OpenAI v1 route (`litellm_params` naming the
+deployment, the `/openai/v1` base and `endpoint_kind`, which a loopback URL needs).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ STARTUP_DEADLINE = 240.0
 LIMITED, NO_TOOLS = "llama-3.1-8b-limited", "llama-3.1-8b-no-tools"
 BLUE = "llama-3.1-8b-blue"
 LLAMA_MODEL = "Meta-Llama-3.1-8B-Instruct"
+V1_GROUP, MAVERICK = "llama-4-maverick", "Llama-4-Maverick-17B-128E-Instruct-FP8"
 # The cookbook model's serverless prices (litellm_provider/_models.py).
 PRICE_IN, PRICE_OUT = 3e-07, 6.1e-07
 
@@ -60,6 +63,7 @@ class Proxy:
     limited: Emulator
     big: Emulator
     blue: Emulator
+    v1: Emulator
 
 
 def _free_port() -> int:
@@ -95,6 +99,17 @@ def _config(path: Path) -> Path:
             },
         }
     )
+    config["model_list"].append(
+        {
+            "model_name": V1_GROUP,
+            "litellm_params": {
+                "model": "azure_llama/my-maverick",  # the deployment's name on the resource
+                "api_base": "os.environ/AZURE_LLAMA_FOUNDRY_ENDPOINT",  # .../openai/v1
+                "api_key": "os.environ/AZURE_LLAMA_FOUNDRY_KEY",
+                "endpoint_kind": "openai-v1",
+            },
+        }
+    )
     path.write_text(yaml.safe_dump(config))
     return path
 
@@ -120,6 +135,8 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
                 deployments={"blue": LLAMA_MODEL, "secret": LLAMA_MODEL},
             )
         ) as blue,
+            EmulatorConfig(api_key=KEY, kind="openai-v1", models=(f"my-maverick={MAVERICK}",))
+        ) as v1,
     ):
         env = {
             **os.environ,
@@ -139,6 +156,8 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         for name, emu in emulators.items():
             env[f"AZURE_LLAMA_{name}_ENDPOINT"] = emu.url
             env[f"AZURE_LLAMA_{name}_KEY"] = KEY
+        env["AZURE_LLAMA_FOUNDRY_ENDPOINT"] = f"{v1.url}/openai/v1"
+        env["AZURE_LLAMA_FOUNDRY_KEY"] = KEY
         port = _free_port()
         command = [cli, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
         # Its log goes to a file: a pipe nobody reads fills up after a few dozen logged errors
@@ -150,7 +169,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(url, process, folder / "proxy.log")
-            yield Proxy(url, east, west, limited, big, blue)
+            yield Proxy(url, east, west, limited, big, blue, v1)
         finally:
             process.terminate()
             try:
@@ -365,3 +384,33 @@ def test_ordinary_extras_still_reach_the_model(proxy: Proxy, client: Any) -> Non
     (sent,) = proxy.blue.requests
     assert sent.headers.get("azureml-model-deployment") == "blue"
     assert sent.json["top_k"] == 5
+def test_a_deployment_on_the_openai_v1_route(proxy: Proxy, client: Any) -> None:
+    """litellm_params on a Foundry resource's v1 route: the deployment name goes in the body's
+    `model`, no api-version; Maverick answers, whole and streamed."""
+    proxy.v1.clear()
+    response = client.chat.completions.create(model=V1_GROUP, messages=MESSAGES)
+    assert response.choices[0].message.content == f"Emulated reply from {MAVERICK}: hello there"
+    stream = client.chat.completions.create(model=V1_GROUP, messages=MESSAGES, stream=True)
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert text == response.choices[0].message.content
+    seen = [
+        (r.path, r.query, r.json["model"], bool(r.json.get("stream"))) for r in proxy.v1.requests
+    ]
+    assert seen == [
+        ("/openai/v1/chat/completions", {}, "my-maverick", False),
+        ("/openai/v1/chat/completions", {}, "my-maverick", True),
+    ]
+
+
+def test_a_blocked_prompt_on_the_openai_v1_route(proxy: Proxy, client: Any) -> None:
+    import openai
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(
+            model=V1_GROUP, messages=[{"role": "user", "content": "JAILBREAK please"}]
+        )
+    assert caught.value.status_code == 400
+    body = caught.value.body
+    assert isinstance(body, dict)
+    fields = body.get("provider_specific_fields") or {}
+    assert fields.get("filtered_categories") == ["jailbreak"]
