@@ -135,6 +135,7 @@ def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
                 deployments={"blue": LLAMA_MODEL, "secret": LLAMA_MODEL},
             )
         ) as blue,
+        Emulator(
             EmulatorConfig(api_key=KEY, kind="openai-v1", models=(f"my-maverick={MAVERICK}",))
         ) as v1,
     ):
@@ -384,6 +385,8 @@ def test_ordinary_extras_still_reach_the_model(proxy: Proxy, client: Any) -> Non
     (sent,) = proxy.blue.requests
     assert sent.headers.get("azureml-model-deployment") == "blue"
     assert sent.json["top_k"] == 5
+
+
 def test_a_deployment_on_the_openai_v1_route(proxy: Proxy, client: Any) -> None:
     """litellm_params on a Foundry resource's v1 route: the deployment name goes in the body's
     `model`, no api-version; Maverick answers, whole and streamed."""
