@@ -18,6 +18,7 @@ import functools
 import json
 import logging
 import ssl
+import threading
 import weakref
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -560,6 +561,10 @@ class AsyncAzureLlamaClient(_ClientBase):
         self.backend = backend
         self._factory = http_client_factory
         self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
+        # Every change to `_pools` holds this lock: threads that each run (and close) their own
+        # loop share the dict. A lookup on the fast path needs no lock (one dict read).
+        self._pools_lock = threading.Lock()
+        _fork.on_fork(self)
         self._process = _fork.process()
         self._aio_urls: dict[tuple[object, ...], URL] = {}
         self._aio_headers: dict[str, str] | None = None  # on first aiohttp send
@@ -567,13 +572,20 @@ class AsyncAzureLlamaClient(_ClientBase):
         # runs, or at once if it has closed (see `_LoopPool.release`); never in another process.
         weakref.finalize(self, _release_pools, self._pools)
 
+    def _after_fork_in_child(self) -> None:
+        # A parent's thread may have held the lock at the fork: the child starts with a new one.
+        self._pools_lock = threading.Lock()
+
     def _own_pools(self) -> dict[asyncio.AbstractEventLoop, _LoopPool]:
         """This process's pools: a forked child leaves the parent's untouched (see _fork)."""
         if self._process != _fork.process():
-            # The same dict object stays (the finalizer holds it); the parent's pools move out.
-            _fork.inherit(dict(self._pools))
-            self._pools.clear()
-            self._process = _fork.process()
+            with self._pools_lock:
+                if self._process != _fork.process():
+                    # The same dict object stays (the finalizer holds it); the parent's pools
+                    # move out.
+                    _fork.inherit(dict(self._pools))
+                    self._pools.clear()
+                    self._process = _fork.process()
         return self._pools
 
     async def _http(self) -> httpx.AsyncClient | Session:
@@ -588,17 +600,26 @@ class AsyncAzureLlamaClient(_ClientBase):
             else:
                 client = _new_session(self.config.endpoint)
             pool = _LoopPool(client)
+            # Runs to the generator's first yield without suspending: no other task of this
+            # loop can come between the lookup above and the store below.
             await pool.register()
-            self._pools[loop] = pool
+            with self._pools_lock:
+                self._pools[loop] = pool
         return pool.client
 
     def _forget_closed_loops(self) -> None:
-        for loop in [loop for loop in self._pools if loop.is_closed()]:
-            self._pools.pop(loop).discard()
+        """Drop the pools of loops that closed; another thread may be doing the same."""
+        with self._pools_lock:
+            closed = [loop for loop in self._pools if loop.is_closed()]
+            pools = [self._pools.pop(loop) for loop in closed]
+        for pool in pools:
+            pool.discard()
 
     async def aclose(self) -> None:
         """Close the pool of the current loop now (pools also close when their loop shuts down)."""
-        pool = self._own_pools().pop(_running_loop(), None)
+        pools = self._own_pools()
+        with self._pools_lock:
+            pool = pools.pop(_running_loop(), None)
         if pool is not None:
             await pool.close()
         self._forget_closed_loops()
@@ -810,9 +831,12 @@ def _new_session(endpoint: str) -> Session:
 
 
 def _release_pools(pools: dict[asyncio.AbstractEventLoop, _LoopPool]) -> None:
-    for loop, pool in list(pools.items()):
-        pool.release(loop)
+    # The client is gone: no thread can change `pools` any more, so no lock (which a forked
+    # child could find held forever).
+    items = list(pools.items())
     pools.clear()
+    for loop, pool in items:
+        pool.release(loop)
 
 
 # Close tasks scheduled for dropped clients: the loop keeps only weak references to tasks.

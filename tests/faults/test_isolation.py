@@ -1,0 +1,110 @@
+"""Isolation between threads, calls, endpoints and keys (issue 19, item 4).
+
+- Threads that each open and close their own event loop share one async client: every call gets
+  its answer (the per-loop pool dict was changed from several threads without a lock, and 14-25
+  of 200 calls failed with a bare `KeyError`).
+- Cookies an endpoint sets are never sent back (they piled up into a 783 KB `Cookie` header).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from langchain_azure_llama import ChatAzureLlama
+from langchain_azure_llama import transport as t
+from langchain_azure_llama.emulator import Emulator
+from tests._support.faults import KEY, MODEL, REPLY, TOKENS_HEADER
+
+THREADS = 8
+CALLS = 25  # per thread: 200 calls, each on a loop of its own that is closed right after
+# Threads switch every 1 µs instead of 5 ms, so that races show up in a short run.
+SWITCH_S = 1e-6
+HANG_GUARD = 120.0  # seconds for all threads together
+MESSAGES = [{"role": "user", "content": "hi"}]
+Call = Callable[[], Awaitable[str]]
+
+
+def _transport(url: str, backend: t.AsyncBackend) -> tuple[Call, Any]:
+    client = t.AsyncAzureLlamaClient(
+        url, api_key=KEY, max_retries=0, backend=backend, default_headers=TOKENS_HEADER
+    )
+
+    async def call() -> str:
+        answer = await client.chat(MESSAGES)
+        return str(answer["choices"][0]["message"]["content"])
+
+    return call, client
+
+
+def _langchain(url: str) -> tuple[Call, Any]:
+    model = ChatAzureLlama(
+        endpoint=url, api_key=KEY, model=MODEL, max_retries=0, default_headers=TOKENS_HEADER
+    )
+
+    async def call() -> str:
+        return (await model.ainvoke("hi")).text
+
+    return call, model._async_client
+
+
+# (make, shut down async generators before closing the loop). The aiohttp pool of a loop closed
+# under it is released without the loop; an httpx pool can only close on its loop, as
+# `asyncio.run` lets it (`shutdown_asyncgens`), else its sockets are left to the collector.
+FRONTS = [
+    pytest.param(lambda url: _transport(url, "aiohttp"), False, id="transport-aiohttp"),
+    pytest.param(lambda url: _transport(url, "httpx"), True, id="transport-httpx"),
+    pytest.param(_langchain, False, id="langchain-ainvoke"),
+]
+
+
+@pytest.mark.parametrize(("make", "shutdown"), FRONTS)
+def test_threads_with_their_own_short_lived_loops_all_get_their_answer(
+    make: Callable[[str], tuple[Call, Any]], shutdown: bool, emu: Emulator
+) -> None:
+    """The reproducer's pattern: each thread runs `new_event_loop()`, one call, `close()`, 25
+    times; 8 threads at once, one client (one model) between them. (LiteLLM's `acompletion`
+    goes through the same transport client, but LiteLLM's own logging worker does not survive
+    a loop closed under it, so it is not driven this way.)"""
+    call, _ = make(emu.url)
+    answers: list[str] = []
+    failures: list[BaseException] = []
+    lock = threading.Lock()
+    start = threading.Barrier(THREADS)
+
+    def worker() -> None:
+        for _ in range(CALLS):
+            # All threads call at once: each finds the others' closed loops to forget.
+            start.wait(HANG_GUARD)
+            loop = asyncio.new_event_loop()
+            try:
+                text = loop.run_until_complete(call())
+            except Exception as exc:
+                with lock:
+                    failures.append(exc)
+            else:
+                with lock:
+                    answers.append(text)
+            finally:
+                if shutdown:
+                    loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_S)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(HANG_GUARD)
+    finally:
+        sys.setswitchinterval(interval)
+    assert not any(thread.is_alive() for thread in threads), "calls hung"
+    assert [repr(exc) for exc in failures] == []
+    assert answers == [REPLY] * THREADS * CALLS
