@@ -21,6 +21,7 @@ import ssl
 import threading
 import weakref
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
@@ -513,8 +514,8 @@ class AzureLlamaClient(_ClientBase):
         `httpx.Client.send` costs a third of a whole loopback call: request building with header
         and cookie merges, auth and redirect generators, hooks, a cookie pass over every answer.
         The own pool has no hooks, no base URL and never follows redirects, so only what it does
-        use is kept: the proxy mount for the URL, cookies (only when there are any), and auth as
-        `KeyAuth` / `TokenAuth` apply it (a token refused with 401 is replaced once).
+        use is kept: the proxy mount for the URL and auth as `KeyAuth` / `TokenAuth` apply it (a
+        token refused with 401 is replaced once). No cookies: see `_no_cookies`.
         """
         headers = self._fresh_headers(prepared)
         token = self.auth.apply_sync(headers)
@@ -526,23 +527,17 @@ class AzureLlamaClient(_ClientBase):
             extensions={"timeout": deadline.attempt_timeouts(stream=prepared.stream)},
         )
         transport = http._transport_for_url(request.url)
-        if http.cookies:
-            http.cookies.set_cookie_header(request)
-        response = _handle(transport, request, http)
+        response = _handle(transport, request)
         if token is None or response.status_code != 401:
             return response
         response.close()
         self.auth.apply_sync(request.headers, refused=token)
-        return _handle(transport, request, http)
+        return _handle(transport, request)
 
 
-def _handle(
-    transport: httpx.BaseTransport, request: httpx.Request, http: httpx.Client
-) -> httpx.Response:
+def _handle(transport: httpx.BaseTransport, request: httpx.Request) -> httpx.Response:
     response = transport.handle_request(request)
     response.request = request
-    if "set-cookie" in response.headers:
-        http.cookies.extract_cookies(response)
     return response
 
 
@@ -814,14 +809,29 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def _no_cookies() -> CookieJar:
+    """A cookie jar that keeps nothing, for the own pools.
+
+    Azure's inference routes need no cookies (azure-core's aiohttp transport keeps none either:
+    `aiohttp.DummyCookieJar`), and a kept cookie is state shared by every call of the client: an
+    endpoint setting 100 new cookies per answer made a 783 KB `Cookie` header after 200 calls.
+    """
+    # A `CookieJar`, not an `httpx.Cookies`: httpx copies the cookies of the latter into a
+    # default jar, policy lost; it uses a jar as given.
+    return CookieJar(DefaultCookiePolicy(allowed_domains=[]))
+
+
 def _new_sync_client() -> httpx.Client:
-    """The default sync client: never follows redirects; socket operations held to the deadline."""
-    return hold_to_deadline(httpx.Client(verify=_ssl_context(), follow_redirects=False))
+    """The default sync client: never follows redirects; socket operations held to the deadline;
+    keeps no cookies."""
+    return hold_to_deadline(
+        httpx.Client(verify=_ssl_context(), follow_redirects=False, cookies=_no_cookies())
+    )
 
 
 def _new_httpx_async_client() -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
-    return httpx.AsyncClient(verify=_ssl_context(), limits=limits)
+    return httpx.AsyncClient(verify=_ssl_context(), limits=limits, cookies=_no_cookies())
 
 
 def _new_session(endpoint: str) -> Session:

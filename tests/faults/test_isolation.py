@@ -21,6 +21,8 @@ from langchain_azure_llama import transport as t
 from langchain_azure_llama.emulator import Emulator
 from tests._support.faults import KEY, MODEL, REPLY, TOKENS_HEADER
 
+from .hostile import HostileServer, chat_completion, reply
+
 THREADS = 8
 CALLS = 25  # per thread: 200 calls, each on a loop of its own that is closed right after
 # Threads switch every 1 µs instead of 5 ms, so that races show up in a short run.
@@ -108,3 +110,50 @@ def test_threads_with_their_own_short_lived_loops_all_get_their_answer(
     assert not any(thread.is_alive() for thread in threads), "calls hung"
     assert [repr(exc) for exc in failures] == []
     assert answers == [REPLY] * THREADS * CALLS
+
+
+# -- cookies ------------------------------------------------------------------------------------
+
+COOKIES_PER_ANSWER = 100
+COOKIE_CALLS = 5
+
+
+def _cookie_flood(call: int) -> bytes:
+    """An answer setting 100 new cookies (the hostile endpoint's pattern: new names every time)."""
+    body = chat_completion()
+    lines = [
+        "HTTP/1.1 200 OK",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+        *(f"Set-Cookie: c{call}_{n}={'x' * 20}; Path=/" for n in range(COOKIES_PER_ANSWER)),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@pytest.mark.parametrize("mode", ["sync", "async-aiohttp", "async-httpx", "langchain-invoke"])
+async def test_cookies_an_endpoint_sets_are_never_sent_back(mode: str) -> None:
+    """The own pools keep no cookie jar: whatever an answer sets, no request carries a `Cookie`
+    header (it grew to 783 KB after 200 calls of 100 new cookies each)."""
+    scripts = [reply(_cookie_flood(n)) for n in range(COOKIE_CALLS)]
+    with HostileServer(scripts) as server:
+        if mode == "sync":
+            with t.AzureLlamaClient(server.url, api_key=KEY, max_retries=0) as client:
+                for _ in range(COOKIE_CALLS):
+                    client.chat(MESSAGES)
+        elif mode == "langchain-invoke":
+            model = ChatAzureLlama(endpoint=server.url, api_key=KEY, model=MODEL)
+            for _ in range(COOKIE_CALLS):
+                model.invoke("hi")
+            model.close()
+        else:
+            backend: t.AsyncBackend = "httpx" if mode == "async-httpx" else "aiohttp"
+            async with t.AsyncAzureLlamaClient(
+                server.url, api_key=KEY, max_retries=0, backend=backend
+            ) as aclient:
+                for _ in range(COOKIE_CALLS):
+                    await aclient.chat(MESSAGES)
+    assert len(server.requests) == COOKIE_CALLS
+    assert [b"\r\ncookie:" in request.lower() for request in server.requests] == [
+        False
+    ] * COOKIE_CALLS
