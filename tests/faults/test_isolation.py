@@ -14,14 +14,15 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import litellm
 import pytest
 
 from langchain_azure_llama import ChatAzureLlama
 from langchain_azure_llama import transport as t
 from langchain_azure_llama.emulator import Emulator
-from tests._support.faults import KEY, MODEL, REPLY, TOKENS_HEADER
+from tests._support.faults import KEY, LITELLM_MODEL, MODEL, REPLY, TOKENS_HEADER
 
-from .hostile import HostileServer, chat_completion, reply
+from .hostile import HostileServer, chat_completion, http_response, reply
 
 THREADS = 8
 CALLS = 25  # per thread: 200 calls, each on a loop of its own that is closed right after
@@ -157,3 +158,54 @@ async def test_cookies_an_endpoint_sets_are_never_sent_back(mode: str) -> None:
     assert [b"\r\ncookie:" in request.lower() for request in server.requests] == [
         False
     ] * COOKIE_CALLS
+
+
+# -- LiteLLM's memo of calls whose retries were spent -------------------------------------------
+
+OTHER_KEY = "fault-suite-other-key-91b3c07d5e2a"
+
+
+@pytest.mark.parametrize("mode", ["completion", "acompletion"])
+@pytest.mark.parametrize(
+    ("first", "repeat"),
+    [
+        pytest.param("wrong-key", True, id="same-endpoint-same-key-is-a-repeat"),
+        pytest.param("wrong-key", False, id="same-endpoint-other-key"),
+        pytest.param("other-endpoint", False, id="other-endpoint-other-key"),
+    ],
+)
+async def test_a_reused_litellm_call_id_elsewhere_gets_its_own_request(
+    mode: str, first: str, repeat: bool, emu: Emulator
+) -> None:
+    """A call fails after its retries (the provider remembers it, so that LiteLLM's own repeat
+    of it sends nothing); a second call with the same `litellm_call_id` to another endpoint or
+    with another key is not that repeat: it is sent and gets its own answer."""
+    call_id = f"shared-call-id-{mode}-{first}-{repeat}"
+    send = litellm.acompletion if mode == "acompletion" else litellm.completion
+
+    async def call(api_base: str, api_key: str, max_retries: int) -> Any:
+        answer = send(
+            model=LITELLM_MODEL,
+            api_base=api_base,
+            api_key=api_key,
+            messages=MESSAGES,
+            max_retries=max_retries,
+            litellm_call_id=call_id,
+            extra_headers=TOKENS_HEADER,
+        )
+        return await answer if mode == "acompletion" else answer
+
+    with HostileServer(reply(http_response("401 Unauthorized", b"{}"))) as other:
+        first_base = other.url if first == "other-endpoint" else emu.url
+        with pytest.raises(litellm.AuthenticationError):
+            await call(first_base, OTHER_KEY, 1)
+        sent = len(emu.requests)
+        second_key = OTHER_KEY if repeat else KEY
+        if repeat:  # LiteLLM's own repeat of the failed call: the remembered error, not sent
+            with pytest.raises(litellm.AuthenticationError):
+                await call(first_base, second_key, 0)
+            assert len(emu.requests) == sent
+        else:
+            answer = await call(emu.url, second_key, 0)
+            assert answer.choices[0].message.content == REPLY
+            assert len(emu.requests) == sent + 1
