@@ -4,14 +4,19 @@
   its answer (the per-loop pool dict was changed from several threads without a lock, and 14-25
   of 200 calls failed with a bare `KeyError`).
 - Cookies an endpoint sets are never sent back (they piled up into a 783 KB `Cookie` header).
+- LiteLLM's memo of calls whose retries were spent answers only the repeat of that call: a
+  `litellm_call_id` reused for another endpoint or key gets its own request.
+- Refusal memory: a 400 that quotes vLLM's sentence is not a refusal; a refusal holds for its
+  route and expires.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import litellm
@@ -19,7 +24,7 @@ import pytest
 
 from langchain_azure_llama import ChatAzureLlama
 from langchain_azure_llama import transport as t
-from langchain_azure_llama.emulator import Emulator
+from langchain_azure_llama.emulator import Emulator, EmulatorConfig
 from tests._support.faults import KEY, LITELLM_MODEL, MODEL, REPLY, TOKENS_HEADER
 
 from .hostile import HostileServer, chat_completion, http_response, reply
@@ -209,3 +214,70 @@ async def test_a_reused_litellm_call_id_elsewhere_gets_its_own_request(
             answer = await call(emu.url, second_key, 0)
             assert answer.choices[0].message.content == REPLY
             assert len(emu.requests) == sent + 1
+
+
+# -- refusal memory -----------------------------------------------------------------------------
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+VLLM = '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
+
+
+async def _llama_chat(mode: str, url: str, request: t.ChatRequest, store: Any) -> Any:
+    if mode == "sync":
+        with t.AzureLlamaClient(url, api_key=KEY, max_retries=0) as client:
+            return t.chat(client, request, capabilities=store)
+    async with t.AsyncAzureLlamaClient(url, api_key=KEY, max_retries=0) as aclient:
+        return await t.achat(aclient, request, capabilities=store)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_400_quoting_vllms_refusal_does_not_switch_the_endpoint(mode: str) -> None:
+    """A caller's text that contains vLLM's sentence, quoted back in an ordinary 400, is that
+    caller's error: it is raised, and the next caller with tools still gets native tools."""
+    quoted = {"error": {"code": "Bad Request", "message": f"Invalid content: '{VLLM}'"}}
+    answer = http_response("400 Bad Request", json.dumps(quoted).encode())
+    store = t.CapabilityStore()
+    with HostileServer(reply(answer)) as server:
+        with pytest.raises(t.BadRequestError, match="Invalid content"):
+            await _llama_chat(
+                mode, server.url, t.ChatRequest(MESSAGES, {"tools": [WEATHER]}), store
+            )
+        assert server.hits == 1  # not retried as a prompted call
+        key = t.capability_key(server.url, None, {}, api_version=t.DEFAULT_API_VERSION)
+    assert not store.get(key).refuses_tools
+
+
+@pytest.fixture(scope="module")
+def rejecting() -> Iterator[Emulator]:
+    """An endpoint whose vLLM was started without tool parsing: `tools` get vLLM's 400."""
+    with Emulator(EmulatorConfig(api_key=KEY, model_name=MODEL, tool_mode="reject")) as emu:
+        yield emu
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_refusal_holds_for_its_route_only_and_expires(
+    mode: str, rejecting: Emulator
+) -> None:
+    """Learned on `/chat/completions`, a refusal does not switch `/v1/chat/completions`; after
+    the store's `ttl` native tools are tried again (one refused request, then prompted)."""
+    now = [0.0]
+    store = t.CapabilityStore(ttl=60, clock=lambda: now[0])
+
+    async def tools_sent(api: t.Api) -> list[bool]:
+        rejecting.clear()
+        request = t.ChatRequest(MESSAGES, {"tools": [WEATHER]}, api=api)
+        await _llama_chat(mode, rejecting.url, request, store)
+        return ["tools" in json.loads(r.body) for r in rejecting.requests]
+
+    assert await tools_sent("inference") == [True, False]  # refused, then prompted
+    assert await tools_sent("inference") == [False]  # remembered
+    assert await tools_sent("llama") == [True, False]  # another route: learned on its own
+    now[0] = 61.0
+    assert await tools_sent("inference") == [True, False]  # expired: native tried again
