@@ -22,7 +22,7 @@ from typing import Any
 import litellm
 import pytest
 
-from langchain_azure_llama import ChatAzureLlama
+from langchain_azure_llama import ChatAzureLlama, RequestValidationError
 from langchain_azure_llama import transport as t
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig
 from tests._support.faults import KEY, LITELLM_MODEL, MODEL, REPLY, TOKENS_HEADER
@@ -281,3 +281,41 @@ async def test_a_refusal_holds_for_its_route_only_and_expires(
     assert await tools_sent("llama") == [True, False]  # another route: learned on its own
     now[0] = 61.0
     assert await tools_sent("inference") == [True, False]  # expired: native tried again
+
+
+# -- model_copy ---------------------------------------------------------------------------------
+
+
+def _head(request: bytes) -> dict[str, str]:
+    lines = request.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")[1:]
+    return {name.lower(): value.strip() for name, _, value in (ln.partition(":") for ln in lines)}
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+async def test_model_copy_to_another_endpoint_and_key_sends_there(mode: str) -> None:
+    """`model_copy(update={"endpoint": ..., "api_key": ...})` reported the new values but sent to
+    the old endpoint with the old key (its clients were the original's)."""
+    answer = reply(http_response(body=chat_completion()))
+    with HostileServer(answer) as old, HostileServer(answer) as new:
+        new_url = new.url
+        model = ChatAzureLlama(endpoint=old.url, api_key=KEY, model=MODEL, max_retries=0)
+        copy = model.model_copy(update={"endpoint": new_url, "api_key": OTHER_KEY})
+        cooler = model.model_copy(update={"temperature": 0.1})
+        for each in (copy, model, cooler):
+            if mode == "ainvoke":
+                await each.ainvoke("hi")
+                await each.aclose()
+            else:
+                each.invoke("hi")
+            each.close()
+    assert copy.endpoint == new_url and copy.api_key is not None
+    assert copy.api_key.get_secret_value() == OTHER_KEY
+    assert [_head(r)["api-key"] for r in new.requests] == [OTHER_KEY]
+    assert [_head(r)["api-key"] for r in old.requests] == [KEY, KEY]
+    assert OTHER_KEY not in repr(copy)
+
+
+def test_model_copy_refuses_a_bad_endpoint_with_the_typed_error() -> None:
+    model = ChatAzureLlama(endpoint="http://127.0.0.1:1", api_key=KEY, model=MODEL)
+    with pytest.raises(RequestValidationError):
+        model.model_copy(update={"endpoint": "ftp://nowhere"})
