@@ -1,9 +1,14 @@
 """The aiohttp application: one catch-all handler walking the checks in the service's order.
 
-Every request: record -> auth (401) -> deployment (managed, 404) -> route (404 `NOT FOUND`),
-then `/info` or the inference pipeline (`_inference`). A foundry endpoint serves the routes
-under `/models` and no `/info`, and picks the model from the body: a missing one is a 400
-`no_model_name`, an unknown one a 404 `unknown_model` (docs/wire-protocol.md §19).
+Every request: auth (401) -> control headers (400) -> body read and recorded -> deployment
+(managed, 404) -> route (404 `NOT FOUND`), then `/info` or the inference pipeline (`_inference`).
+Auth and the control headers are checked from the head alone: a request refused there is
+recorded without its body, which is never read (the connection closes instead of draining it),
+so unauthenticated clients cannot make the emulator hold their bodies.
+
+A foundry endpoint serves the routes under `/models` and no `/info`, and picks the model from
+the body: a missing one is a 400 `no_model_name`, an unknown one a 404 `unknown_model`
+(docs/wire-protocol.md §19).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import json
 from collections.abc import Mapping
 
 from aiohttp import web
+from multidict import CIMultiDictProxy
 
 from . import _wire
 from ._config import EmulatorConfig
@@ -22,6 +28,10 @@ from ._upstream import Upstream
 from ._validate import ROUTES, parse_body
 
 STATE = web.AppKey("state", State)
+# The emulator's control headers (see the package docstring), and their bounds.
+CONTROL_HEADERS = frozenset({"x-emulator-fault", "x-emulator-reply-tokens"})
+MAX_CONTROL_HEADER = 256
+_CONTROL_PREFIX = "x-emulator-"
 _MAX_BODY = 64 * 1024 * 1024
 _FOUNDRY_PREFIX = "/models"
 
@@ -49,12 +59,41 @@ async def _close_upstream(app: web.Application) -> None:
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
+    try:
+        _authenticate(request.headers, state.config)
+        check_control_headers(request.headers)
+    except _wire.Rejection as rejection:
+        state.record(_recorded(request, b""))
+        response = rejection.response()
+        if not request.content.is_eof():
+            response.force_close()  # the unread body is not drained (see `_emulator`)
+        return response
     raw = await request.read()
     state.record(_recorded(request, raw))
     try:
         return await _handle(request, state, raw)
     except _wire.Rejection as rejection:
         return rejection.response()
+
+
+def check_control_headers(headers: CIMultiDictProxy[str]) -> None:
+    """The emulator's own `x-emulator-*` headers: known names, each at most once, each at most
+    `MAX_CONTROL_HEADER` characters; anything else is a 400 before the body is read."""
+    seen: set[str] = set()
+    for name, value in headers.items():
+        lowered = name.lower()
+        if not lowered.startswith(_CONTROL_PREFIX):
+            continue
+        if lowered not in CONTROL_HEADERS:
+            known = ", ".join(sorted(CONTROL_HEADERS))
+            raise _wire.bad_emulator_header(f"unknown control header {name[:64]!r} ({known})")
+        if lowered in seen:
+            raise _wire.bad_emulator_header(f"{lowered} given more than once")
+        if len(value) > MAX_CONTROL_HEADER:
+            raise _wire.bad_emulator_header(
+                f"{lowered} is {len(value)} characters long; at most {MAX_CONTROL_HEADER}"
+            )
+        seen.add(lowered)
 
 
 def _recorded(request: web.Request, raw: bytes) -> RecordedRequest:
@@ -73,7 +112,6 @@ def _recorded(request: web.Request, raw: bytes) -> RecordedRequest:
 
 async def _handle(request: web.Request, state: State, raw: bytes) -> web.StreamResponse:
     config = state.config
-    _authenticate(request.headers, config)
     if config.kind == "foundry":
         return await _foundry(request, state, raw)
     model, deployment = _deployment(request.headers, config)
