@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from langchain_core.language_models.base import BaseLanguageModel, LangSmithParams
@@ -36,6 +36,25 @@ from .transport._env import CREDENTIAL_ENV, endpoint_from_env, resolve_auth
 __all__ = ["_AzureLlamaSettings", "known_signature"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+
+# The settings the transport clients are built from (see `_set_azure_llama_clients`).
+_CLIENT_FIELDS = frozenset(
+    {
+        "endpoint",
+        "api_key",
+        "credential",
+        "api_version",
+        "deployment",
+        "endpoint_kind",
+        "credential_scopes",
+        "timeout",
+        "max_retries",
+        "default_headers",
+        "http_client",
+        "http_async_client_factory",
+    }
+)
 
 
 def known_signature(func: _F) -> _F:
@@ -240,6 +259,18 @@ class _AzureLlamaSettings(_Base):
             http_async_client_factory=self.http_async_client_factory,
         )
         return self
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy; one that changes a setting the transport clients are built from (endpoint,
+        key, credential, api-version, deployment, timeout, retries, headers...) is validated
+        and gets clients of its own, so it sends where it says with the key it shows. Other
+        copies share the original's clients (and connection pools)."""
+        copy = super().model_copy(update=update, deep=deep)
+        if not update or not _CLIENT_FIELDS.intersection(update):
+            return copy
+        values = {name: getattr(copy, name) for name in copy.model_fields_set}
+        with settings_errors():
+            return type(self)(**values)
 
     # Read on every call: straight from pydantic's private-attribute dict, as `self._pools`
     # would after a miss in `__dict__` and a trip through `BaseModel.__getattr__`.

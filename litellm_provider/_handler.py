@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
 import os
 import threading
@@ -327,20 +328,25 @@ class _SpentCalls:
     fails LiteLLM's own wrapper calls the provider N more times (same `litellm_call_id`,
     `max_retries=0`): 2N+1 requests. The transport has already spent the N retries, so those
     calls re-raise its error without sending. `max_retries=N` alone is not re-called by LiteLLM.
+
+    A repeat is recognised by its call id *and* where it goes: endpoint, api-version,
+    deployment, model and credential (see `_memo_key`). A caller's own `litellm_call_id`
+    reused for another endpoint or key is a new call and gets its own request.
     """
 
     _MAX = 256
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._errors: OrderedDict[str, t.AzureLlamaError] = OrderedDict()
+        self._errors: OrderedDict[tuple[Any, ...], t.AzureLlamaError] = OrderedDict()
 
     def check(self, call: _Call) -> None:
         """Re-raise the transport's error for LiteLLM's repeat of a call it already retried."""
         if not self._errors or call.call_id is None or call.settings.max_retries != 0:
             return  # the common case, read without the lock: nothing remembered, or no repeat
+        key = _memo_key(call)
         with self._lock:
-            error = self._errors.get(call.call_id)
+            error = self._errors.get(key)
         if error is not None:
             raise error
 
@@ -348,10 +354,34 @@ class _SpentCalls:
         """A failed call whose retries the transport spent: LiteLLM may call it again."""
         if call.call_id is None or call.settings.max_retries <= 0:
             return
+        key = _memo_key(call)
         with self._lock:
-            self._errors[call.call_id] = exc
+            self._errors[key] = exc
             while len(self._errors) > self._MAX:
                 self._errors.popitem(last=False)
+
+
+# Keys in the memo are digests keyed with this process's own secret: an API key is never kept in
+# clear, and the digest is worthless outside this process.
+_MEMO_SALT = os.urandom(16)
+
+
+def _memo_key(call: _Call) -> tuple[Any, ...]:
+    """A call id and where the call goes; the credential as a keyed digest of the API key, or as
+    the credential object compares (by identity, or by the wrapped token provider)."""
+    settings = call.settings
+    credential: Any = settings.credential
+    if credential is None:
+        digest = hashlib.blake2b(settings.api_key.encode(), key=_MEMO_SALT, digest_size=16)
+        credential = digest.hexdigest()
+    return (
+        call.call_id,
+        settings.endpoint,
+        settings.api_version,
+        call.plan.deployment,
+        call.model,
+        credential,
+    )
 
 
 class _InfoOnDemand:

@@ -16,8 +16,11 @@ OpenAI-compatible upstream server re-shaped into Azure's wire shapes.
 Control headers (the emulator's own, never Azure's):
     x-emulator-fault: a fault for this request only, e.g. `cut-after=3` or
         `status=429; retry-after=2` (full syntax in `_faults`).
-    x-emulator-reply-tokens: N -- reply with exactly N tokens `tok0 ... tok{N-1}`.
+    x-emulator-reply-tokens: N -- reply with exactly N tokens `tok0 ... tok{N-1}` (N <= 100,000).
     x-emulator-parallel-calls: N -- answer tools with N calls (native or a pythonic list).
+    Each at most once and at most 256 characters; an unknown `x-emulator-*` header, a repeated
+    one or a longer one is a 400 `EmulatorBadHeader`, checked (after auth) before the body is
+    read. A request that fails auth gets its 401 without its body being read.
 
 Where no source records a real shape, the choice made is noted in `_wire`.
 """

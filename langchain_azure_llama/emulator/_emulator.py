@@ -110,6 +110,9 @@ class Emulator:
             build_app(self._state),
             access_log=None,
             handler_cancellation=True,  # a client that hangs up cancels its handler
+            # A body left unread (a request refused on its head: see `_server`) is not drained
+            # for aiohttp's default 10 s: the connection closes after the answer.
+            lingering_time=0,
             shutdown_timeout=_SHUTDOWN_TIMEOUT,
         )
         try:

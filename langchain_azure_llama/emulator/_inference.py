@@ -30,6 +30,9 @@ from ._validate import (
     validate,
 )
 
+# `x-emulator-reply-tokens` beyond this is a 400: the answer is built in memory.
+MAX_REPLY_TOKENS = 100_000
+
 
 async def answer(
     request: web.Request, state: State, route: Route, model: str, deployment: str | None, raw: bytes
@@ -174,7 +177,12 @@ def _reply_tokens(request: web.Request) -> int | None:
         return None
     if not header.strip().isdigit():
         raise _wire.bad_emulator_header(f"x-emulator-reply-tokens must be a count, not {header!r}")
-    return int(header)
+    count = int(header)
+    if count > MAX_REPLY_TOKENS:
+        raise _wire.bad_emulator_header(
+            f"x-emulator-reply-tokens is {count}; at most {MAX_REPLY_TOKENS}"
+        )
+    return count
 
 
 class _Answer:

@@ -1,13 +1,17 @@
 """The aiohttp application: one catch-all handler walking the checks in the service's order.
 
-Every request: record -> auth (401) -> deployment (managed, 404) -> route (404 `NOT FOUND`),
-then `/info` or the inference pipeline (`_inference`). A foundry endpoint serves the routes
-under `/models` and no `/info`, and picks the model from the body: a missing one is a 400
-`no_model_name`, an unknown one a 404 `unknown_model` (docs/wire-protocol.md §19).
-An openai-v1 endpoint serves `POST /openai/v1/chat/completions` and `GET /openai/v1/models`
-only, takes no dated `api-version`, picks the deployment from the body's `model` (required,
-case-sensitive: 400, else 404 `DeploymentNotFound`) and answers every error in Azure OpenAI's
-envelope (`_openai_errors`).
+Every request: auth (401) -> control headers (400) -> body read and recorded -> deployment
+(managed, 404) -> route (404 `NOT FOUND`), then `/info` or the inference pipeline (`_inference`).
+Auth and the control headers are checked from the head alone: a request refused there is
+recorded without its body, which is never read (the connection closes instead of draining it),
+so unauthenticated clients cannot make the emulator hold their bodies.
+
+A foundry endpoint serves the routes under `/models` and no `/info`, and picks the model from
+the body: a missing one is a 400 `no_model_name`, an unknown one a 404 `unknown_model`
+(docs/wire-protocol.md §19). An openai-v1 endpoint serves `POST /openai/v1/chat/completions`
+and `GET /openai/v1/models` only, takes no dated `api-version`, picks the deployment from the
+body's `model` (required, case-sensitive: 400, else 404 `DeploymentNotFound`) and answers every
+error in Azure OpenAI's envelope (`_openai_errors`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from collections.abc import Mapping
 
 from aiohttp import web
+from multidict import CIMultiDictProxy
 
 from . import _openai_errors, _wire
 from ._config import EmulatorConfig
@@ -27,6 +32,12 @@ from ._upstream import Upstream
 from ._validate import OPENAI_CHAT, ROUTES, parse_body
 
 STATE = web.AppKey("state", State)
+# The emulator's control headers (see the package docstring), and their bounds.
+CONTROL_HEADERS = frozenset(
+    {"x-emulator-fault", "x-emulator-reply-tokens", "x-emulator-parallel-calls"}
+)
+MAX_CONTROL_HEADER = 256
+_CONTROL_PREFIX = "x-emulator-"
 _MAX_BODY = 64 * 1024 * 1024
 _FOUNDRY_PREFIX = "/models"
 _OPENAI_PREFIX = "/openai/v1"
@@ -57,6 +68,17 @@ async def _close_upstream(app: web.Application) -> None:
 
 async def _dispatch(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
+    try:
+        _authenticate(request.headers, state.config)
+        check_control_headers(request.headers)
+    except _wire.Rejection as rejection:
+        state.record(_recorded(request, b""))
+        if state.config.kind == "openai-v1":
+            rejection = _openai_errors.as_openai(rejection)
+        response = rejection.response()
+        if not request.content.is_eof():
+            response.force_close()  # the unread body is not drained (see `_emulator`)
+        return response
     raw = await request.read()
     state.record(_recorded(request, raw))
     try:
@@ -65,6 +87,26 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
         if state.config.kind == "openai-v1":
             return _openai_errors.as_openai(rejection).response()
         return rejection.response()
+
+
+def check_control_headers(headers: CIMultiDictProxy[str]) -> None:
+    """The emulator's own `x-emulator-*` headers: known names, each at most once, each at most
+    `MAX_CONTROL_HEADER` characters; anything else is a 400 before the body is read."""
+    seen: set[str] = set()
+    for name, value in headers.items():
+        lowered = name.lower()
+        if not lowered.startswith(_CONTROL_PREFIX):
+            continue
+        if lowered not in CONTROL_HEADERS:
+            known = ", ".join(sorted(CONTROL_HEADERS))
+            raise _wire.bad_emulator_header(f"unknown control header {name[:64]!r} ({known})")
+        if lowered in seen:
+            raise _wire.bad_emulator_header(f"{lowered} given more than once")
+        if len(value) > MAX_CONTROL_HEADER:
+            raise _wire.bad_emulator_header(
+                f"{lowered} is {len(value)} characters long; at most {MAX_CONTROL_HEADER}"
+            )
+        seen.add(lowered)
 
 
 def _recorded(request: web.Request, raw: bytes) -> RecordedRequest:
@@ -83,7 +125,6 @@ def _recorded(request: web.Request, raw: bytes) -> RecordedRequest:
 
 async def _handle(request: web.Request, state: State, raw: bytes) -> web.StreamResponse:
     config = state.config
-    _authenticate(request.headers, config)
     if config.kind == "openai-v1":
         return await _openai_v1(request, state, raw)
     if config.kind == "foundry":

@@ -111,9 +111,8 @@ class Session:
             connector=connector,
             auto_decompress=False,
             trust_env=False,
-            # Cookies kept as httpx keeps them, IP-address hosts included (a gateway's affinity
-            # cookie; aiohttp's default jar drops cookies from IP hosts).
-            cookie_jar=aiohttp.CookieJar(unsafe=True),
+            # No cookies kept, as on the httpx path (see `_client._no_cookies`).
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         # Looked up here, without awaiting: two first calls racing must not open two sessions.
         # (A proxy's credentials may come from ~/.netrc: one small read per session.)

@@ -18,8 +18,10 @@ import functools
 import json
 import logging
 import ssl
+import threading
 import weakref
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
@@ -572,8 +574,8 @@ class AzureLlamaClient(_ClientBase):
         `httpx.Client.send` costs a third of a whole loopback call: request building with header
         and cookie merges, auth and redirect generators, hooks, a cookie pass over every answer.
         The own pool has no hooks, no base URL and never follows redirects, so only what it does
-        use is kept: the proxy mount for the URL, cookies (only when there are any), and auth as
-        `KeyAuth` / `TokenAuth` apply it (a token refused with 401 is replaced once).
+        use is kept: the proxy mount for the URL and auth as `KeyAuth` / `TokenAuth` apply it (a
+        token refused with 401 is replaced once). No cookies: see `_no_cookies`.
         """
         headers = self._fresh_headers(prepared)
         token = self.auth.apply_sync(headers)
@@ -585,23 +587,17 @@ class AzureLlamaClient(_ClientBase):
             extensions={"timeout": deadline.attempt_timeouts(stream=prepared.stream)},
         )
         transport = http._transport_for_url(request.url)
-        if http.cookies:
-            http.cookies.set_cookie_header(request)
-        response = _handle(transport, request, http)
+        response = _handle(transport, request)
         if token is None or response.status_code != 401:
             return response
         response.close()
         self.auth.apply_sync(request.headers, refused=token)
-        return _handle(transport, request, http)
+        return _handle(transport, request)
 
 
-def _handle(
-    transport: httpx.BaseTransport, request: httpx.Request, http: httpx.Client
-) -> httpx.Response:
+def _handle(transport: httpx.BaseTransport, request: httpx.Request) -> httpx.Response:
     response = transport.handle_request(request)
     response.request = request
-    if "set-cookie" in response.headers:
-        http.cookies.extract_cookies(response)
     return response
 
 
@@ -620,6 +616,10 @@ class AsyncAzureLlamaClient(_ClientBase):
         self.backend = backend
         self._factory = http_client_factory
         self._pools: dict[asyncio.AbstractEventLoop, _LoopPool] = {}
+        # Every change to `_pools` holds this lock: threads that each run (and close) their own
+        # loop share the dict. A lookup on the fast path needs no lock (one dict read).
+        self._pools_lock = threading.Lock()
+        _fork.on_fork(self)
         self._process = _fork.process()
         self._aio_urls: dict[tuple[object, ...], URL] = {}
         self._aio_headers: dict[str, str] | None = None  # on first aiohttp send
@@ -627,13 +627,20 @@ class AsyncAzureLlamaClient(_ClientBase):
         # runs, or at once if it has closed (see `_LoopPool.release`); never in another process.
         weakref.finalize(self, _release_pools, self._pools)
 
+    def _after_fork_in_child(self) -> None:
+        # A parent's thread may have held the lock at the fork: the child starts with a new one.
+        self._pools_lock = threading.Lock()
+
     def _own_pools(self) -> dict[asyncio.AbstractEventLoop, _LoopPool]:
         """This process's pools: a forked child leaves the parent's untouched (see _fork)."""
         if self._process != _fork.process():
-            # The same dict object stays (the finalizer holds it); the parent's pools move out.
-            _fork.inherit(dict(self._pools))
-            self._pools.clear()
-            self._process = _fork.process()
+            with self._pools_lock:
+                if self._process != _fork.process():
+                    # The same dict object stays (the finalizer holds it); the parent's pools
+                    # move out.
+                    _fork.inherit(dict(self._pools))
+                    self._pools.clear()
+                    self._process = _fork.process()
         return self._pools
 
     async def _http(self) -> httpx.AsyncClient | Session:
@@ -648,17 +655,26 @@ class AsyncAzureLlamaClient(_ClientBase):
             else:
                 client = _new_session(self.config.endpoint, self.config.proxies_from_env)
             pool = _LoopPool(client)
+            # Runs to the generator's first yield without suspending: no other task of this
+            # loop can come between the lookup above and the store below.
             await pool.register()
-            self._pools[loop] = pool
+            with self._pools_lock:
+                self._pools[loop] = pool
         return pool.client
 
     def _forget_closed_loops(self) -> None:
-        for loop in [loop for loop in self._pools if loop.is_closed()]:
-            self._pools.pop(loop).discard()
+        """Drop the pools of loops that closed; another thread may be doing the same."""
+        with self._pools_lock:
+            closed = [loop for loop in self._pools if loop.is_closed()]
+            pools = [self._pools.pop(loop) for loop in closed]
+        for pool in pools:
+            pool.discard()
 
     async def aclose(self) -> None:
         """Close the pool of the current loop now (pools also close when their loop shuts down)."""
-        pool = self._own_pools().pop(_running_loop(), None)
+        pools = self._own_pools()
+        with self._pools_lock:
+            pool = pools.pop(_running_loop(), None)
         if pool is not None:
             await pool.close()
         self._forget_closed_loops()
@@ -868,17 +884,34 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def _no_cookies() -> CookieJar:
+    """A cookie jar that keeps nothing, for the own pools.
+
+    Azure's inference routes need no cookies (azure-core's aiohttp transport keeps none either:
+    `aiohttp.DummyCookieJar`), and a kept cookie is state shared by every call of the client: an
+    endpoint setting 100 new cookies per answer made a 783 KB `Cookie` header after 200 calls.
+    """
+    # A `CookieJar`, not an `httpx.Cookies`: httpx copies the cookies of the latter into a
+    # default jar, policy lost; it uses a jar as given.
+    return CookieJar(DefaultCookiePolicy(allowed_domains=[]))
+
+
 # `trust_env=False` (plain http, accepted only to loopback): no `HTTP_PROXY`, which would
 # receive the key in clear; the TLS context is ours either way.
 def _new_sync_client(*, trust_env: bool = True) -> httpx.Client:
-    """The default sync client: never follows redirects; socket operations held to the deadline."""
-    client = httpx.Client(verify=_ssl_context(), follow_redirects=False, trust_env=trust_env)
+    """The default sync client: never follows redirects; socket operations held to the deadline;
+    keeps no cookies."""
+    client = httpx.Client(
+        verify=_ssl_context(), follow_redirects=False, trust_env=trust_env, cookies=_no_cookies()
+    )
     return hold_to_deadline(client)
 
 
 def _new_httpx_async_client(*, trust_env: bool = True) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
-    return httpx.AsyncClient(verify=_ssl_context(), limits=limits, trust_env=trust_env)
+    return httpx.AsyncClient(
+        verify=_ssl_context(), limits=limits, trust_env=trust_env, cookies=_no_cookies()
+    )
 
 
 def _new_session(endpoint: str, env_proxies: bool = True) -> Session:
@@ -888,9 +921,12 @@ def _new_session(endpoint: str, env_proxies: bool = True) -> Session:
 
 
 def _release_pools(pools: dict[asyncio.AbstractEventLoop, _LoopPool]) -> None:
-    for loop, pool in list(pools.items()):
-        pool.release(loop)
+    # The client is gone: no thread can change `pools` any more, so no lock (which a forked
+    # child could find held forever).
+    items = list(pools.items())
     pools.clear()
+    for loop, pool in items:
+        pool.release(loop)
 
 
 # Close tasks scheduled for dropped clients: the loop keeps only weak references to tasks.

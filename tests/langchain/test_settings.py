@@ -192,3 +192,14 @@ def test_round_trip_keeps_settings_and_extras(cls: type[Any], emu: Emulator) -> 
     assert emu.requests[0].json["top_k"] == 3
     model.close()
     loaded.close()
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_model_copy_shares_clients_unless_a_client_setting_changes(cls: Any) -> None:
+    model = cls(endpoint="http://127.0.0.1:1", api_key=KEY, max_retries=1)
+    cooler = model.model_copy(update={"temperature": 0.1})
+    assert cooler._client is model._client and cooler._async_client is model._async_client
+    patient = model.model_copy(update={"max_retries": 5})
+    assert patient._client is not model._client
+    assert patient._client.retry.max_retries == 5 and patient._async_client.retry.max_retries == 5
+    assert model._client.retry.max_retries == 1

@@ -20,6 +20,7 @@ from langchain_azure_llama.transport import (
     StructuredOutputError,
     achat,
     achat_stream,
+    capability_key,
     chat,
     chat_stream,
 )
@@ -92,7 +93,8 @@ async def test_native_and_prompt_modes_never_switch(kind: str, rejecting_fresh: 
         await _chat(
             kind, client, ChatRequest(USER, TOOLS, tool_calling="native"), capabilities=store
         )
-    assert not store.get((rejecting.url, None, None)).refuses_tools
+    key = capability_key(rejecting.url, None, {}, api_version=client.config.api_version)
+    assert not store.get(key).refuses_tools
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -10,6 +10,7 @@ import pytest
 from langchain_azure_llama.transport import (
     BadRequestError,
     Capabilities,
+    CapabilityStore,
     ChatRequest,
     ContentFilterError,
     ContextWindowExceededError,
@@ -18,6 +19,7 @@ from langchain_azure_llama.transport import (
     ResponseDecodeError,
     UnprocessableEntityError,
     build_chat_request,
+    capability_key,
     check_chunk,
     check_completion,
     error_from_response,
@@ -204,6 +206,18 @@ def _error(status: int, body: Any) -> Any:
         ),
         (_error(422, {"detail": {"loc": ["body", "response_format"]}}), "tools", None),
         (_error(422, {"detail": {"loc": ["body", "temperature"]}}), "response_format", None),
+        (
+            _error(400, {"error": {"message": f"Invalid content in messages[0]: '{VLLM}'"}}),
+            "tools",
+            None,
+        ),
+        (
+            _error(400, {"message": json.dumps({"message": f"bad input: {VLLM}"})}),
+            "tools",
+            None,
+        ),
+        (_error(400, {"message": VLLM, "param": "temperature"}), "tools", None),
+        (_error(422, {"message": VLLM}), "tools", None),
     ],
     ids=[
         "vllm-400",
@@ -218,11 +232,52 @@ def _error(status: int, body: Any) -> Any:
         "422-response-format",
         "422-response-format-not-sent",
         "422-other-param",
+        "400-quotes-the-callers-text-with-vllms-phrase",
+        "400-vllm-json-quoting-the-phrase",
+        "400-vllm-phrase-about-another-param",
+        "422-vllm-phrase-only",
     ],
 )
 def test_refusal_detection_is_precise(error: Any, sent: str, feature: str | None) -> None:
     body = {"tools": [WEATHER]} if sent == "tools" else {"response_format": JSON_SCHEMA}
     assert refused_feature(error, body) == feature
+
+
+def test_refusal_memory_is_per_route_version_deployment_and_model() -> None:
+    base = capability_key("https://e", None, {}, api_version="2024-05-01-preview")
+    others = [
+        capability_key("https://e", None, {}, api="llama", api_version="2024-05-01-preview"),
+        capability_key("https://e", None, {}, api_version="2025-05-01"),
+        capability_key("https://e", "blue", {}, api_version="2024-05-01-preview"),
+        capability_key(
+            "https://e", None, {}, {"azureml-model-deployment": "green"}, api_version=None
+        ),
+        capability_key("https://e", None, {"model": "m2"}, api_version="2024-05-01-preview"),
+        capability_key("https://other", None, {}, api_version="2024-05-01-preview"),
+    ]
+    assert all(isinstance(part, str) for key in [base, *others] for part in key)
+    store = CapabilityStore()
+    store.record_refusal(base, "tools")
+    assert store.get(base).refuses_tools
+    assert [store.get(key).refuses_tools for key in others] == [False] * len(others)
+
+
+def test_a_learned_refusal_expires() -> None:
+    now = [0.0]
+    store = CapabilityStore(ttl=3600, clock=lambda: now[0])
+    key = capability_key("https://e", None, {})
+    store.record_refusal(key, "tools")
+    now[0] = 1800.0
+    store.record_refusal(key, "response_format")
+    now[0] = 3599.0
+    assert store.get(key) == Capabilities(refuses_tools=True, refuses_response_format=True)
+    now[0] = 3601.0
+    assert store.get(key) == Capabilities(refuses_response_format=True)
+    now[0] = 5401.0
+    assert store.get(key) == Capabilities()
+    store.record_refusal(key, "tools")
+    store.forget("https://e")
+    assert store.get(key) == Capabilities()
 
 
 # -- shape check ----------------------------------------------------------------------------------

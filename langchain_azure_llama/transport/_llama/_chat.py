@@ -43,7 +43,14 @@ _ATTEMPTS = 3  # native, then at most one switch per feature (tools, response_fo
 
 def _key(client: AzureLlamaClient | AsyncAzureLlamaClient, request: ChatRequest) -> CapabilityKey:
     cfg = client.config
-    return capability_key(cfg.endpoint, cfg.deployment, request.params, request.headers)
+    return capability_key(
+        cfg.endpoint,
+        cfg.deployment,
+        request.params,
+        request.headers,
+        api=request.api,
+        api_version=cfg.api_version,
+    )
 
 
 def _client_kwargs(request: ChatRequest) -> dict[str, Any]:
