@@ -36,7 +36,7 @@ TIME = {
 TOOLS = [WEATHER, TIME]
 PARIS = {"city": "Paris", "days": 3}
 NESTED = {
-    "city": "L'Aquila \"centro\"",
+    "city": 'L\'Aquila "centro"',
     "days": 2,
     "opts": {"units": "metric", "hours": [6, 12], "alerts": True, "note": None},
 }

@@ -93,7 +93,11 @@ class FakeV1:
         text = self.reply if self.reply is not None else f"v1 reply from {served}"
         text = self.replies.pop(0) if self.replies else text
         if data.get("stream"):
-            return 200, {"content-type": "text/event-stream"}, _sse(served, text, self.piece, answer)
+            return (
+                200,
+                {"content-type": "text/event-stream"},
+                _sse(served, text, self.piece, answer),
+            )
         return _json(200, _completion(served, text, answer))
 
     def _authorized(self, headers: dict[str, str]) -> bool:

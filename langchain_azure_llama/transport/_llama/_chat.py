@@ -4,7 +4,10 @@
 return a `LlamaStream` / `AsyncLlamaStream` yielding native-looking chunk dicts. Whatever mode
 was used, prompted tool calls come back as `tool_calls` (deltas on streams), a prompted JSON
 answer as its canonical JSON text, and the mode is reported in the answer's `llama_protocol`
-key (`{"tool_calling", "structured_output", "repaired"}`; streams: the `.protocol` attribute).
+key (`{"tool_calling", "structured_output", "repaired"}`, plus `reason` / `format` / `family` when
+tools were prompted; streams: the `.protocol` attribute). A deployment that ignores native
+`tools` in "auto" (it answers as a model Azure lists without tool calling, or with text where a
+tool was forced) is asked again prompted, once, inside the same call, and remembered.
 
 The sync and async twins share every pure step (`plan_chat`, `_learn`, `_check`, `_Reader`).
 """
@@ -491,7 +494,10 @@ def chat_stream(
     """Open a streamed chat completion through the Llama protocol.
 
     Refusals (and the switch to prompted mode) happen before the first byte, so they never
-    show in the stream. A prompted JSON schema is validated when the stream ends (no repair
+    show in the stream. When native `tools` were sent in "auto", chunks are held until the
+    answer shows the endpoint used them (see `_Reader`); if it ignored them, the stream is
+    closed and the call re-sent prompted before anything reached the caller.
+    A prompted JSON schema is validated when the stream ends (no repair
     round: the answer is held back and released once valid, else `StructuredOutputError`).
     """
     try:
