@@ -52,11 +52,13 @@ def build_request(
     api: _t.Api = "inference",
     tool_calling: Literal["auto", "native", "prompt"] = "auto",
     use_instead: str,
+    model: str | None = None,
 ) -> _t.ChatRequest:
     """Merge the model's settings with one call's kwargs (see `merge_params`).
 
     `tools` and `tool_choice` (already in wire form, see `wire_tool_choice`) join the typed
-    params; a `tool_choice` without tools is dropped.
+    params; a `tool_choice` without tools is dropped. `model`: the name the model object knows
+    its model by, handed to the transport as is (a call's own `model` wins).
     """
     rest = dict(kwargs)
     tools = list(rest.pop("tools", None) or [])
@@ -78,6 +80,7 @@ def build_request(
         timeout=options.get("timeout"),
         tool_calling=tool_calling,
         use_instead=use_instead,
+        model=params.get("model") or model,
     )
 
 

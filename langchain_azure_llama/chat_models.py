@@ -146,6 +146,7 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
             api=self.api,
             tool_calling=self.tool_calling,
             use_instead=_USE_TEXT_MODEL,
+            model=self.model or self.deployment,
         )
         max_tokens = request.params.get("max_tokens")
         if max_tokens is not None:  # unset, there is nothing to check (and no error to map)

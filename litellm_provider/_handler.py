@@ -121,6 +121,7 @@ class _Call:
             timeout=self.timeout,
             tool_calling=self.plan.tool_calling,
             use_instead=self.use_instead(),
+            model=self.model.removeprefix(_PREFIX),
         )
 
     def explain(self) -> dict[str, Any]:
@@ -617,7 +618,7 @@ class AzureLlamaLLM(CustomLLM):
             with _mapped(model, call.schema):
                 async for chunk in stream:
                     for out in converter.convert(chunk):
-                        yield out
+                        yield _told(out, stream.protocol)
         finally:
             await stream.aclose()
 
@@ -628,12 +629,29 @@ def _sync_chunks(
     converter = StreamConverter()
     with _mapped(model, schema):
         for chunk in stream:
-            yield from converter.convert(chunk)
+            for out in converter.convert(chunk):
+                yield _told(out, stream.protocol)
+
+
+def _told(chunk: GenericStreamingChunk, protocol: dict[str, Any]) -> GenericStreamingChunk:
+    """The finishing chunk says how the transport's Llama protocol ran (as the whole answer's
+    message does: `provider_specific_fields["llama_protocol"]`)."""
+    if chunk["is_finished"]:
+        chunk["provider_specific_fields"] = {"llama_protocol": protocol}
+    return chunk
 
 
 def _filled(call: _Call, data: Any, model_response: ModelResponse) -> ModelResponse:
-    fill = fill_text_response if call.prompt is not None else fill_response
-    return fill(data, model_response, call.model)
+    if call.prompt is not None:
+        return fill_text_response(data, model_response, call.model)
+    response = fill_response(data, model_response, call.model)
+    protocol = data.get("llama_protocol")
+    if protocol is not None:
+        for choice in response.choices:
+            message = getattr(choice, "message", None)
+            if message is not None:
+                message.provider_specific_fields = {"llama_protocol": protocol}
+    return response
 
 
 handler = AzureLlamaLLM()

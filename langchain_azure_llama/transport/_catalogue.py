@@ -84,6 +84,11 @@ class CatalogueEntry:
         max_images: Images Azure accepts in one request, where that is documented.
         response_formats: The response formats Azure lists ("text" for every Llama row).
         retired: When Azure retired it and what it suggests instead; None while it is sold.
+        listed_today: Whether Azure's current model tables (docs/wire-protocol.md §21) list it,
+            so that `native_tools=False` and `response_formats=("text",)` are what Azure says
+            today ("Tool calling: No", "Response formats: Text") rather than a figure from the
+            seed page or no figure at all. The Llama protocol's "auto" prompts first for these
+            (`transport._llama._plan`); for the others it sends native `tools` first.
     """
 
     name: str
@@ -97,6 +102,7 @@ class CatalogueEntry:
     max_images: int | None = None
     response_formats: tuple[str, ...] = ("text",)
     retired: Retirement | None = None
+    listed_today: bool = False
 
     @property
     def output_limit(self) -> int:
@@ -167,10 +173,20 @@ def _chat(
     offers: tuple[Offer, ...],
     type_source: str,
     retired: Retirement | None = None,
+    *,
+    listed_today: bool = False,
 ) -> CatalogueEntry:
     sources = ModelSources(type_source, window[1], output[1], tools)
     return CatalogueEntry(
-        name, "chat-completion", window[0], output[0], False, offers, sources, retired=retired
+        name,
+        "chat-completion",
+        window[0],
+        output[0],
+        False,
+        offers,
+        sources,
+        retired=retired,
+        listed_today=listed_today,
     )
 
 
@@ -202,6 +218,7 @@ def _llama4(
         sources,
         image_inputs=True,  # "text + images" (Maverick), "text + image" (Scout): §21
         max_images=images,
+        listed_today=True,
     )
 
 
@@ -218,6 +235,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
         _NO_TOOLS_TODAY + "; serverless calls ignored tools (semantic-kernel#10221)",
         ("serverless", "foundry"),
         _SOLD,
+        listed_today=True,
     ),
     _llama4(
         "Llama-4-Maverick-17B-128E-Instruct-FP8",

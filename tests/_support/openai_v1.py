@@ -53,6 +53,12 @@ class FakeV1:
     tokens: frozenset[str] = frozenset({"entra-token"})
     requests: list[Seen] = field(default_factory=list)
     script: list[tuple[int, dict[str, str], Any]] = field(default_factory=list)
+    # What the model "writes" (e.g. a tool call in one of the forms Llama emits), whatever the
+    # request holds: the route answers `tools` with text, as a deployment that ignores them.
+    # Streamed `piece` characters per chunk (0: word by word).
+    reply: str | None = None
+    piece: int = 0
+    replies: list[str] = field(default_factory=list)  # taken in order before `reply`
 
     # -- the route -----------------------------------------------------------------------------
 
@@ -83,10 +89,16 @@ class FakeV1:
         served = self.deployments.get(model)
         if served is None:
             return _error(404, "DeploymentNotFound", NOT_DEPLOYED)
-        text = f"v1 reply from {served}"
+        answer = f"chatcmpl-fake-{len(self.requests)}"  # each answer its own id, as Azure's
+        text = self.reply if self.reply is not None else f"v1 reply from {served}"
+        text = self.replies.pop(0) if self.replies else text
         if data.get("stream"):
-            return 200, {"content-type": "text/event-stream"}, _sse(served, text)
-        return _json(200, _completion(served, text))
+            return (
+                200,
+                {"content-type": "text/event-stream"},
+                _sse(served, text, self.piece, answer),
+            )
+        return _json(200, _completion(served, text, answer))
 
     def _authorized(self, headers: dict[str, str]) -> bool:
         if headers.get("api-key") == self.key:
@@ -162,9 +174,9 @@ def _json(status: int, payload: Any) -> tuple[int, dict[str, str], bytes]:
     return status, {"content-type": "application/json"}, json.dumps(payload).encode()
 
 
-def _completion(model: str, text: str) -> dict[str, Any]:
+def _completion(model: str, text: str, answer: str = "chatcmpl-fake") -> dict[str, Any]:
     return {
-        "id": "chatcmpl-fake",
+        "id": answer,
         "object": "chat.completion",
         "created": 1_764_000_000,
         "model": model,
@@ -179,15 +191,15 @@ def _completion(model: str, text: str) -> dict[str, Any]:
     }
 
 
-def _sse(model: str, text: str) -> bytes:
-    base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1, "model": model}
-    words = text.split(" ")
+def _sse(model: str, text: str, piece: int = 0, answer: str = "chatcmpl-fake") -> bytes:
+    base = {"id": answer, "object": "chat.completion.chunk", "created": 1, "model": model}
+    if piece:
+        pieces = [text[i : i + piece] for i in range(0, len(text), piece)]
+    else:
+        pieces = [w if i == 0 else " " + w for i, w in enumerate(text.split(" "))]
     chunks = [
         {**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]},
-        *(
-            {**base, "choices": [{"index": 0, "delta": {"content": w if i == 0 else " " + w}}]}
-            for i, w in enumerate(words)
-        ),
+        *({**base, "choices": [{"index": 0, "delta": {"content": p}}]} for p in pieces),
         {
             **base,
             "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],

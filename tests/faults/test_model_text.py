@@ -199,10 +199,12 @@ def test_an_answer_over_the_size_limit_is_not_parsed() -> None:
 
 def test_a_held_stream_is_released_as_text_past_the_size_limit() -> None:
     buffer = t.ToolCallBuffer(NAMES, limits=t.Limits(max_model_text=1000))
-    held = [buffer.feed(delta("{" + "x" * 99)) for _ in range(10)]
-    assert all(out == [] for out in held)  # 1,000 characters: may still be a call
+    start = '{"name": "get_weather", "parameters": {"city": "'
+    pieces = [start + "x" * (100 - len(start))] + ["x" * 100] * 9
+    held = [buffer.feed(delta(piece)) for piece in pieces]
+    assert all(out == [] for out in held)  # 1,000 characters of a call: held
     (released,) = buffer.feed(delta("y"))
-    assert released["choices"][0]["delta"]["content"] == ("{" + "x" * 99) * 10 + "y"
+    assert released["choices"][0]["delta"]["content"] == "".join(pieces) + "y"
     assert buffer.feed(delta("z")) == [delta("z")]  # the rest passes straight through
     assert buffer.close() == []
 
@@ -444,7 +446,9 @@ async def test_too_many_prompted_calls_are_a_typed_error(
 async def test_a_prompted_call_that_never_closes_is_released_as_text(
     raw_server: RawServer, drive: Drivers, case: Case
 ) -> None:
-    pieces = ["{"] + ["x" * 1000] * 1100  # 1.1 M characters: past Limits.max_model_text
+    # A call's start, then 1.09 M characters: past Limits.max_model_text. (Fewer than 100
+    # identical chunks pass on after it: LiteLLM's loop detector stops a stream at 100.)
+    pieces = ['{"name": "get_weather", "parameters": {"city": "'] + ["x" * 1000] * 1090
     chunks = [_chunk(piece) for piece in pieces]
     text = "".join(pieces)
     _answer(raw_server, case, _completion({"content": text}), _stream(*chunks, _finish()))

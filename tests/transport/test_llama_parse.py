@@ -242,7 +242,8 @@ def test_a_text_stream_is_released_as_it_comes() -> None:
         ('```json\n{"', "call"),
         ("```python\nprint(", "text"),
         ("get_weather(", "call"),
-        ("Hello", "undecided"),
+        ("get_wea", "undecided"),
+        ("Hello", "text"),  # no offered name starts so: released at once
         ("Hello ", "text"),
         ("<b>", "text"),
         ("x" * 300, "text"),

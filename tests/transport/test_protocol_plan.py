@@ -39,6 +39,7 @@ WEATHER = {
 SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
 JSON_SCHEMA = {"type": "json_schema", "json_schema": {"name": "Count", "schema": SCHEMA}}
 USER = [{"role": "user", "content": "weather in Paris?"}]
+LLAMA_31 = "Meta-Llama-3.1-8B-Instruct"  # Meta's JSON format (3.2+ and unknown: pythonic)
 REFUSES_TOOLS = Capabilities(refuses_tools=True)
 REFUSES_FORMAT = Capabilities(refuses_response_format=True)
 HISTORY = [
@@ -71,7 +72,9 @@ HISTORY = [
 def test_planner_sends_tools_natively_or_in_the_system_prompt(
     mode: Any, known: Capabilities, sends_tools: bool
 ) -> None:
-    request = ChatRequest(USER, {"tools": [WEATHER], "tool_choice": "auto"}, tool_calling=mode)
+    request = ChatRequest(
+        USER, {"tools": [WEATHER], "tool_choice": "auto"}, tool_calling=mode, model=LLAMA_31
+    )
     plan = plan_chat(request, known)
     assert ("tools" in plan.params) is sends_tools
     assert ("tool_choice" in plan.params) is sends_tools
@@ -111,7 +114,7 @@ def test_planner_sends_response_format_natively_or_as_a_prompted_schema(
 
 
 def test_prompted_history_replays_calls_as_json_text_and_results_as_tool_turns() -> None:
-    plan = plan_chat(ChatRequest(HISTORY, {"tools": [WEATHER]}), REFUSES_TOOLS)
+    plan = plan_chat(ChatRequest(HISTORY, {"tools": [WEATHER]}, model=LLAMA_31), REFUSES_TOOLS)
     assistant = plan.messages[2]
     assert assistant == {
         "role": "assistant",

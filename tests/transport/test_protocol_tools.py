@@ -48,7 +48,12 @@ def test_prompt_is_metas_text_then_each_tool_as_json() -> None:
         (f'{CALL}\n{{"name": "get_time"}}', [("get_weather", {"city": "Paris"}), ("get_time", {})]),
         ('{"name": "launch", "parameters": {}}', None),
         ("It is sunny in Paris.", None),
-        (f"Sure: {CALL}", None),
+        (f"Sure: {CALL}", [("get_weather", {"city": "Paris"})]),  # prose kept (as content)
+        ("I could use get_weather for that.", None),
+        (
+            "[get_weather(city='Paris'), get_time()]",
+            [("get_weather", {"city": "Paris"}), ("get_time", {})],
+        ),
         ('{"name": "get_weather", "parameters": [1]}', None),
     ],
     ids=[
@@ -61,6 +66,8 @@ def test_prompt_is_metas_text_then_each_tool_as_json() -> None:
         "unknown-tool",
         "prose",
         "prose-then-call",
+        "name-in-prose",
+        "pythonic-parallel",
         "bad-parameters",
     ],
 )

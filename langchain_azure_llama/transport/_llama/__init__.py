@@ -1,9 +1,10 @@
 """The Llama protocol on wire dicts: tools native or prompted, structured output, refusals.
 
 Modules, in the order a call uses them: `_plan` (request → wire request), `_capabilities`
-(what an endpoint refused, and recognising a refusal), `_tools` (Meta's JSON tool-call format,
-there and back), `_schema` (prompted JSON schema, validation, repair), `_chat` (the sync and
-async calls and streams).
+(what an endpoint refused, and recognising a refusal), `_formats` (Meta's prompt format by
+family), `_tools` (prompted tools there and back), `_parse` (the one tolerant parser of the calls
+Llama writes, whole and streamed), `_schema` (prompted JSON schema, validation, repair), `_chat`
+(the sync and async calls and streams).
 """
 
 from ._capabilities import (

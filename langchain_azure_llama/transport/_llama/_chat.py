@@ -4,7 +4,10 @@
 return a `LlamaStream` / `AsyncLlamaStream` yielding native-looking chunk dicts. Whatever mode
 was used, prompted tool calls come back as `tool_calls` (deltas on streams), a prompted JSON
 answer as its canonical JSON text, and the mode is reported in the answer's `llama_protocol`
-key (`{"tool_calling", "structured_output", "repaired"}`; streams: the `.protocol` attribute).
+key (`{"tool_calling", "structured_output", "repaired"}`, plus `reason` / `format` / `family` when
+tools were prompted; streams: the `.protocol` attribute). A deployment that ignores native
+`tools` in "auto" (it answers as a model Azure lists without tool calling, or with text where a
+tool was forced) is asked again prompted, once, inside the same call, and remembered.
 
 The sync and async twins share every pure step (`plan_chat`, `_learn`, `_check`, `_Reader`).
 """
@@ -30,7 +33,8 @@ from ._capabilities import (
     capability_key,
     refused_feature,
 )
-from ._plan import ChatRequest, Plan, plan_chat
+from ._formats import style_of
+from ._plan import ChatRequest, Plan, model_facts, model_name, plan_chat
 from ._schema import repair_messages
 from ._tools import FILTERED, ToolCallBuffer, apply_to_completion
 
@@ -78,7 +82,61 @@ def _learn(
 
 
 def _protocol(plan: Plan, repaired: bool = False) -> dict[str, Any]:
-    return {"tool_calling": plan.tools, "structured_output": plan.structured, "repaired": repaired}
+    """How the call ran; for prompted tools also why, in which of Meta's formats, for which
+    family (`reason`: "requested", "catalogue", "refused" or "ignored", see `_plan.Reason`)."""
+    out: dict[str, Any] = {
+        "tool_calling": plan.tools,
+        "structured_output": plan.structured,
+        "repaired": repaired,
+    }
+    if plan.tools == "prompt":
+        out["reason"] = plan.reason
+        out["format"] = style_of(plan.facts.family)
+        out["family"] = plan.facts.family
+    return out
+
+
+# -- asking again, prompted, when native tools were ignored -------------------------------------
+
+
+def _watching(plan: Plan, request: ChatRequest) -> bool:
+    """Whether this attempt's answer may show that the endpoint ignores native `tools`."""
+    return request.tool_calling == "auto" and plan.tools == "native" and "tools" in plan.params
+
+
+def _served_without_tools(served: object) -> bool:
+    return isinstance(served, str) and model_facts(served).tools_listed_no
+
+
+def _ignored_whole(data: dict[str, Any], plan: Plan, request: ChatRequest) -> bool:
+    """Native `tools` were sent and the answer has no call, yet it names a model Azure lists
+    without tool calling, or the caller forced a tool: the call is asked again, prompted."""
+    if not _watching(plan, request):
+        return False
+    choices = data.get("choices") or []
+    for choice in choices:
+        message = choice.get("message") or {}
+        if message.get("tool_calls") or choice.get("finish_reason") in FILTERED:
+            return False
+    return bool(choices) and (_served_without_tools(data.get("model")) or plan.forced)
+
+
+def _reasked(
+    client: AzureLlamaClient | AsyncAzureLlamaClient,
+    request: ChatRequest,
+    capabilities: CapabilityStore | None,
+    served: object,
+) -> Plan:
+    """Remember that the endpoint ignores native tools; plan the prompted attempt."""
+    store = capabilities or CAPABILITIES
+    key = _key(client, request)
+    store.record_refusal(key, "tools")
+    logger.info("%s ignored native tools; asking again prompted, and from now on", key[0])
+    if _served_without_tools(served):
+        facts = model_facts(cast("str", served))
+    else:
+        facts = model_facts(model_name(request, client.config.deployment))
+    return plan_chat(request, store.get(key), facts=facts, ignored=True)
 
 
 def _check(data: dict[str, Any], plan: Plan, limits: Limits) -> tuple[str, str] | None:
@@ -130,6 +188,10 @@ def chat(
     try:
         plan, answer = _send(client.chat, client, request, capabilities)
         data = cast("dict[str, Any]", answer)
+        if _ignored_whole(data, plan, request):
+            plan = _reasked(client, request, capabilities, data.get("model"))
+            again = client.chat(plan.messages, plan.params, **_client_kwargs(request))
+            data = cast("dict[str, Any]", again)
         problem = _check(data, plan, client.limits)
         repaired = problem is not None
         if problem is not None:
@@ -160,6 +222,10 @@ async def achat(
     try:
         plan, answer = await _asend(client.chat, client, request, capabilities)
         data = cast("dict[str, Any]", answer)
+        if _ignored_whole(data, plan, request):
+            plan = _reasked(client, request, capabilities, data.get("model"))
+            again = await client.chat(plan.messages, plan.params, **_client_kwargs(request))
+            data = cast("dict[str, Any]", again)
         problem = _check(data, plan, client.limits)
         repaired = problem is not None
         if problem is not None:
@@ -186,8 +252,9 @@ def _send(
 ) -> tuple[Plan, T]:
     store = capabilities or CAPABILITIES
     key = _key(client, request)
+    facts = model_facts(model_name(request, client.config.deployment))
     for _ in range(_ATTEMPTS):
-        plan = plan_chat(request, store.get(key))
+        plan = plan_chat(request, store.get(key), facts=facts)
         try:
             return plan, send(plan.messages, plan.params, **_client_kwargs(request))
         except AzureLlamaError as exc:
@@ -204,8 +271,9 @@ async def _asend(
 ) -> tuple[Plan, T]:
     store = capabilities or CAPABILITIES
     key = _key(client, request)
+    facts = model_facts(model_name(request, client.config.deployment))
     for _ in range(_ATTEMPTS):
-        plan = plan_chat(request, store.get(key))
+        plan = plan_chat(request, store.get(key), facts=facts)
         try:
             return plan, await send(plan.messages, plan.params, **_client_kwargs(request))
         except AzureLlamaError as exc:
@@ -232,12 +300,23 @@ async def _aexplained(
 
 
 class _Reader:
-    """The pure per-stream step shared by both stream twins: wire chunk → chunks to pass on."""
+    """The pure per-stream step shared by both stream twins: wire chunk → chunks to pass on.
 
-    def __init__(self, plan: Plan, limits: Limits) -> None:
+    While `watching` (native `tools` sent in "auto"), chunks are held until the answer shows
+    whether the endpoint used them: a tool-call delta, or the first chunk naming a served
+    model; when the caller forced a tool, text is held to the end. `reask` becomes True when
+    the answer names a model Azure lists without tool calling, or ends as text although a tool
+    was forced: nothing held has reached the user, and the stream asks again, prompted.
+    """
+
+    def __init__(self, plan: Plan, limits: Limits, *, watching: bool = False) -> None:
         self.plan = plan
         self.limits = limits
         self.protocol = _protocol(plan)
+        self.watching = watching
+        self.reask = False
+        self.served: object = None
+        self._waiting: list[dict[str, Any]] = []
         prompted_schema = plan.schema is not None and plan.structured == "prompt"
         self._buffer = (
             ToolCallBuffer(plan.tool_names, hold_all=prompted_schema, limits=limits)
@@ -246,9 +325,36 @@ class _Reader:
         )
 
     def feed(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.watching:
+            return self._watch(chunk)
         return self._buffer.feed(chunk) if self._buffer is not None else [chunk]
 
+    def _watch(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
+        self._waiting.append(chunk)
+        choices = chunk.get("choices") or []
+        delta = (choices[0].get("delta") or {}) if choices else {}
+        if delta.get("tool_calls") or (choices and choices[0].get("finish_reason") in FILTERED):
+            return self._decided()  # the endpoint used the tools (or the answer was cut)
+        if self.served is None and isinstance(chunk.get("model"), str):
+            self.served = chunk["model"]
+            if _served_without_tools(self.served):
+                self.reask = True
+                return []
+            if not self.plan.forced:
+                return self._decided()
+        return []
+
+    def _decided(self) -> list[dict[str, Any]]:
+        self.watching = False
+        out, self._waiting = self._waiting, []
+        return out
+
     def close(self) -> list[dict[str, Any]]:
+        if self.watching:
+            if self.plan.forced and self._waiting:
+                self.reask = True  # text where a tool was forced
+                return []
+            return self._decided()
         if self._buffer is None:
             return []
         out = self._buffer.close()
@@ -270,9 +376,17 @@ class _Reader:
 class _StreamView:
     """What both stream twins expose of the transport stream underneath."""
 
-    def __init__(self, inner: Stream[Any] | AsyncStream[Any], plan: Plan) -> None:
+    def __init__(
+        self,
+        inner: Stream[Any] | AsyncStream[Any],
+        plan: Plan,
+        *,
+        watching: bool = False,
+        reopen: Callable[[object], Any] | None = None,
+    ) -> None:
         self.inner = inner
-        self._reader = _Reader(plan, inner.limits)
+        self._reader = _Reader(plan, inner.limits, watching=watching and reopen is not None)
+        self._reopen = reopen
 
     @property
     def plan(self) -> Plan:
@@ -311,11 +425,21 @@ class LlamaStream(_StreamView):
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         try:
-            for chunk in self.inner:
-                yield from self._reader.feed(chunk)
-            yield from self._reader.close()
+            yield from self._read()
+            if self._reader.reask and self._reopen is not None:
+                self.inner.close()  # nothing of it reached the caller
+                plan, self.inner = self._reopen(self._reader.served)
+                self._reader = _Reader(plan, self.inner.limits)
+                yield from self._read()
         finally:
             self.inner.close()
+
+    def _read(self) -> Iterator[dict[str, Any]]:
+        for chunk in self.inner:
+            yield from self._reader.feed(chunk)
+            if self._reader.reask:
+                return
+        yield from self._reader.close()
 
     def close(self) -> None:
         self.inner.close()
@@ -337,13 +461,25 @@ class AsyncLlamaStream(_StreamView):
 
     async def _iterate(self) -> AsyncIterator[dict[str, Any]]:
         try:
-            async for chunk in self.inner:
-                for out in self._reader.feed(chunk):
-                    yield out
-            for out in self._reader.close():
+            async for out in self._read():
                 yield out
+            if self._reader.reask and self._reopen is not None:
+                await self.inner.aclose()  # nothing of it reached the caller
+                plan, self.inner = await self._reopen(self._reader.served)
+                self._reader = _Reader(plan, self.inner.limits)
+                async for out in self._read():
+                    yield out
         finally:
             await self.inner.aclose()
+
+    async def _read(self) -> AsyncIterator[dict[str, Any]]:
+        async for chunk in self.inner:
+            for out in self._reader.feed(chunk):
+                yield out
+            if self._reader.reask:
+                return
+        for out in self._reader.close():
+            yield out
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -365,7 +501,10 @@ def chat_stream(
     """Open a streamed chat completion through the Llama protocol.
 
     Refusals (and the switch to prompted mode) happen before the first byte, so they never
-    show in the stream. A prompted JSON schema is validated when the stream ends (no repair
+    show in the stream. When native `tools` were sent in "auto", chunks are held until the
+    answer shows the endpoint used them (see `_Reader`); if it ignored them, the stream is
+    closed and the call re-sent prompted before anything reached the caller.
+    A prompted JSON schema is validated when the stream ends (no repair
     round: the answer is held back and released once valid, else `StructuredOutputError`).
     """
     try:
@@ -375,7 +514,12 @@ def chat_stream(
         if better is None:
             raise
         raise better from exc
-    return LlamaStream(stream, plan)
+
+    def reopen(served: object) -> tuple[Plan, Stream[Any]]:
+        again = _reasked(client, request, capabilities, served)
+        return again, client.chat_stream(again.messages, again.params, **_client_kwargs(request))
+
+    return LlamaStream(stream, plan, watching=_watching(plan, request), reopen=reopen)
 
 
 async def achat_stream(
@@ -393,4 +537,10 @@ async def achat_stream(
         if better is None:
             raise
         raise better from exc
-    return AsyncLlamaStream(stream, plan)
+
+    async def reopen(served: object) -> tuple[Plan, AsyncStream[Any]]:
+        again = _reasked(client, request, capabilities, served)
+        opened = await client.chat_stream(again.messages, again.params, **_client_kwargs(request))
+        return again, opened
+
+    return AsyncLlamaStream(stream, plan, watching=_watching(plan, request), reopen=reopen)

@@ -142,7 +142,9 @@ def _named(text: str, names: frozenset[str] | None, stop: str) -> Verdict:
     while end < len(text) and (text[end].isalnum() or text[end] == "_"):
         end += 1
     if end == len(text):
-        return "undecided" if end <= 64 else "text"
+        if end > 64 or (names is not None and not any(n.startswith(text) for n in names)):
+            return "text"  # no offered name starts so: prose, released at once
+        return "undecided"
     if end == 0 or text[end] != stop:
         return "text"
     return "call" if names is None or text[:end] in names else "text"
@@ -194,6 +196,17 @@ class CallSplitter:
             return self._scan(stripped, lead, at_candidate=True)
         return self._scan(self._pending + piece, "", at_candidate=bool(self._pending))
 
+    @property
+    def holding(self) -> bool:
+        """Whether text fed so far is held back (a candidate, a call, leading whitespace)."""
+        return self.state == "hold" or bool(self._pending) or bool(self._held)
+
+    def release(self) -> str:
+        """Everything held, as text, unparsed; later pieces pass through (`feed`)."""
+        held = "".join(self._held) + self._pending
+        self._held, self._pending, self.state = [], "", "text"
+        return held
+
     def close(self) -> tuple[str, list[Call] | None]:
         if self.state == "text":
             return "", None
@@ -219,22 +232,24 @@ class CallSplitter:
 
     def _scan(self, text: str, lead: str, *, at_candidate: bool) -> str:
         """Release `lead` and the text before the first candidate that may still be a call."""
-        out = [lead]
+        out: list[str] = []
         start = 0 if at_candidate else _next_candidate(text, 0, self._before)
         while start >= 0:
             verdict = could_be_call(text[start : start + _HEAD], self._names)
             if verdict == "text":
                 start = _next_candidate(text, start + 1, self._before)
                 continue
-            out.append(text[:start])
+            # Leading whitespace goes with the prose before a call, and is dropped before one.
+            lead_held = lead if start == 0 else ""
+            out += [lead, text[:start]] if start else []
             if verdict == "call":
                 self.state, self._pending = "hold", ""
-                out.append(self._hold(text[start:]))
+                out.append(self._hold(lead_held + text[start:]))
             else:
-                self._pending = text[start:]
+                self._pending = lead_held + text[start:]
             return "".join(out)
         self._pending = ""
-        out.append(text)
+        out += [lead, text]
         released = "".join(out)
         self._before = released[-1:] or self._before
         return released

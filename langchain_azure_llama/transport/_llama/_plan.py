@@ -6,7 +6,15 @@ messages and params for `client.chat` / `client.chat_stream`, plus what the answ
 parsed against (`Plan.tool_names`, `Plan.schema`).
 
 Modes (`tool_calling`, `structured_output`): "native" always sends the key; "prompt" never
-does; "auto" sends it until the endpoint has refused it once (see `_capabilities`).
+does; "auto" prompts from the first call for a model Azure's current tables list with "Tool
+calling: No" / "Response formats: Text" (the catalogue's `listed_today` rows: Llama 3.3, Llama
+4), else sends the key until the endpoint has refused (or ignored) it once (`_capabilities`).
+
+Prompted tools follow the model's family (`_formats`): Llama 3.1 Meta's JSON format, Llama
+3.2 / 3.3 / 4 and unknown names Meta's pythonic one. The family is read from the model name the
+call decides by (`model_name`): the front end's `ChatRequest.model`, else the body's `model`,
+the call's deployment header, the client's deployment; a deployment name the catalogue has
+seen answering as a known model ("my-maverick") counts as that model.
 """
 
 from __future__ import annotations
@@ -15,15 +23,32 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .._catalogue import lookup
 from .._request import Api
 from ._capabilities import NOTHING_REFUSED, Capabilities
+from ._formats import Family, family_of, prompted_history, style_of, tools_prompt
 from ._schema import Schema, schema_of
-from ._tools import offered_names, prompted_history, tools_prompt, with_system_text
+from ._tools import offered_names, with_system_text
 
-__all__ = ["ChatRequest", "Mode", "Plan", "Rendering", "plan_chat"]
+__all__ = [
+    "ChatRequest",
+    "Mode",
+    "ModelFacts",
+    "Plan",
+    "Reason",
+    "Rendering",
+    "model_facts",
+    "model_name",
+    "plan_chat",
+]
 
 Mode = Literal["auto", "native", "prompt"]
 Rendering = Literal["native", "prompt", "none"]
+# Why tools went prompted: the caller asked; the catalogue lists the model without tools; the
+# endpoint refused native `tools` (now or before); it ignored them (answered as a model listed
+# without tools, or with text where a tool was forced) and the call was asked again.
+Reason = Literal["requested", "catalogue", "refused", "ignored"]
+_DEPLOYMENT_HEADER = "azureml-model-deployment"
 _DEFAULT_USE_INSTEAD = "Use the text-completion routes (/completions) for it."
 
 
@@ -45,6 +70,9 @@ class ChatRequest:
         structured_output: "auto" (default), "native" or "prompt".
         use_instead: What the caller should use when the deployment is a base model (the tail
             of the 404 explanation).
+        model: The model or deployment name the front end knows the call by (LangChain's
+            `model` / `deployment`, LiteLLM's model name); not sent. The protocol decides the
+            prompt format and "auto"'s first attempt by it (`model_name`).
     """
 
     messages: Sequence[Mapping[str, Any]]
@@ -56,6 +84,44 @@ class ChatRequest:
     tool_calling: Mode = "auto"
     structured_output: Mode = "auto"
     use_instead: str = _DEFAULT_USE_INSTEAD
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the protocol knows of the model a call goes to."""
+
+    name: str | None
+    family: Family = "unknown"
+    tools_listed_no: bool = False  # Azure's current tables: "Tool calling: No"
+    schemas_listed_no: bool = False  # Azure's current tables: "Response formats: Text"
+
+
+UNKNOWN_MODEL = ModelFacts(None)
+
+
+def model_name(request: ChatRequest, deployment: str | None = None) -> str | None:
+    """The name a call decides by: `request.model`, the body's `model`, the call's deployment
+    header, else the client's `deployment`."""
+    if request.model:
+        return request.model
+    model = request.params.get("model")
+    if isinstance(model, str) and model:
+        return model
+    for key, value in (request.headers or {}).items():
+        if key.lower() == _DEPLOYMENT_HEADER and value:
+            return value
+    return deployment or None
+
+
+def model_facts(name: str | None) -> ModelFacts:
+    """The family and Azure's listing of `name` (the catalogue, served-model memory included)."""
+    entry = lookup(name)
+    family = family_of(entry.name if entry is not None else name)
+    if entry is None or not entry.listed_today:
+        return ModelFacts(name, family)
+    schemas = "json_schema" in entry.response_formats
+    return ModelFacts(name, family, not entry.native_tools, not schemas)
 
 
 @dataclass(frozen=True)
@@ -68,40 +134,80 @@ class Plan:
     structured: Rendering
     tool_names: frozenset[str]
     schema: Schema | None
+    facts: ModelFacts = UNKNOWN_MODEL
+    reason: Reason | None = None  # why tools are prompted (None: not prompted)
+    forced: bool = False  # the caller forced a tool ("required" or a named function)
 
     @property
     def prompted_tools(self) -> bool:
         return self.tools == "prompt" and bool(self.tool_names)
 
 
-def _rendering(mode: Mode, refused: bool, present: bool) -> Rendering:
+def _tool_rendering(
+    request: ChatRequest, known: Capabilities, facts: ModelFacts, present: bool
+) -> tuple[Rendering, Reason | None]:
+    if not present:
+        return "none", None
+    if request.tool_calling == "prompt":
+        return "prompt", "requested"
+    if request.tool_calling == "native":
+        return "native", None
+    if known.refuses_tools:
+        return "prompt", "refused"
+    if facts.tools_listed_no:
+        return "prompt", "catalogue"
+    return "native", None
+
+
+def _structured_rendering(
+    mode: Mode, known: Capabilities, facts: ModelFacts, present: bool
+) -> Rendering:
     if not present:
         return "none"
-    if mode == "prompt" or (mode == "auto" and refused):
+    if mode == "prompt" or (
+        mode == "auto" and (known.refuses_response_format or facts.schemas_listed_no)
+    ):
         return "prompt"
     return "native"
 
 
-def plan_chat(request: ChatRequest, known: Capabilities | None = None) -> Plan:
-    """Plan one attempt of `request` on an endpoint with the `known` refusals."""
+def _is_forced(tool_choice: Any) -> bool:
+    return tool_choice == "required" or (
+        isinstance(tool_choice, Mapping) and isinstance(tool_choice.get("function"), Mapping)
+    )
+
+
+def plan_chat(
+    request: ChatRequest,
+    known: Capabilities | None = None,
+    *,
+    facts: ModelFacts | None = None,
+    ignored: bool = False,
+) -> Plan:
+    """Plan one attempt of `request` on an endpoint with the `known` refusals.
+
+    `facts`: the model the call goes to (default: `model_facts(model_name(request))`).
+    `ignored`: the endpoint just ignored native `tools` (the re-asked attempt is prompted).
+    """
     known = known or NOTHING_REFUSED
+    facts = facts or model_facts(model_name(request))
     params = dict(request.params)
     tools = list(params.pop("tools", None) or [])
     tool_choice = params.pop("tool_choice", None)
     schema = schema_of(params.get("response_format"))
     has_history = any(m.get("role") == "tool" or m.get("tool_calls") for m in request.messages)
-    tool_mode = _rendering(request.tool_calling, known.refuses_tools, bool(tools) or has_history)
-    structured = _rendering(
-        request.structured_output, known.refuses_response_format, schema is not None
-    )
+    tool_mode, reason = _tool_rendering(request, known, facts, bool(tools) or has_history)
+    if ignored and tool_mode == "prompt":
+        reason = "ignored"
+    structured = _structured_rendering(request.structured_output, known, facts, schema is not None)
     messages = [dict(m) for m in request.messages]
     if tool_mode == "native" and tools:
         params["tools"] = tools
         if tool_choice is not None:
             params["tool_choice"] = tool_choice
     elif tool_mode == "prompt":
-        messages = prompted_history(messages)
-        prompt = tools_prompt(tools, tool_choice)
+        messages = prompted_history(messages, facts.family)
+        prompt = tools_prompt(tools, tool_choice, facts.family)
         if prompt:
             messages = with_system_text(messages, prompt)
     if schema is not None:
@@ -111,7 +217,13 @@ def plan_chat(request: ChatRequest, known: Capabilities | None = None) -> Plan:
             params.pop("response_format")
             messages = with_system_text(messages, _schema_text(schema, bool(tools)))
     names = offered_names(tools, tool_choice) if tool_mode == "prompt" else frozenset()
-    return Plan(messages, params, tool_mode, structured, names, schema)
+    forced = bool(tools) and _is_forced(tool_choice)
+    return Plan(messages, params, tool_mode, structured, names, schema, facts, reason, forced)
+
+
+def prompt_style(plan: Plan) -> str:
+    """The call format the prompt asked for ("json" or "pythonic")."""
+    return style_of(plan.facts.family)
 
 
 def _schema_text(schema: Schema, with_tools: bool) -> str:

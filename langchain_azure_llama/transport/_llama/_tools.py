@@ -11,11 +11,12 @@ Sources: Meta's Llama 3.1 model card and `llama-models` `models/llama3_1/prompt_
   `tool_call_id`. Meta's role for results is `ipython`, which Azure does not accept (its roles
   are system/user/assistant/tool, docs/wire-protocol.md §6); the Llama 3.1 chat template renders a
   `tool` message as the `ipython` turn, so this is Meta's documented turn in Azure's roles.
-* Answer: parsed back into OpenAI-shaped `tool_calls` (`parse_tool_calls`), tolerating
-  whitespace, a ```` ```json ```` fence, `<|python_tag|>`, `<|eom_id|>`/`<|eot_id|>`,
-  `"arguments"` for `"parameters"`, a `"type": "function"` key, the OpenAI wrapping, and several
-  calls in a list or one per line. An answer naming no offered tool stays text.
-* Streams: `ToolCallBuffer` holds chunks back only while the text may still be a call.
+* Answer: read by the one tolerant parser (`_parse`), whatever format was asked for: Meta's
+  JSON, pythonic lists, `<|python_tag|>`, `<|python_start|>`, `<function=…>`, fences, end
+  tokens, several calls (each its own tool call with its own id), prose before the call (kept
+  as content). An answer calling a tool that was not offered stays text.
+* Streams: `ToolCallBuffer` releases prose as soon as it cannot start a call and holds a call
+  back to the end (`_parse.CallSplitter`).
 * Bounds (`Limits`): an answer over `max_model_text` characters, or JSON nested deeper than
   `max_json_depth`, is not a call (it stays text; a held stream is released as text once it
   passes the size); more than `max_tool_calls` calls raise `ResponseTooLargeError`. A native
@@ -26,14 +27,14 @@ Sources: Meta's Llama 3.1 model card and `llama-models` `models/llama3_1/prompt_
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from .._errors import ResponseDecodeError, ResponseTooLargeError, StructuredOutputError
 from .._limits import DEFAULT_LIMITS, Limits
-from ._bounds import check_depth, excerpt, fits, loads, unfence
+from ._bounds import excerpt, loads
+from ._parse import Call, CallSplitter, split_calls
 
 __all__ = [
     "FILTERED",
@@ -64,14 +65,6 @@ _AUTO_RULE = (
 )
 _REQUIRED_RULE = "You must call one of these functions: respond with the JSON of the call only."
 _NAMED_RULE = 'You must call the function "{name}": respond with the JSON of the call only.'
-_PYTHON_TAG = "<|python_tag|>"
-_END_TOKENS = ("<|eom_id|>", "<|eot_id|>")
-_CALL_STARTS = ("{", "[", "```", _PYTHON_TAG)
-_CALL_KEYS = frozenset({"name", "parameters", "arguments", "type", "id"})
-_SEPARATORS = re.compile(r"[ \t\r\n;,]*")  # one class, matches empty: linear, never fails
-# Enough of a stream's head to tell whether it starts a call (the longest start is the tag).
-_HEAD_CHARS = 2 * len(_PYTHON_TAG)
-_DECODER = json.JSONDecoder()
 FILTERED = frozenset({"content_filter", "content_filter_error"})
 
 
@@ -157,35 +150,34 @@ def with_system_text(messages: Sequence[Mapping[str, Any]], text: str) -> list[d
     return [{"role": "system", "content": text}, *out]
 
 
-# -- parsing the answer -----------------------------------------------------------------------
+# -- parsing the answer: `_parse` reads every form; here its calls become OpenAI's shapes ------
 
 
-def parse_tool_calls(
-    text: str, names: frozenset[str], *, limits: Limits | None = None
-) -> list[dict[str, Any]] | None:
-    """OpenAI-shaped `tool_calls` in a prompted answer; None when it is not (only) calls.
+def _found(text: str, names: frozenset[str], limits: Limits) -> tuple[str, list[Call]] | None:
+    """(prose, calls) of a whole answer; raises past `Limits.max_tool_calls`.
 
-    Linear in the text. Text over `Limits.max_model_text` characters, or JSON nested deeper
-    than `Limits.max_json_depth`, is not a call (None). More than `Limits.max_tool_calls`
-    calls raise `ResponseTooLargeError`.
+    `_parse` gives up (None) past the `max_calls` it is given, which would make an answer with
+    too many calls text; it is given a bound that only the text size limits (its parse is
+    linear in the text either way), so that too many calls are counted and refused here.
     """
-    limits = limits or DEFAULT_LIMITS
-    if not names or not fits(text, limits):
-        return None
-    body = _unwrap(text)
-    if not body.startswith(("{", "[")):
-        return None
-    values = _decode_all(body, limits)
-    if not values:
-        return None
-    calls = []
-    for value in values[: limits.max_tool_calls + 1]:
-        call = _as_call(value, names, limits)
-        if call is None:
-            return None
-        calls.append(call)
-    if len(values) > limits.max_tool_calls:
+    found = split_calls(
+        text,
+        names,
+        max_chars=limits.max_model_text,
+        max_depth=limits.max_json_depth,
+        max_calls=_count_bound(limits),
+    )
+    if found is not None and len(found[1]) > limits.max_tool_calls:
         raise _too_many_calls(limits.max_tool_calls)
+    return found
+
+
+def _count_bound(limits: Limits) -> int:
+    return max(limits.max_tool_calls + 1, limits.max_model_text)
+
+
+def _tool_calls(calls: Sequence[Call]) -> list[dict[str, Any]]:
+    """OpenAI-shaped `tool_calls`, each with its own id."""
     return [
         {
             "id": new_call_id(),
@@ -196,6 +188,20 @@ def parse_tool_calls(
     ]
 
 
+def parse_tool_calls(
+    text: str, names: frozenset[str], *, limits: Limits | None = None
+) -> list[dict[str, Any]] | None:
+    """OpenAI-shaped `tool_calls` in a prompted answer; None when it holds no call.
+
+    Every form `_parse` reads (JSON, pythonic, tags, fences; prose before the call is allowed
+    and dropped here: `apply_to_completion` keeps it as content). Linear in the text. Text over
+    `Limits.max_model_text` characters, or nested deeper than `Limits.max_json_depth`, is not a
+    call (None). More than `Limits.max_tool_calls` calls raise `ResponseTooLargeError`.
+    """
+    found = _found(text, names, limits or DEFAULT_LIMITS)
+    return _tool_calls(found[1]) if found else None
+
+
 def _too_many_calls(limit: int) -> ResponseTooLargeError:
     return ResponseTooLargeError(
         f"The model answered with more than {limit:,} tool calls (Limits.max_tool_calls). "
@@ -203,54 +209,6 @@ def _too_many_calls(limit: int) -> ResponseTooLargeError:
         limit="max_tool_calls",
         limit_bytes=limit,
     )
-
-
-def _unwrap(text: str) -> str:
-    body = text.strip()
-    if body.startswith(_PYTHON_TAG):
-        body = body[len(_PYTHON_TAG) :].strip()
-    for token in _END_TOKENS:
-        if body.endswith(token):
-            body = body[: -len(token)].strip()
-    return unfence(body)
-
-
-def _decode_all(body: str, limits: Limits) -> list[Any] | None:
-    """Every JSON value in `body` (lists flattened), up to one more than the call limit."""
-    try:
-        check_depth(body, limits)  # once for the whole body: per value would be quadratic
-    except ValueError:
-        return None
-    values: list[Any] = []
-    position = 0
-    while position < len(body) and len(values) <= limits.max_tool_calls:
-        try:
-            value, position = _DECODER.raw_decode(body, position)
-        except (ValueError, RecursionError):  # RecursionError: not reached under the check
-            return None
-        values.extend(value if isinstance(value, list) else [value])
-        position = _SEPARATORS.match(body, position).end()  # type: ignore[union-attr]
-    return values
-
-
-def _as_call(
-    value: Any, names: frozenset[str], limits: Limits
-) -> tuple[str, dict[str, Any]] | None:
-    if not isinstance(value, dict):
-        return None
-    if isinstance(value.get("function"), dict):  # {"type": "function", "function": {...}}
-        value = value["function"]
-    name = value.get("name")
-    if not isinstance(name, str) or name not in names or not set(value) <= _CALL_KEYS:
-        return None
-    args = value.get("parameters", value.get("arguments"))
-    if isinstance(args, str):
-        try:
-            args = loads(args, limits) if args.strip() else {}
-        except ValueError:
-            return None
-    args = {} if args is None else args
-    return (name, args) if isinstance(args, dict) else None
 
 
 def check_native_calls(calls: Any, names: frozenset[str]) -> None:
@@ -277,57 +235,48 @@ def check_native_calls(calls: Any, names: frozenset[str]) -> None:
 def apply_to_completion(
     data: dict[str, Any], names: frozenset[str], *, limits: Limits | None = None
 ) -> bool:
-    """Turn each choice of a whole answer that is a prompted call into native `tool_calls`.
+    """Turn each choice of a whole answer that holds prompted calls into native `tool_calls`.
 
-    Returns whether any choice was a call. A filtered or already-native choice is left alone
-    (a native call must name an offered tool: `check_native_calls`).
+    Prose before the calls stays the message's content (`_parse`'s rule). Returns whether any
+    choice was a call. A filtered or already-native choice is left alone (a native call must
+    name an offered tool: `check_native_calls`).
     """
-    found = False
+    found_any = False
     for choice in data["choices"]:
         message = choice.get("message") or {}
         check_native_calls(message.get("tool_calls"), names)
         if message.get("tool_calls") or choice.get("finish_reason") in FILTERED:
             continue
-        calls = parse_tool_calls(message.get("content") or "", names, limits=limits)
-        if calls:
-            choice["message"] = {**message, "content": "", "tool_calls": calls}
+        found = _found(message.get("content") or "", names, limits or DEFAULT_LIMITS)
+        if found:
+            prose, calls = found
+            choice["message"] = {**message, "content": prose, "tool_calls": _tool_calls(calls)}
             choice["finish_reason"] = "tool_calls"
-            found = True
-    return found
+            found_any = True
+    return found_any
 
 
 # -- streaming --------------------------------------------------------------------------------
 
-Verdict = Literal["call", "text", "undecided"]
-
-
-def _verdict(text: str) -> Verdict:
-    """Can a stream that begins with `text` still be a tool call?"""
-    head = text.lstrip()
-    if not head:
-        return "undecided"
-    if head.startswith(_CALL_STARTS):
-        return "call"
-    if any(start.startswith(head) for start in _CALL_STARTS):
-        return "undecided"
-    return "text"
-
 
 class ToolCallBuffer:
-    """Holds a prompted stream (choice 0) back while it may be a tool call.
+    """Passes a prompted stream (choice 0) on, holding back only what may be a tool call.
 
-    `feed` takes each wire chunk and returns the chunks to pass on. Text that cannot start a
-    call is released at once as one chunk, and everything after passes straight through. A
-    possible call is held to the end: `close` returns one chunk carrying the parsed calls as
-    native tool-call deltas (`finish_reason` "tool_calls"), or the held text if it did not parse.
-    With `hold_all` (a prompted JSON schema: the answer is validated before anyone sees it)
-    text is held to the end too.
+    `feed` takes each wire chunk and returns the chunks to pass on; `_parse.CallSplitter`
+    decides. Prose is released as soon as it cannot start a call (a chunk that is released
+    whole passes on unchanged); a call candidate is held while undecided (a bounded head), and
+    once it is a call, to the end: `close` returns one chunk carrying the parsed calls as
+    native tool-call deltas with distinct indexes and ids (`finish_reason` "tool_calls"), or
+    the held text if it did not parse. Call syntax never reaches the user as text unless it
+    fails to parse. With `hold_all` (a prompted JSON schema: the answer is validated before
+    anyone sees it) everything is held to the end.
 
-    Bounded: each event costs time in its own length (the verdict reads a short head kept as
-    it comes), and at most `Limits.max_model_text` characters are held. Past that a possible
-    call is released as text and the rest passes through; with `hold_all` it raises
-    `StructuredOutputError` (no JSON answer that long is parsed). Native tool-call deltas must
-    name an offered tool (`check_native_calls`), held or not.
+    Bounded: each event costs time in its own length plus the bounded head, and at most
+    `Limits.max_model_text` characters are held. Past that a held call is released as text and
+    the rest passes through; with `hold_all` it raises `StructuredOutputError` (no JSON answer
+    that long is parsed). More than `Limits.max_tool_calls` calls raise
+    `ResponseTooLargeError`. Native tool-call deltas must name an offered tool
+    (`check_native_calls`), held or not.
     """
 
     def __init__(
@@ -336,13 +285,17 @@ class ToolCallBuffer:
         self._names = names
         self._hold_all = hold_all
         self._limits = limits or DEFAULT_LIMITS
-        self.verdict: Verdict = "undecided"
         # Nothing to hold when no tool is offered and nothing is validated.
         self.passing = not names and not hold_all
         self.called = False
-        self._parts: list[str] = []
+        self._splitter = CallSplitter(
+            names,
+            max_chars=self._limits.max_model_text,
+            max_depth=self._limits.max_json_depth,
+            max_calls=_count_bound(self._limits),
+        )
+        self._parts: list[str] = []  # hold_all: the whole answer
         self._held = 0  # characters in `_parts`
-        self._head = ""  # the first characters after leading whitespace, for the verdict
         self._last: dict[str, Any] | None = None
         self._finish: str | None = None
         self._usage: Any = None
@@ -358,63 +311,91 @@ class ToolCallBuffer:
             return [chunk]
         if calls:
             self.passing = True
-            return [*self._release(None), chunk]
+            held = self._unparsed()
+            return [*self._release(held, None), chunk] if held else [chunk]
         text = delta.get("content") or ""
-        self._parts.append(text)
-        self._held += len(text)
+        if self._hold_all:
+            self._remember(chunk, choice)
+            self._parts.append(text)
+            self._held += len(text)
+            if self._held > self._limits.max_model_text:
+                self._overflow()
+            return []
+        shown = self._splitter.feed(text)
+        if self._splitter.holding:
+            self._remember(chunk, choice)
+            return self._release(shown, None, final=False) if shown else []
+        self.passing = self._splitter.state == "text"  # gave up on a call: the rest passes
+        if shown == text and self._last is None:
+            return [chunk]  # released whole, as it came
+        return [self._merged(chunk, shown)]
+
+    def _remember(self, chunk: dict[str, Any], choice: Mapping[str, Any]) -> None:
         self._last = chunk
         self._finish = choice.get("finish_reason") or self._finish
         self._usage = chunk.get("usage") or self._usage
-        if self.verdict == "undecided" and text:
-            self._head = (self._head + (text if self._head else text.lstrip()))[:_HEAD_CHARS]
-            self.verdict = _verdict(self._head)
-        if self._held > self._limits.max_model_text:
-            return self._overflow()
-        if self.verdict == "text" and not self._hold_all:
-            self.passing = True
-            return self._release(None)
-        return []
 
-    def _overflow(self) -> list[dict[str, Any]]:
+    def _merged(self, chunk: dict[str, Any], text: str) -> dict[str, Any]:
+        """`chunk` carrying `text` (its own and what was held before it), nothing held now."""
+        choices = chunk.get("choices") or [{"index": 0, "delta": {}, "finish_reason": None}]
+        choice = dict(choices[0])
+        choice["delta"] = {**(choice.get("delta") or {}), "content": text}
+        choice["finish_reason"] = choice.get("finish_reason") or self._finish
+        out = {**chunk, "choices": [choice, *choices[1:]]}
+        usage = chunk.get("usage") or self._usage
+        if usage is not None:
+            out["usage"] = usage
+        self._last, self._finish, self._usage = None, None, None
+        return out
+
+    def _overflow(self) -> None:
         limit = self._limits.max_model_text
+        text = "".join(self._parts)
+        problem = f"The answer is longer than {limit:,} characters (Limits.max_model_text)"
+        raise StructuredOutputError(
+            f"The answer does not match the requested JSON schema: {problem}; it was not parsed.",
+            partial_text=text,
+            validation_error=problem,
+        )
+
+    def _unparsed(self) -> str:
+        """Whatever is held, as text, unparsed."""
         if self._hold_all:
-            text = "".join(self._parts)
-            problem = f"The answer is longer than {limit:,} characters (Limits.max_model_text)"
-            raise StructuredOutputError(
-                f"The answer does not match the requested JSON schema: {problem}; it was not "
-                "parsed.",
-                partial_text=text,
-                validation_error=problem,
-            )
-        self.passing = True  # too long to be a call: what was held is text, the rest follows
-        return self._release(None)
+            text, self._parts, self._held = "".join(self._parts), [], 0
+            return text
+        return self._splitter.release()
 
     def close(self) -> list[dict[str, Any]]:
         if self.passing or self._last is None:
             return []
-        calls = None
-        if self.verdict == "call" and self._finish not in FILTERED:
-            calls = parse_tool_calls("".join(self._parts), self._names, limits=self._limits)
+        calls: list[Call] | None = None
+        if self._finish in FILTERED:  # a filtered answer is never read as a call
+            prose = self._unparsed()
+        elif self._hold_all:
+            text = self._unparsed()
+            found = _found(text, self._names, self._limits) if self._names else None
+            prose, calls = found if found else (text, None)
+        else:
+            prose, calls = self._splitter.close()
+            if calls and len(calls) > self._limits.max_tool_calls:
+                raise _too_many_calls(self._limits.max_tool_calls)
         self.called = bool(calls)
-        return self._release(calls)
+        return self._release(prose, _tool_calls(calls) if calls else None)
 
-    def _release(self, calls: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    def _release(
+        self, text: str, calls: list[dict[str, Any]] | None, *, final: bool = True
+    ) -> list[dict[str, Any]]:
         if self._last is None:
             return []
         envelope = {k: v for k, v in self._last.items() if k not in ("choices", "usage")}
+        delta: dict[str, Any] = {"role": "assistant", "content": text}
+        finish: str | None = self._finish if final else None
         if calls:
-            delta: dict[str, Any] = {
-                "role": "assistant",
-                "content": "",
-                "tool_calls": [{**c, "index": i} for i, c in enumerate(calls)],
-            }
-            finish: str | None = "tool_calls"
-        else:
-            delta = {"role": "assistant", "content": "".join(self._parts)}
-            finish = self._finish
+            delta["tool_calls"] = [{**c, "index": i} for i, c in enumerate(calls)]
+            finish = "tool_calls"
         out = {**envelope, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
-        if self._usage is not None:
-            out["usage"] = self._usage
-        self._parts, self._last, self._finish, self._usage = [], None, None, None
-        self._held = 0
+        if final:
+            if self._usage is not None:
+                out["usage"] = self._usage
+            self._last, self._finish, self._usage = None, None, None
         return [out]
