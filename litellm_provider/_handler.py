@@ -49,6 +49,7 @@ from ._convert import (
     to_wire_messages,
 )
 from ._errors import to_litellm
+from ._fleet import share_capabilities
 from ._models import register_models
 
 __all__ = ["AzureLlamaLLM", "aget_model_info", "get_model_info", "handler"]
@@ -392,6 +393,7 @@ class AzureLlamaLLM(CustomLLM):
         self._clients = ClientCache()
         self._spent = _SpentCalls()
         register_models()
+        share_capabilities()  # refusals learned by one proxy instance, known to all (`_fleet`)
 
     def close(self) -> None:
         """Close the cached sync clients' connection pools."""

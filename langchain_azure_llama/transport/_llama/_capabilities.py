@@ -8,7 +8,9 @@ LiteLLM one per credential, and a record on a client would be relearned by `ainv
 `invoke`, and by every model object aimed at the same deployment, at the price of one refused
 request each time. `model` is part of the key because on routing endpoints (Azure AI Foundry
 `/models`) it is what selects the deployment. Callers may pass their own `CapabilityStore`
-(tests do); `forget()` clears one endpoint after a redeployment.
+(tests do); `forget()` clears one endpoint after a redeployment. A listener (`add_listener`) is
+told what the store learns and forgets and asked on a miss: litellm_provider's fleet layer shares
+the process-wide store between proxy instances through it.
 
 Recognised refusals, and nothing wider (a 400 that merely mentions "tool" is not one):
 
@@ -23,9 +25,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from .._errors import (
     AzureLlamaError,
@@ -39,6 +41,7 @@ __all__ = [
     "NOTHING_REFUSED",
     "Capabilities",
     "CapabilityKey",
+    "CapabilityListener",
     "CapabilityStore",
     "Feature",
     "capability_key",
@@ -67,6 +70,14 @@ NOTHING_REFUSED = Capabilities()
 """What an endpoint never seen refusing is known to refuse (frozen: one shared instance)."""
 
 
+class CapabilityListener(Protocol):
+    """Told what a store learns and forgets, and asked what it knows on a miss. Must not raise."""
+
+    def refused(self, key: CapabilityKey, feature: Feature) -> None: ...
+    def forgot(self, endpoint: str | None) -> None: ...
+    def lookup(self, key: CapabilityKey) -> Iterable[Feature]: ...
+
+
 class CapabilityStore:
     """A small thread-safe LRU of `Capabilities`, keyed by (endpoint, deployment, model)."""
 
@@ -74,12 +85,27 @@ class CapabilityStore:
         self._maxsize = maxsize
         self._lock = threading.Lock()
         self._known: OrderedDict[CapabilityKey, Capabilities] = OrderedDict()
+        self._listeners: list[CapabilityListener] = []
+
+    def add_listener(self, listener: CapabilityListener) -> None:
+        self._listeners.append(listener)
 
     def get(self, key: CapabilityKey) -> Capabilities:
         with self._lock:
-            return self._known.get(key) or NOTHING_REFUSED
+            known = self._known.get(key)
+        if known is None and self._listeners:  # what another process learned, seeded here
+            for feature in {f for listener in self._listeners for f in listener.lookup(key)}:
+                self._record(key, feature)
+            with self._lock:
+                known = self._known.get(key)
+        return known or NOTHING_REFUSED
 
     def record_refusal(self, key: CapabilityKey, feature: Feature) -> None:
+        self._record(key, feature)
+        for listener in self._listeners:
+            listener.refused(key, feature)
+
+    def _record(self, key: CapabilityKey, feature: Feature) -> None:
         with self._lock:
             known = self._known.pop(key, None) or NOTHING_REFUSED
             field = "refuses_tools" if feature == "tools" else "refuses_response_format"
@@ -92,6 +118,8 @@ class CapabilityStore:
         with self._lock:
             for key in [k for k in self._known if endpoint is None or k[0] == endpoint]:
                 del self._known[key]
+        for listener in self._listeners:
+            listener.forgot(endpoint)
 
 
 CAPABILITIES = CapabilityStore()
