@@ -136,7 +136,7 @@ class FleetCapabilities:
         self._down_until = 0.0
 
     def __repr__(self) -> str:
-        return f"FleetCapabilities(redis={'yes' if self._client() is not None else 'no'})"
+        return f"FleetCapabilities(redis={'yes' if self._redis is not None else 'no'})"
 
     def _client(self) -> Any:
         if self._down_until and time.monotonic() < self._down_until:
