@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install quickstart check check-min test lint typecheck bench emulator live record
+.PHONY: install quickstart check check-min test lint typecheck bench emulator proxy live record
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -60,6 +60,12 @@ test:
 
 emulator: install
 	$(BIN)/azure-llama-emulator
+
+## A local fleet (README, "A fleet"): a redis-server, the emulator and two LiteLLM proxy instances
+## on 127.0.0.1:4000 and :4001 sharing it (cookbook/litellm_proxy_fleet.yaml). Ctrl-C stops it.
+## Needs Debian's redis-server package.
+proxy: install
+	BIN=$(BIN) cookbook/fleet.sh
 
 ## Maintainers with an Azure deployment: tests/live (LangChain's standard suite, LiteLLM, the proxy)
 ## against AZURE_INFERENCE_ENDPOINT + AZURE_INFERENCE_CREDENTIAL (+ AZURE_INFERENCE_MODEL when the

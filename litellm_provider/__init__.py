@@ -26,7 +26,8 @@ Provider keyword arguments (besides the OpenAI ones):
   host several deployments).
 - ``tool_calling="auto"|"native"|"prompt"``: how ``tools`` are sent. ``auto`` (default) sends them
   natively until the endpoint refuses them (vLLM-backed Llama deployments do), then writes them
-  into the prompt in Meta's Llama 3.1 JSON format, for the life of the process; the answer comes
+  into the prompt in Meta's Llama 3.1 JSON format, for the life of the process (a proxy fleet
+  shares what it learned through its Redis: README, "A fleet"); the answer comes
   back as ordinary ``tool_calls`` either way. Also a proxy ``litellm_params`` key.
   ``response_format`` (a json_schema dict or a pydantic class) is handled the same way: native
   until refused, then asked for in the prompt and validated (``JSONSchemaValidationError``).

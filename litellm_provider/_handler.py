@@ -54,6 +54,7 @@ from ._convert import (
     to_wire_messages,
 )
 from ._errors import to_litellm
+from ._fleet import share_capabilities
 from ._models import register_models
 from ._routing import refuse_client_routing
 
@@ -417,6 +418,7 @@ class AzureLlamaLLM(CustomLLM):
         self._clients = ClientCache()
         self._spent = _SpentCalls()
         register_models()
+        share_capabilities()  # refusals learned by one proxy instance, known to all (`_fleet`)
 
     def close(self) -> None:
         """Close the cached sync clients' connection pools."""

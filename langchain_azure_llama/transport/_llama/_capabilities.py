@@ -6,6 +6,8 @@ about a client. So the memory is one process-wide store, not a record on a clien
 LangChain builds a sync and an async client per model object, LiteLLM one per credential, and a
 record on a client would be relearned by `ainvoke` after `invoke`, and by every model object
 aimed at the same deployment, at the price of one refused request each time.
+A listener (`add_listener`) is told what the store learns and forgets and asked on a miss:
+litellm_provider's fleet layer shares the process-wide store between proxy instances through it.
 
 The key is (endpoint, route, api-version, deployment, model), all plain strings ("" for none):
 the route (`api`: "inference" for `/chat/completions`, "llama" for `/v1/chat/completions`) and
@@ -35,9 +37,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from .._error_body import parse_error_body
 from .._errors import (
@@ -53,6 +55,7 @@ __all__ = [
     "REFUSAL_TTL_S",
     "Capabilities",
     "CapabilityKey",
+    "CapabilityListener",
     "CapabilityStore",
     "Feature",
     "capability_key",
@@ -84,6 +87,14 @@ NOTHING_REFUSED = Capabilities()
 """What an endpoint never seen refusing is known to refuse (frozen: one shared instance)."""
 
 
+class CapabilityListener(Protocol):
+    """Told what a store learns and forgets, and asked what it knows on a miss. Must not raise."""
+
+    def refused(self, key: CapabilityKey, feature: Feature) -> None: ...
+    def forgot(self, endpoint: str | None) -> None: ...
+    def lookup(self, key: CapabilityKey) -> Iterable[Feature]: ...
+
+
 class CapabilityStore:
     """A small thread-safe LRU of learned refusals, each until it expires.
 
@@ -104,25 +115,46 @@ class CapabilityStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._known: OrderedDict[CapabilityKey, dict[Feature, float]] = OrderedDict()
+        self._listeners: list[CapabilityListener] = []
+
+    def add_listener(self, listener: CapabilityListener) -> None:
+        self._listeners.append(listener)
 
     def get(self, key: CapabilityKey) -> Capabilities:
-        if not self._known:
+        if not self._known and not self._listeners:
             return NOTHING_REFUSED  # the common case, read without the lock
         with self._lock:
-            until = self._known.get(key)
-            if until is None:
-                return NOTHING_REFUSED
-            now = self._clock()
-            live = {feature: end for feature, end in until.items() if end > now}
-            if not live:
-                del self._known[key]
-                return NOTHING_REFUSED
-            self._known[key] = live
+            live = self._live(key)
+        if live is None and self._listeners:  # what another process learned, seeded here
+            for feature in {f for listener in self._listeners for f in listener.lookup(key)}:
+                self._record(key, feature)
+            with self._lock:
+                live = self._live(key)
+        if not live:
+            return NOTHING_REFUSED
         return Capabilities(
             refuses_tools="tools" in live, refuses_response_format="response_format" in live
         )
 
+    def _live(self, key: CapabilityKey) -> dict[Feature, float] | None:
+        """The unexpired refusals of `key` (None when nothing is known); under the lock."""
+        until = self._known.get(key)
+        if until is None:
+            return None
+        now = self._clock()
+        live = {feature: end for feature, end in until.items() if end > now}
+        if not live:
+            del self._known[key]
+            return None
+        self._known[key] = live
+        return live
+
     def record_refusal(self, key: CapabilityKey, feature: Feature) -> None:
+        self._record(key, feature)
+        for listener in self._listeners:
+            listener.refused(key, feature)
+
+    def _record(self, key: CapabilityKey, feature: Feature) -> None:
         with self._lock:
             until = self._known.pop(key, None) or {}
             self._known[key] = {**until, feature: self._clock() + self.ttl}
@@ -134,6 +166,8 @@ class CapabilityStore:
         with self._lock:
             for key in [k for k in self._known if endpoint is None or k[0] == endpoint]:
                 del self._known[key]
+        for listener in self._listeners:
+            listener.forgot(endpoint)
 
 
 CAPABILITIES = CapabilityStore()
