@@ -23,11 +23,11 @@ Entries: `azure_llama:capabilities:v1:<endpoint digest>:<key digest>:<feature>`,
 (`t.CAPABILITIES.ttl`, one hour by default). Keys are SHA-256 digests of the store's key (endpoint,
 route, api-version, deployment, model), so neither a URL nor anything else a caller passed is
 written; values hold no credentials. A miss is looked up at most once per `MISS_SECONDS` per key
-(one Redis GET), so an instance that asked shortly before a peer learned may send one more refused request, and two
-instances meeting a new endpoint at the same moment both pay for it. Redis being down never fails
-a call: the layer logs once, works in process and tries Redis again `RETRY_SECONDS` later (a
-client's own retries can take seconds, so a dead Redis costs one slow call per interval, not one
-per request).
+(one Redis GET), so an instance that asked shortly before a peer learned may send one more refused
+request, and two instances meeting a new endpoint at the same moment both pay for it. Redis being
+down never fails a call: the layer logs once, works in process and tries Redis again
+`RETRY_SECONDS` later (a client's own retries can take seconds, so a dead Redis costs one slow call
+per interval, not one per request).
 """
 
 from __future__ import annotations
