@@ -259,7 +259,8 @@ def _config(path: Path) -> Path:
 def fleet(redis_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     cli = shutil.which("litellm", path=str(Path(sys.executable).parent))
     assert cli is not None, "the `litellm` CLI is not installed next to this Python"
-    config = _config(tmp_path_factory.mktemp("fleet") / "config.yaml")
+    folder = tmp_path_factory.mktemp("fleet")
+    config = _config(folder / "config.yaml")
     with (
         Emulator(EmulatorConfig(api_key=KEY)) as default,
         Emulator(EmulatorConfig(api_key=KEY)) as limited,
@@ -289,20 +290,23 @@ def fleet(redis_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             env[f"AZURE_LLAMA_{name}_ENDPOINT"] = emu.url
             env[f"AZURE_LLAMA_{name}_KEY"] = KEY
         ports = (single._free_port(), single._free_port())
+        # Logs go to files: a pipe nobody reads blocks the proxy once ~64 KB are logged.
+        logs = [folder / f"proxy-{port}.log" for port in ports]
+        sinks = [log.open("wb") for log in logs]
         processes = [
             subprocess.Popen(
                 [cli, "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
                 env=env,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
+                stderr=sink,
                 cwd=ROOT,
             )
-            for port in ports
+            for port, sink in zip(ports, sinks, strict=True)
         ]
         urls = (f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[1]}")
         try:
-            for url, process in zip(urls, processes, strict=True):
-                single._wait_ready(url, process)
+            for url, process, log in zip(urls, processes, logs, strict=True):
+                single._wait_ready(url, process, log)
             yield Fleet(urls, limited, flaky, steady, no_tools)
         finally:
             for process in processes:
@@ -313,8 +317,8 @@ def fleet(redis_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-                if process.stderr is not None:
-                    process.stderr.close()
+            for sink in sinks:
+                sink.close()
 
 
 @pytest.fixture(scope="module")
