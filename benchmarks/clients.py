@@ -11,11 +11,12 @@ missing, not as an error.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 MODEL = "Meta-Llama-3.1-8B-Instruct"
@@ -57,6 +58,12 @@ class Client:
         """Build the client objects (after the timed import)."""
 
     def call(self) -> None:
+        raise NotImplementedError
+
+    def prepare(self, messages: list[dict[str, Any]], model: str) -> Callable[[], Any]:
+        """A call sending these wire messages (OpenAI-shaped dicts) to `model`, for the payload
+        benchmarks; whatever the user would already hold (LangChain messages) is built here,
+        untimed. None: this client cannot send them."""
         raise NotImplementedError
 
     def stream(self, n: int) -> Iterator[Any]:
@@ -132,6 +139,15 @@ class RawHttpx(Client):
     def call(self) -> None:
         r = self.http.post(f"{self.url}/chat/completions", content=self.body, headers=self.headers)
         json.loads(r.content)
+
+    def prepare(self, messages: list[dict[str, Any]], model: str) -> Callable[[], Any]:
+        url = f"{self.url}/chat/completions"
+
+        def call() -> Any:
+            body = json.dumps({"messages": messages, "model": model}).encode()
+            return json.loads(self.http.post(url, content=body, headers=self.headers).content)
+
+        return call
 
     def stream(self, n: int) -> Iterator[Any]:
         body = json.dumps({"messages": MESSAGES, "model": MODEL, "stream": True}).encode()
@@ -292,6 +308,10 @@ class Transport(Client):
     def call(self) -> None:
         self.client.chat(MESSAGES, self.params)
 
+    def prepare(self, messages: list[dict[str, Any]], model: str) -> Callable[[], Any]:
+        params = {"model": model}
+        return lambda: self.client.chat(messages, params)
+
     def stream(self, n: int) -> Iterator[Any]:
         with self.client.chat_stream(MESSAGES, self.params, headers=reply_headers(n)) as s:
             yield from s
@@ -318,11 +338,46 @@ class ChatAzureLlamaClient(Client):
     def call(self) -> None:
         self.model.invoke(PROMPT)
 
+    def prepare(self, messages: list[dict[str, Any]], model: str) -> Callable[[], Any]:
+        chat = self.cls(endpoint=self.url, api_key=KEY, model=model)
+        return functools.partial(chat.invoke, langchain_messages(messages))
+
     def stream(self, n: int) -> Iterator[Any]:
         return self.model.stream(PROMPT, headers=reply_headers(n))
 
     async def acall(self) -> None:
         await self.model.ainvoke(PROMPT)
+
+
+class ChatAzureLlamaPrompted(ChatAzureLlamaClient):
+    """A stream with a tool bound in prompted mode: the transport watches the text for a
+    prompted tool call (the protocol's parser), and the answer is plain text."""
+
+    name = "ChatAzureLlama, prompted tools"
+
+    def setup(self) -> None:
+        model = self.cls(endpoint=self.url, api_key=KEY, model=MODEL, tool_calling="prompt")
+        self.model = model.bind_tools([WEATHER_TOOL])
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
+def langchain_messages(messages: list[dict[str, Any]]) -> list[Any]:
+    from langchain_core.messages import convert_to_messages
+
+    return list(convert_to_messages(messages))
 
 
 class _LiteLLM(Client):
@@ -347,6 +402,10 @@ class _LiteLLM(Client):
 
     def call(self) -> None:
         self.litellm.completion(**self.kwargs)
+
+    def prepare(self, messages: list[dict[str, Any]], model: str) -> Callable[[], Any]:
+        kwargs = {**self.kwargs, "model": f"{self.prefix}/{model}", "messages": messages}
+        return lambda: self.litellm.completion(**kwargs)
 
     def stream(self, n: int) -> Iterator[Any]:
         stream = self.litellm.completion(**self.kwargs, stream=True, extra_headers=reply_headers(n))
@@ -464,6 +523,10 @@ class ChatOpenAIClient(Client):
     def setup(self) -> None:
         self.model = self.cls(base_url=self.url, api_key=KEY, model=MODEL)
 
+    def prepare(self, messages: list[dict[str, Any]], model: str) -> Callable[[], Any]:
+        chat = self.cls(base_url=self.url, api_key=KEY, model=model)
+        return functools.partial(chat.invoke, langchain_messages(messages))
+
     def call(self) -> None:
         self.model.invoke(PROMPT)
 
@@ -489,6 +552,12 @@ class LangChainAzureAI(Client):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the class is deprecated in favour of the OpenAI one
             self.model = self.cls(endpoint=self.url, credential=KEY, model=MODEL)
+
+    def prepare(self, messages: list[dict[str, Any]], model: str) -> Callable[[], Any]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            chat = self.cls(endpoint=self.url, credential=KEY, model=model)
+        return functools.partial(chat.invoke, langchain_messages(messages))
 
     def call(self) -> None:
         self.model.invoke(PROMPT)
@@ -517,6 +586,9 @@ class AzureAIInferenceSDK(Client):
     def call(self) -> None:
         self.client.complete(messages=MESSAGES, model=MODEL)
 
+    def prepare(self, messages: list[dict[str, Any]], model: str) -> Callable[[], Any]:
+        return lambda: self.client.complete(messages=messages, model=model)
+
     def stream(self, n: int) -> Iterator[Any]:
         return iter(
             self.client.complete(
@@ -541,6 +613,7 @@ CLIENTS: dict[str, type[Client]] = {
     "litellm-floor": LiteLLMNoIO,
     "transport": Transport,
     "chat-azure-llama": ChatAzureLlamaClient,
+    "chat-azure-llama-prompted": ChatAzureLlamaPrompted,
     "litellm-azure-llama": LiteLLMAzureLlama,
     "litellm-azure-llama-tuned": LiteLLMAzureLlamaTuned,
     "litellm-azure-ai": LiteLLMAzureAI,

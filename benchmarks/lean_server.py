@@ -8,7 +8,9 @@ Azure's (recorded, see the emulator): a non-streamed `chat.completion` with usag
 whose first chunk carries the role, one chunk per token, usage on the finish chunk, then
 `data: [DONE]`, sent with `Transfer-Encoding: chunked` (the first event alone, so time to
 first chunk stays honest). `x-emulator-reply-tokens: N` sets the reply length, as on the
-emulator. Any `POST .../chat/completions` is answered (the peers use different prefixes);
+emulator (`--reply-tokens` sets the default, for clients that cannot send headers: the LiteLLM
+proxy). Any `POST .../chat/completions` is answered (the peers use different prefixes);
+`GET /bench/last` answers when the latest request body was complete (`time.monotonic()`);
 anything else gets a 404. Auth is not checked.
 """
 
@@ -19,6 +21,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import time
 
 MODEL = "Meta-Llama-3.1-8B-Instruct"
 _ID = "0123456789abcdef0123456789abcdef"
@@ -101,10 +104,17 @@ def stream_answer(n: int) -> tuple[bytes, bytes]:
 
 
 class _Connection(asyncio.Protocol):
-    """HTTP/1.1 keep-alive, one request at a time, bodies by content-length only."""
+    """HTTP/1.1 keep-alive, one request at a time, bodies by content-length only.
+
+    The buffer is a bytearray and a request's head is parsed once, so a body of megabytes
+    (the payload benchmarks) costs the server one copy, not one per read.
+    """
+
+    default_tokens = 16
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._buffer = bytearray()
+        self._head: tuple[str, dict[str, str], int] | None = None  # request line, headers, end
         self._transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -113,35 +123,53 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._buffer += data
         while True:
-            end = self._buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = self._buffer[:end].decode("latin-1")
-            lines = head.split("\r\n")
-            headers = {}
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
+            if self._head is None:
+                end = self._buffer.find(b"\r\n\r\n")
+                if end < 0:
+                    return
+                lines = self._buffer[:end].decode("latin-1").split("\r\n")
+                headers = {}
+                for line in lines[1:]:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                self._head = (lines[0], headers, end + 4)
+            request_line, headers, start = self._head
             length = int(headers.get("content-length", "0"))
-            if len(self._buffer) < end + 4 + length:
+            if len(self._buffer) < start + length:
                 return
-            body = self._buffer[end + 4 : end + 4 + length]
-            self._buffer = self._buffer[end + 4 + length :]
-            self._answer(lines[0], headers, body)
+            if not request_line.startswith("GET"):
+                LAST_BODY[0] = time.monotonic()  # the last request byte is in
+            body = bytes(self._buffer[start : start + length])
+            del self._buffer[: start + length]
+            self._head = None
+            self._answer(request_line, headers, body)
 
     def _answer(self, request_line: str, headers: dict[str, str], body: bytes) -> None:
         assert self._transport is not None
         method, path, _ = request_line.split(" ", 2)
+        if method == "GET" and path == "/bench/last":
+            self._transport.write(_plain(repr(LAST_BODY[0]).encode()))
+            return
         if method != "POST" or not path.split("?", 1)[0].endswith("/chat/completions"):
             self._transport.write(_NOT_FOUND)
             return
-        n = int(headers.get("x-emulator-reply-tokens", "16"))
+        n = int(headers.get("x-emulator-reply-tokens", self.default_tokens))
         if b'"stream":true' in body or b'"stream": true' in body:
             first, rest = stream_answer(n)
             self._transport.write(first)
             self._transport.write(rest)
         else:
             self._transport.write(whole_answer(n))
+
+
+# When the body of the latest request was complete (time.monotonic(), a clock every process on
+# the machine shares): `GET /bench/last` answers it, so a client can time its last request byte.
+LAST_BODY = [0.0]
+
+
+def _plain(body: bytes) -> bytes:
+    head = f"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {len(body)}\r\n\r\n"
+    return head.encode() + body
 
 
 async def serve(host: str, port: int) -> None:
@@ -156,7 +184,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--reply-tokens", type=int, default=16, help="when no header says")
     args = parser.parse_args()
+    _Connection.default_tokens = args.reply_tokens
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.host, args.port))
 

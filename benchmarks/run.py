@@ -37,6 +37,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import payloads  # noqa: E402
+import proxy_bench  # noqa: E402
 from clients import CLIENTS, KEY  # noqa: E402
 
 WORKER = str(HERE / "worker.py")
@@ -54,6 +56,17 @@ IMPORT_ROWS = (
 )
 # Streamed over 100,000 chunks once each, to see whether memory stays flat.
 MEMORY_ROWS = ("chat-azure-llama", "langchain-core-floor", "transport")
+# The call and stream targets hold on both servers (issue 25): these clients run on the other.
+SECOND_SERVER_ROWS = (
+    "raw-httpx",
+    "chat-azure-llama",
+    "chat-azure-llama-prompted",
+    "litellm-azure-llama",
+    "litellm-azure-ai",
+    "langchain-azure-ai",
+    "azure-ai-inference",
+)
+ALL_PARTS = "ceiling,clients,server2,memory,payloads,proxy,imports"
 
 
 @dataclass
@@ -69,6 +82,10 @@ class Settings:
     memory_chunks: int = 100_000
     quick: bool = False
     parts: set[str] = field(default_factory=set)
+    payload_calls: int = 5
+    proxy_bursts: int = 3
+    proxy_streams: int = 200
+    proxy_chunks: int = 100
 
 
 @dataclass
@@ -273,6 +290,30 @@ def measure_ceiling(settings: Settings, urls: dict[str, str]) -> dict[str, dict[
     return out
 
 
+def measure_payloads(settings: Settings, url: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """(a)-(c): every payload client, fresh process per round, rounds interleaved."""
+    names = [n for n in payloads.CLIENTS if n in settings.clients or n == FLOOR]
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    rounds = max(1, settings.rounds // 2)
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            args = [
+                "--payloads",
+                name,
+                url,
+                str(settings.payload_calls),
+                ",".join(payloads.PAYLOADS),
+            ]
+            start = time.monotonic()
+            results[name].append(run_worker(args, settings.timeout))
+            print(
+                f"  [payloads {r + 1}/{rounds}] {name}: {time.monotonic() - start:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+    return payloads.merge(results)
+
+
 # -- report -----------------------------------------------------------------------------------
 
 
@@ -452,6 +493,49 @@ def litellm_targets(t: Targets, samples: dict[str, Samples]) -> None:
     t.add('litellm "azure_llama/" 200 async ≤ 0.6x "azure_ai/"', f"{conc:.2f}x{note}", conc <= 0.6)
 
 
+def server_targets(t: Targets, samples: dict[str, Samples], server: str) -> None:
+    """The call and stream targets on one server, named after it; prompted vs plain streams."""
+    base, ours = _get(samples, FLOOR), _get(samples, "chat-azure-llama")
+    if not (base and ours):
+        return
+    call = med(ours.call_s) / med(base.call_s)
+    t.add(f"[{server}] ChatAzureLlama call ≤ 1.3x raw httpx", f"{call:.2f}x", call <= 1.3)
+    rate = med(ours.chunks_per_s)
+    cpu = med(ours.cpu_us_per_chunk)
+    t.add(
+        f"[{server}] ChatAzureLlama.stream ≥ 30,000 chunks/s",
+        f"{rate:,.0f}/s ({cpu:,.0f} µs CPU/chunk)",
+        rate >= 30_000,
+    )
+    peers = {
+        n: med(s.chunks_per_s) for n, s in samples.items() if s.ok and CLIENTS[n].group == "peer"
+    }
+    peers.pop("litellm-azure-ai", None)  # LiteLLM has its own target
+    if peers:
+        best = max(peers, key=peers.__getitem__)
+        t.add(
+            f"[{server}] ChatAzureLlama.stream ≥ 2.5x the fastest peer",
+            f"{rate / peers[best]:.2f}x ({CLIENTS[best].name}: {peers[best]:,.0f}/s)",
+            rate >= 2.5 * peers[best],
+        )
+    prompted = _get(samples, "chat-azure-llama-prompted")
+    if prompted:
+        ratio = med(prompted.cpu_us_per_chunk) / cpu
+        t.add(
+            f"[{server}] prompted-tools stream CPU/chunk ≤ 1.3x plain",
+            f"{ratio:.2f}x ({med(prompted.cpu_us_per_chunk):,.0f} vs {cpu:,.0f} µs)",
+            ratio <= 1.3,
+        )
+    mine, builtin = _get(samples, "litellm-azure-llama"), _get(samples, "litellm-azure-ai")
+    if mine and builtin:
+        ratio = med(mine.chunks_per_s) / med(builtin.chunks_per_s)
+        t.add(
+            f'[{server}] litellm "azure_llama/" stream ≥ 1.3x "azure_ai/"',
+            f"{ratio:.2f}x",
+            ratio >= 1.3,
+        )
+
+
 def import_targets(t: Targets, imports: dict[str, list[float]]) -> None:
     """Judged on the increment timed in one process (the base imported first, untimed): the
     difference of two separate fresh-process medians of 1-2 s imports swings by ±200 ms on a
@@ -486,6 +570,24 @@ def targets(
     return t.rows
 
 
+def issue25_targets(
+    settings: Settings,
+    samples: dict[str, Samples],
+    second: dict[str, Samples],
+    payload_data: dict[str, dict[str, dict[str, Any]]],
+    proxy_data: dict[str, Any],
+) -> list[str]:
+    t = Targets()
+    other = "emulator" if settings.server == "lean" else "lean"
+    server_targets(t, samples, settings.server)
+    server_targets(t, second, other)
+    names = {key: cls.name for key, cls in CLIENTS.items()}
+    payloads.targets(t, payload_data, names)
+    if proxy_data:
+        proxy_bench.targets(t, proxy_data)
+    return t.rows
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -511,13 +613,23 @@ def report(
     imports: dict[str, list[float]],
     ceiling: dict[str, dict[str, Samples]],
     memory: dict[str, float],
+    second: dict[str, Samples] | None = None,
+    payload_data: dict[str, dict[str, dict[str, Any]]] | None = None,
+    proxy_data: dict[str, Any] | None = None,
 ) -> str:
+    second, payload_data, proxy_data = second or {}, payload_data or {}, proxy_data or {}
+    other = "emulator" if settings.server == "lean" else "lean"
+    names = {key: cls.name for key, cls in CLIENTS.items()}
     out = [
         "# Benchmark results",
         "",
         f"Written by `make bench` ({'quick run, ' if settings.quick else ''}benchmarks/run.py): "
         f"{machine()}.",
         "Only ratios within this run mean anything: other work on the machine slows all clients.",
+        "",
+        "## Targets (issue #25: today's payloads, both servers, the proxy)",
+        "",
+        *issue25_targets(settings, samples, second, payload_data, proxy_data),
         "",
         "## Targets (issue #14)",
         "",
@@ -536,9 +648,28 @@ def report(
         "",
         *client_table(samples, settings),
         "",
+        f"## Clients on the {other} server (the call and stream targets on both servers)",
+        "",
+        "Same measurements as above, fewer clients.",
+        "",
+        *(client_table(second, settings) if second else ["Not measured in this run."]),
+        "",
         "## Memory",
         "",
         *memory_table(memory, settings),
+        "",
+        "## Today's payloads (lean server; model " + payloads.MODEL + ")",
+        "",
+        payloads.__doc__.split("\n\n", 1)[1].strip() if payloads.__doc__ else "",
+        "",
+        *(payloads.tables(payload_data, names) if payload_data else ["Not measured in this run."]),
+        "## The LiteLLM proxy (lean server behind it)",
+        "",
+        *(
+            proxy_bench.table(proxy_data, settings.proxy_streams, settings.proxy_chunks)
+            if proxy_data
+            else ["Not measured in this run."]
+        ),
         "",
         "## Imports",
         "",
@@ -564,7 +695,7 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
     parser.add_argument("--memory-chunks", type=int, default=100_000)
     parser.add_argument(
         "--parts",
-        default="ceiling,clients,memory,imports",
+        default=ALL_PARTS,
         help="which measurements to run (comma-separated), for short partial runs",
     )
     args = parser.parse_args(argv)
@@ -580,6 +711,9 @@ def parse(argv: Sequence[str] | None = None) -> Settings:
         memory_chunks=args.memory_chunks,
         quick=quick,
         parts=set(args.parts.split(",")),
+        payload_calls=5 if quick else 9,
+        proxy_bursts=1 if quick else 3,
+        proxy_chunks=50 if quick else 100,
     )
     unknown = set(settings.clients) - set(CLIENTS)
     if unknown:
@@ -597,10 +731,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         parts = settings.parts
         ceiling = measure_ceiling(settings, urls) if "ceiling" in parts else {}
         samples = measure_clients(settings, url, settings.clients) if "clients" in parts else {}
+        other = "emulator" if settings.server == "lean" else "lean"
+        second: dict[str, Samples] = {}
+        if "server2" in parts:
+            rows = [n for n in SECOND_SERVER_ROWS if n in settings.clients]
+            second = measure_clients(settings, urls[other], rows)
         memory = measure_memory(settings, url) if "memory" in parts else {}
+        payload_data = measure_payloads(settings, urls["lean"]) if "payloads" in parts else {}
+    proxy_data: dict[str, Any] = {}
+    if "proxy" in parts:
+        proxy_data = proxy_bench.measure(
+            settings.proxy_bursts, settings.proxy_streams, settings.proxy_chunks
+        )
     imports = measure_imports(settings) if "imports" in parts else {}
-    text = report(settings, samples, imports, ceiling, memory)
+    text = report(settings, samples, imports, ceiling, memory, second, payload_data, proxy_data)
     text += f"\nTotal benchmark time: {time.monotonic() - start:.0f} s.\n"
+    notes = HERE / "NOTES.md"  # what stands in the way of the targets not met, by hand
+    if notes.exists():
+        text += "\n" + notes.read_text(encoding="utf-8")
     print(text)
     if settings.output:
         Path(settings.output).write_text(text, encoding="utf-8")

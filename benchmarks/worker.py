@@ -3,6 +3,7 @@
 Run by benchmarks/run.py:  python benchmarks/worker.py KEY URL CALLS CHUNKS CONCURRENCY
                            python benchmarks/worker.py --import-only KEY
                            python benchmarks/worker.py --memory KEY URL CHUNKS
+                           python benchmarks/worker.py --payloads KEY URL CALLS NAMES
 
 The import is timed first, before this script imports anything but `sys` and `time`, so it
 counts everything the client's import pulls in (asyncio, json, ...) over bare Python. Then:
@@ -10,7 +11,8 @@ warm-up; then, each after a full garbage collection (`clients.settle`), sequenti
 (each timed), a short warm-up stream and one long stream (time to first chunk, chunks per
 second seen by the loop, user and kernel CPU seconds of the whole process, all threads), n
 concurrent async calls on one fresh event loop (wall time); and the process's peak RSS.
-`--memory` streams CHUNKS chunks once and reports how much the peak RSS grew.
+`--memory` streams CHUNKS chunks once and reports how much the peak RSS grew. `--payloads`
+sends each of the large payloads NAMES (benchmarks/payloads.py) CALLS times.
 """
 
 import sys
@@ -24,6 +26,7 @@ IMPORTS: dict[str, str | tuple[str, str]] = {
     "litellm-floor": "import litellm",
     "transport": "import langchain_azure_llama.transport",
     "chat-azure-llama": "from langchain_azure_llama import ChatAzureLlama",
+    "chat-azure-llama-prompted": "from langchain_azure_llama import ChatAzureLlama",
     "litellm-azure-llama": "import litellm, litellm_provider; litellm_provider.register()",
     "litellm-azure-llama-tuned": "import litellm, litellm_provider; litellm_provider.register()",
     "litellm-azure-ai": "import litellm",
@@ -144,6 +147,12 @@ def _measure(key: str, url: str, calls: int, chunks: int, concurrency: int) -> d
 def main() -> None:
     if sys.argv[1] == "--import-only":
         result = _import_only(sys.argv[2])
+    elif sys.argv[1] == "--payloads":
+        from payloads import measure_payloads
+
+        _timed_import(sys.argv[2])
+        client = _client(sys.argv[2], sys.argv[3])
+        result = measure_payloads(client, sys.argv[3], int(sys.argv[4]), sys.argv[5].split(","))
     elif sys.argv[1] == "--memory":
         result = _memory(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:
