@@ -2,11 +2,13 @@
 
 Shows: a tool-using loop (model -> tools -> model, until the model answers in text) built
 from LangGraph's `StateGraph`, `ToolNode` and `tools_condition`, with memory across turns.
-Azure lists Llama 3.1 serverless with "tool calling: No" and real deployments answer `tools`
-with a 400: `ChatAzureLlama(tool_calling="auto")` sees that refusal, remembers it for the
-endpoint, and retries with prompted tool calling (the tools in the system prompt in Meta's
-Llama 3.1 JSON format, the answer parsed back into `tool_calls`, tool results sent back as
-`tool` turns). The agent code does not change. (LangGraph 1.x deprecates
+Azure lists Llama 3.3 and Llama 4 with "Tool calling: No", so `ChatAzureLlama(tool_calling="auto")`
+prompts for tools from the first call (the tools in the system prompt in Meta's format for the
+model's family: pythonic `[f(a=1)]` for 3.3 and 4, JSON for 3.1; the answer parsed back into
+`tool_calls`, tool results sent back as `tool` turns). For a model the catalogue does not list so,
+"auto" sends native `tools`; a deployment that answers them with a 400 is remembered for the
+endpoint and asked again prompted. Each answer's `response_metadata["llama_protocol"]` says which
+happened and why (printed as `how`). The agent code does not change. (LangGraph 1.x deprecates
 `create_react_agent` for `langchain.agents.create_agent`; this is the same loop, written out.)
 
 Run:  make install && .venv/bin/python cookbook/agent_prompted_tools.py   (langgraph is a dev
@@ -75,7 +77,8 @@ def main() -> None:
     logging.getLogger("langchain_azure_llama").setLevel(logging.INFO)
     with target(tool_mode="reject") as t:
         print(f"Talking to {t.describe()}\n")
-        # "auto" is the default: native tools until the endpoint refuses them, then prompted.
+        # "auto" is the default: prompted for models Azure lists without tools, else native
+        # tools until the endpoint refuses them, then prompted.
         llm = ChatAzureLlama(
             model=t.model, endpoint=t.endpoint, api_key=t.api_key, tool_calling="auto"
         )
@@ -88,6 +91,8 @@ def main() -> None:
             new, seen = result["messages"][seen:], len(result["messages"])
             for message in new:
                 if isinstance(message, AIMessage) and message.tool_calls:
+                    how = message.response_metadata.get("llama_protocol") or {}
+                    print(f"how    : {how.get('tool_calling')} ({how.get('reason')})")
                     for call in message.tool_calls:
                         print(f"call   : {call['name']}({call['args']})")
                 elif isinstance(message, ToolMessage):

@@ -620,7 +620,7 @@ class AzureLlamaLLM(CustomLLM):
             with _mapped(model, call.schema):
                 async for chunk in stream:
                     for out in converter.convert(chunk):
-                        yield _told(out, stream.protocol)
+                        yield _told(out, stream)
         finally:
             await stream.aclose()
 
@@ -632,13 +632,15 @@ def _sync_chunks(
     with _mapped(model, schema):
         for chunk in stream:
             for out in converter.convert(chunk):
-                yield _told(out, stream.protocol)
+                yield _told(out, stream)
 
 
-def _told(chunk: GenericStreamingChunk, protocol: dict[str, Any]) -> GenericStreamingChunk:
-    """The finishing chunk says how the transport's Llama protocol ran (as the whole answer's
-    message does: `provider_specific_fields["llama_protocol"]`)."""
-    if chunk["is_finished"]:
+def _told(chunk: GenericStreamingChunk, stream: object) -> GenericStreamingChunk:
+    """The finishing chunk of a chat stream says how the transport's Llama protocol ran (as the
+    whole answer's message does: `provider_specific_fields["llama_protocol"]`); a text
+    completion's stream has no protocol to report."""
+    protocol = getattr(stream, "protocol", None)
+    if chunk["is_finished"] and protocol is not None:
         chunk["provider_specific_fields"] = {"llama_protocol": protocol}
     return chunk
 
