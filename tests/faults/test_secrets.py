@@ -40,8 +40,8 @@ from tests._support.faults import (
     Driver,
     Drivers,
     Reply,
-    closed_port_url,
 )
+from tests._support.raw_server import closed_port_url
 
 LOGGERS = ("httpx", "httpcore", "aiohttp", "LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
 MODES = ("invoke", "ainvoke", "stream", "astream")

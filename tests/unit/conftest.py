@@ -24,7 +24,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 _HERE = Path(__file__).parent
 # litellm's pydantic types warn about their own `ReadOnly` TypedDict items on first use.
-_LITELLM_WARNING = r"ignore:Items? .* on TypedDict class '\w+' (is|are) using the `ReadOnly`:UserWarning"
+_LITELLM_WARNING = (
+    r"ignore:Items? .* on TypedDict class '\w+' (is|are) using the `ReadOnly`:UserWarning"
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
