@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install quickstart check check-min test lint typecheck bench emulator proxy live record
+.PHONY: install quickstart check check-min test test-unit lint typecheck bench emulator proxy live record
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -57,6 +57,10 @@ typecheck:
 
 test:
 	$(BIN)/pytest -q
+
+## The unit layer only: tests/unit, sockets disabled, no server started (about 15 s on 2 cores).
+test-unit:
+	$(BIN)/pytest -q tests/unit
 
 emulator: install
 	$(BIN)/azure-llama-emulator

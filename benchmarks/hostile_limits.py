@@ -23,17 +23,29 @@ Only public APIs are used, so the same script measures the code before and after
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import socket
-import socketserver
 import subprocess
 import sys
 import threading
 import time
-import zlib
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+# The server is the tests' own raw loopback server (tests/_support/raw_server.py).
+sys.path.insert(0, str(Path(__file__).parents[1]))
+from tests._support.raw_server import (
+    Connection,
+    RawServer,
+    Script,
+    Write,
+    gzip_bomb,
+    head,
+    trickle,
+    until_hang_up,
+)
 
 KEY = "bench-key"
 MODEL = "Meta-Llama-3.1-8B-Instruct"
@@ -58,100 +70,62 @@ SCENARIOS = [
 # -- the hostile server (runs in the parent) ----------------------------------------------------
 
 
-def _bomb() -> bytes:
-    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: gzip framing
-    zeros = bytes(CHUNK)
-    parts = [compressor.compress(zeros) for _ in range(BOMB_SIZE // CHUNK)]
-    parts.append(compressor.flush())
-    return b"".join(parts)
+def _gzip(write: Write) -> None:
+    bomb = _BOMB.get("gzip") or _BOMB.setdefault("gzip", gzip_bomb(BOMB_SIZE))
+    write(head(content_type="application/json", content_encoding="gzip", length=len(bomb)))
+    write(bomb)
 
 
-class Hostile(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-        self.bomb = _bomb() if mode == "gzip" else b""
-        super().__init__(("127.0.0.1", 0), _Handler)
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+_BOMB: dict[str, bytes] = {}
 
 
-class _Handler(socketserver.StreamRequestHandler):
-    server: Hostile
-
-    def handle(self) -> None:
-        length = 0
-        while (line := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value)
-        self.rfile.read(length)
-        with contextlib.suppress(OSError):  # the client gave up: that is the point
-            getattr(self, "_" + self.server.mode)()
-
-    def _send_head(self, extra: str, length: int | None) -> None:
-        size = f"Content-Length: {length}\r\n" if length is not None else ""
-        self.wfile.write(f"HTTP/1.1 200 OK\r\n{extra}{size}Connection: close\r\n\r\n".encode())
-
-    def _gzip(self) -> None:
-        bomb = self.server.bomb
-        head = "Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
-        self._send_head(head, len(bomb))
-        self.wfile.write(bomb)
-
-    def _big(self) -> None:
-        prefix = b'{"id":"x","object":"chat.completion","choices":[{"index":0,'
-        prefix += b'"message":{"role":"assistant","content":"'
-        suffix = b'"},"finish_reason":"stop"}]}'
-        self._send_head("Content-Type: application/json\r\n", len(prefix) + BIG_SIZE + len(suffix))
-        self.wfile.write(prefix)
-        block = b"x" * CHUNK
-        for _ in range(BIG_SIZE // CHUNK):
-            self.wfile.write(block)
-        self.wfile.write(suffix)
-
-    def _endless(self) -> None:
-        self._send_head("Content-Type: text/event-stream\r\n", None)
-        chunk = {"id": "x", "choices": [{"index": 0, "delta": {"content": "y" * 1000}}]}
-        event = f"data: {json.dumps(chunk)}\n\n".encode() * 16
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            self.wfile.write(event)
-
-    def _trickle(self, data: bytes) -> None:
-        for i in range(len(data)):
-            self.wfile.write(data[i : i + 1])
-            self.wfile.flush()
-            time.sleep(0.2)  # 5 bytes/s
-
-    def _slow_headers(self) -> None:
-        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
-        self._trickle(b"X-Slow: " + b"a" * 600)
-
-    def _slow_body(self) -> None:
-        self._send_head("Content-Type: application/json\r\n", 600)
-        self._trickle(b" " * 600)
-
-    def _silent(self) -> None:
-        time.sleep(120)
+def _big(write: Write) -> None:
+    prefix = b'{"id":"x","object":"chat.completion","choices":[{"index":0,'
+    prefix += b'"message":{"role":"assistant","content":"'
+    suffix = b'"},"finish_reason":"stop"}]}'
+    write(head(content_type="application/json", length=len(prefix) + BIG_SIZE + len(suffix)))
+    write(prefix)
+    block = b"x" * CHUNK
+    for _ in range(BIG_SIZE // CHUNK):
+        write(block)
+    write(suffix)
 
 
-_MODES = {
-    "gzip-bomb": "gzip",
-    "big-body": "big",
-    "endless": "endless",
-    "slow-headers": "slow_headers",
-    "slow-body": "slow_body",
-    "silent": "silent",
+def _endless(write: Write) -> None:
+    write(head(content_type="text/event-stream"))
+    chunk = {"id": "x", "choices": [{"index": 0, "delta": {"content": "y" * 1000}}]}
+    until_hang_up(write, f"data: {json.dumps(chunk)}\n\n".encode() * 16, seconds=600)
+
+
+def _slow_headers(write: Write) -> None:
+    write(b"HTTP/1.1 200 OK\r\n")
+    trickle(write, b"X-Slow: " + b"a" * 600, seconds=600)  # 5 bytes/s
+
+
+def _slow_body(write: Write) -> None:
+    write(head(content_type="application/json", length=600))
+    trickle(write, b" " * 600, seconds=600)
+
+
+def _silent(request: bytes, conn: Connection) -> None:
+    conn.pause(120)  # woken when the server stops
+
+
+def _writes(script: Callable[[Write], None]) -> Script:
+    return lambda request, conn: script(conn.send)
+
+
+_MODES: dict[str, Script] = {
+    "gzip-bomb": _writes(_gzip),
+    "big-body": _writes(_big),
+    "endless": _writes(_endless),
+    "slow-headers": _writes(_slow_headers),
+    "slow-body": _writes(_slow_body),
+    "silent": _silent,
 }
 
 
-def _mode(scenario: str) -> str:
+def _mode(scenario: str) -> Script:
     return next(mode for prefix, mode in _MODES.items() if scenario.startswith(prefix))
 
 
@@ -240,8 +214,9 @@ def _run(scenario: str, url: str) -> None:
 
 
 def _run_scenario(scenario: str, seconds: float) -> dict[str, Any]:
-    server = Hostile(_mode(scenario))
-    try:
+    if scenario.startswith("gzip"):
+        _BOMB.setdefault("gzip", gzip_bomb(BOMB_SIZE))  # built before the client starts
+    with RawServer(_mode(scenario), lifetime=max(seconds, 100.0) + 300) as server:
         cmd = [sys.executable, __file__, "--client", scenario, "--url", server.url]
         cmd += ["--stream-seconds", str(seconds)]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=max(seconds, 100.0) + 300)
@@ -250,9 +225,6 @@ def _run_scenario(scenario: str, seconds: float) -> dict[str, Any]:
             return {"scenario": scenario, "outcome": f"client failed: {out.stderr[-500:]}"}
         data: dict[str, Any] = json.loads(lines[-1])
         return data
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def main() -> None:

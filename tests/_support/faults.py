@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import socket
-import socketserver
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,62 +75,6 @@ class FakeClock:
         monkeypatch.setattr(policy, "sleep", self.sleep)
         monkeypatch.setattr(policy, "asleep", self.asleep)
         monkeypatch.setattr(policy, "rng", lambda: 0.0)  # backoff without jitter
-
-
-class RawServer:
-    """A loopback HTTP server that answers every request with the same hand-made bytes.
-
-    For bodies the emulator cannot be asked for (non-JSON `data:`, a non-SSE content type, an
-    in-stream content-filter event); it speaks just enough HTTP/1.1 for httpx and aiohttp.
-    """
-
-    def __init__(self) -> None:
-        self.response = b""
-        self.hits = 0
-        outer = self
-
-        class Handler(socketserver.StreamRequestHandler):
-            def handle(self) -> None:
-                length = 0
-                while (line := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
-                    name, _, value = line.decode("latin-1").partition(":")
-                    if name.strip().lower() == "content-length":
-                        length = int(value)
-                self.rfile.read(length)
-                outer.hits += 1
-                self.wfile.write(outer.response)
-
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def answer(self, body: bytes, content_type: str, status: str = "200 OK") -> None:
-        head = (
-            f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        )
-        self.response = head.encode() + body
-        self.hits = 0
-
-    def __enter__(self) -> RawServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-def closed_port_url() -> str:
-    """A loopback URL nobody listens on (connection refused)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 # -- one driver for both front ends -------------------------------------------------------------

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.faults.hostile import (
+from tests._support.raw_server import (
     Connection,
-    HostileServer,
+    RawServer,
     chat_completion,
     http_response,
     sse_head,
@@ -47,6 +47,6 @@ def refuse_second_image(request: bytes, conn: Connection) -> None:
     conn.write(http_response("400 Bad Request", AZURE_400))
 
 
-def bodies(server: HostileServer) -> list[dict[str, Any]]:
+def bodies(server: RawServer) -> list[dict[str, Any]]:
     """The JSON bodies the server received, in order."""
     return [json.loads(raw.partition(b"\r\n\r\n")[2]) for raw in server.requests]

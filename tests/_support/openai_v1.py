@@ -15,15 +15,15 @@ for a caller's `httpx` client, whatever host the URL names (a real-looking Found
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+
+from tests._support.raw_server import RawServer, Request, responder
 
 PREFIX = "/openai/v1"
 UNAUTHORIZED = (
@@ -120,38 +120,12 @@ class FakeV1:
     @contextmanager
     def serve(self) -> Iterator[str]:
         """Run on a loopback port; yields the v1 base URL (``http://127.0.0.1:<port>/openai/v1``)."""
-        fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        def respond(request: Request) -> tuple[int, dict[str, str], bytes]:
+            return self.respond(request.method, request.target, request.headers, request.body)
 
-            def _any(self) -> None:
-                size = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(size) if size else b""
-                status, headers, out = fake.respond(
-                    self.command, self.path, dict(self.headers.items()), body
-                )
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(out)))
-                self.end_headers()
-                self.wfile.write(out)
-
-            do_GET = do_POST = _any
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}{PREFIX}"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()
+        with RawServer(responder(respond), lifetime=600) as server:
+            yield server.url + PREFIX
 
 
 def azure_error(

@@ -23,9 +23,9 @@ from tests._support.faults import (
     Drivers,
     FakeClock,
     Lookups,
-    RawServer,
     is_loopback,
 )
+from tests._support.raw_server import RawServer
 
 # The root conftest sets these too; repeat them so this directory also runs on its own.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -100,7 +100,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture(scope="session")
 def raw_server() -> Iterator[RawServer]:
-    with RawServer() as server:
+    with RawServer(lifetime=None) as server:  # the whole session long
         yield server
 
 

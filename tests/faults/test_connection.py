@@ -17,7 +17,8 @@ from langchain_core.exceptions import ModelConnectionError, ModelTimeoutError
 
 import langchain_azure_llama as lc
 from langchain_azure_llama.emulator import Emulator
-from tests._support.faults import ALL_MODES, KEY, Case, Drivers, FakeClock, Lookups, closed_port_url
+from tests._support.faults import ALL_MODES, KEY, Case, Drivers, FakeClock, Lookups
+from tests._support.raw_server import closed_port_url
 
 MADE_UP = "https://llama-fault-suite.eastus2.models.ai.azure.invalid"
 

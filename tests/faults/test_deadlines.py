@@ -16,9 +16,8 @@ import pytest
 
 import langchain_azure_llama as lc
 from langchain_azure_llama import transport as t
-from tests._support.faults import ALL_MODES, KEY, Case, Drivers, closed_port_url
-
-from ._raw import MAX_SECONDS, Write, head, serving, trickle
+from tests._support.faults import ALL_MODES, KEY, Case, Drivers
+from tests._support.raw_server import MAX_SECONDS, Write, closed_port_url, head, serving, trickle
 
 USER = [{"role": "user", "content": "hi"}]
 KINDS = [pytest.param("sync", id="sync"), pytest.param("async", id="async")]

@@ -15,11 +15,9 @@ import json
 import os
 import select
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -29,6 +27,7 @@ import pytest
 from langchain_azure_llama import ChatAzureLlama
 from langchain_azure_llama import transport as t
 from tests._support.faults import KEY, LITELLM_MODEL, MODEL
+from tests._support.raw_server import RawServer, Request, responder
 
 CHILDREN = 3
 CALLS = 20
@@ -36,60 +35,39 @@ DEADLINE = 60.0  # seconds for the whole run, children included
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
 
-class _Echo(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: the connection stays in the client's pool
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+def _echo(request: Request) -> tuple[int, dict[str, str], bytes]:
+    """POST: a chat completion echoing the last prompt; GET: the model's info."""
+    if request.method == "GET":
+        data: dict[str, Any] = {
+            "model_name": MODEL,
+            "model_type": "chat-completion",
+            "model_provider_name": "Meta",
+        }
+    else:
         time.sleep(0.002)  # long enough for the other processes' requests to interleave
-        prompt = body["messages"][-1]["content"]
-        self._send(
-            {
-                "id": "echo",
-                "object": "chat.completion",
-                "created": 0,
-                "model": MODEL,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": f"echo:{prompt}"},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            }
-        )
-
-    def do_GET(self) -> None:
-        self._send(
-            {"model_name": MODEL, "model_type": "chat-completion", "model_provider_name": "Meta"}
-        )
-
-    def _send(self, data: dict[str, Any]) -> None:
-        payload = json.dumps(data).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # 4 processes x 20 concurrent connections
+        prompt = request.json()["messages"][-1]["content"]
+        data = {
+            "id": "echo",
+            "object": "chat.completion",
+            "created": 0,
+            "model": MODEL,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": f"echo:{prompt}"},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+    return 200, {"Content-Type": "application/json"}, json.dumps(data).encode()
 
 
 @pytest.fixture(scope="module")
 def echo() -> Iterator[str]:
-    server = _Server(("127.0.0.1", 0), _Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    # Keep-alive (the connection stays in the client's pool); 4 processes x 20 connections.
+    with RawServer(responder(_echo), max_connections=256, lifetime=600) as server:
+        yield server.url
 
 
 @dataclass

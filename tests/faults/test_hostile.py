@@ -40,10 +40,9 @@ import langchain_azure_llama as lc
 from langchain_azure_llama import AzureLlama, ChatAzureLlama
 from langchain_azure_llama import transport as t
 from tests._support.faults import KEY, LITELLM_MODEL, MODEL, Reply
-
-from .hostile import (
+from tests._support.raw_server import (
     Connection,
-    HostileServer,
+    RawServer,
     Script,
     chat_completion,
     chunked,
@@ -53,6 +52,7 @@ from .hostile import (
     sse_head,
     stream_events,
 )
+
 from .test_secrets import (
     LITELLM_CALLBACK_LISTS,
     LITELLM_OWN_COPY,
@@ -290,7 +290,7 @@ async def test_malformed_answers_are_typed_and_never_show_the_key(
 ) -> None:
     kind, entry = KINDS[kind_name], ENTRIES[entry_name]
     expected = kind.expected(entry.is_async, entry.streams)
-    with HostileServer(kind.script) as server:
+    with RawServer(kind.script) as server:
         result = await run_entry(entry, server.url, recorded)
     if entry.front == "litellm":
         await _drain_litellm_logging()
@@ -321,7 +321,7 @@ async def test_lower_layer_errors_are_unchained(mode: str) -> None:
     """Raised outside the except block: no `__cause__`, no `__context__`, nothing that holds the
     request (aiohttp's `request_info.headers`, httpx's `Request`)."""
     with (
-        HostileServer(KINDS["broken-header"].script) as server,
+        RawServer(KINDS["broken-header"].script) as server,
         pytest.raises(t.APIConnectionError) as info,
     ):
         if mode == "sync":
@@ -338,7 +338,7 @@ async def test_lower_layer_errors_are_unchained(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_disconnect_is_a_connection_error_not_a_timeout(mode: str) -> None:
-    with HostileServer(reply()) as server:
+    with RawServer(reply()) as server:
         with pytest.raises(t.APIConnectionError) as info:
             if mode == "sync":
                 with t.AzureLlamaClient(server.url, api_key=KEY, max_retries=1) as client:
@@ -377,8 +377,8 @@ REDIRECTS = [
 def test_a_redirect_is_never_followed_even_by_a_following_client(status: str) -> None:
     """The caller's client follows redirects; ours never lets it: the other host (another
     loopback port) receives nothing, and the caller gets a typed error naming it."""
-    with HostileServer(reply(http_response(body=COMPLETION))) as other:
-        with HostileServer(_redirect_to(f"http://localhost:{other.port}", status)) as server:
+    with RawServer(reply(http_response(body=COMPLETION))) as other:
+        with RawServer(_redirect_to(f"http://localhost:{other.port}", status)) as server:
             with httpx.Client(follow_redirects=True) as caller:
                 model = ChatAzureLlama(
                     endpoint=server.url, api_key=KEY, model=MODEL, http_client=caller
@@ -392,8 +392,8 @@ def test_a_redirect_is_never_followed_even_by_a_following_client(status: str) ->
 
 @pytest.mark.parametrize("status", REDIRECTS)
 async def test_async_a_redirect_is_never_followed_even_by_a_following_client(status: str) -> None:
-    with HostileServer(reply(http_response(body=COMPLETION))) as other:
-        with HostileServer(_redirect_to(f"http://localhost:{other.port}", status)) as server:
+    with RawServer(reply(http_response(body=COMPLETION))) as other:
+        with RawServer(_redirect_to(f"http://localhost:{other.port}", status)) as server:
             model = ChatAzureLlama(
                 endpoint=server.url,
                 api_key=KEY,
@@ -417,7 +417,7 @@ def _check_redirect(error: lc.RedirectError, status: str) -> None:
 
 @pytest.mark.parametrize("mode", ["completion", "acompletion"])
 async def test_litellm_a_redirect_is_an_error_not_an_empty_answer(mode: str) -> None:
-    with HostileServer(_redirect_to("https://elsewhere.example")) as server:
+    with RawServer(_redirect_to("https://elsewhere.example")) as server:
         call: dict[str, Any] = {
             "model": LITELLM_MODEL,
             "api_base": server.url,
@@ -453,7 +453,7 @@ def _stream_with_blocks_without_data() -> Script:
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_sse_blocks_without_data_are_skipped(mode: str) -> None:
     """`id:`, `retry:` or `event:` alone is legal SSE and never dispatched (WHATWG 9.2.6)."""
-    with HostileServer(_stream_with_blocks_without_data()) as server:
+    with RawServer(_stream_with_blocks_without_data()) as server:
         messages = [{"role": "user", "content": "hi"}]
         if mode == "sync":
             with t.AzureLlamaClient(server.url, api_key=KEY) as client:
@@ -478,7 +478,7 @@ HOSTILE_BODY = {
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_escape_sequences_in_an_error_body_are_not_reflected(mode: str) -> None:
     body = json.dumps(HOSTILE_BODY).encode()
-    with HostileServer(
+    with RawServer(
         reply(http_response("400 Bad Request", body, headers={"x-ms-error-reason": "a\x1b[1mb"}))
     ) as server:
         model = ChatAzureLlama(endpoint=server.url, api_key=KEY, model=MODEL, max_retries=0)
@@ -528,7 +528,7 @@ async def test_https_proxy_variables_are_honoured(
 ) -> None:
     """HTTPS_PROXY points at a loopback "proxy" that records what it is asked and refuses the
     tunnel: an https endpoint is reached through it (CONNECT; the key would travel inside TLS)."""
-    with HostileServer(reply(http_response("403 Forbidden", b"no"))) as proxy:
+    with RawServer(reply(http_response("403 Forbidden", b"no"))) as proxy:
         monkeypatch.setenv("HTTPS_PROXY", proxy.url)
         with pytest.raises(t.AzureLlamaError):
             await _chat_once(path, "https://h.eastus2.models.ai.azure.com")
@@ -546,7 +546,7 @@ async def test_plain_http_loopback_never_goes_through_a_proxy(
     HTTP_PROXY (or ALL_PROXY) set to a listener that records every contact, the request goes
     straight to the endpoint and the proxy is never contacted."""
     answer = reply(http_response(body=COMPLETION))
-    with HostileServer(answer) as proxy, HostileServer(answer) as endpoint:
+    with RawServer(answer) as proxy, RawServer(answer) as endpoint:
         monkeypatch.setenv(variable, proxy.url)
         result = await _chat_once(path, endpoint.url)
     assert result["choices"][0]["message"]["content"] == "hello"
@@ -570,7 +570,7 @@ async def test_both_paths_send_the_same_request_and_no_cookies(
     cookie = http_response(body=COMPLETION, headers={"Set-Cookie": "affinity=abc123; Path=/"})
     plain = http_response(body=COMPLETION)
     messages = [{"role": "user", "content": "hi"}]
-    with HostileServer([reply(cookie), reply(plain)]) as server:
+    with RawServer([reply(cookie), reply(plain)]) as server:
         host = f"127.0.0.1:{server.port}"
         if mode == "sync":
             with t.AzureLlamaClient(server.url, api_key=KEY, max_retries=0) as client:
@@ -598,7 +598,7 @@ async def test_both_paths_send_the_same_request_and_no_cookies(
 async def test_a_user_agent_the_caller_sets_is_sent_as_is(mode: str) -> None:
     ua = {"User-Agent": "my-app/2.0"}
     messages = [{"role": "user", "content": "hi"}]
-    with HostileServer([reply(http_response(body=COMPLETION))]) as server:
+    with RawServer([reply(http_response(body=COMPLETION))]) as server:
         if mode == "sync":
             with t.AzureLlamaClient(server.url, api_key=KEY, default_headers=ua) as client:
                 client.chat(messages)
@@ -617,7 +617,7 @@ async def test_each_answer_is_logged_at_debug_without_the_key(
     caplog.set_level(logging.DEBUG, logger="langchain_azure_llama.transport")
     busy = http_response("503 Service Unavailable", b"{}", headers={"Retry-After": "0"})
     messages = [{"role": "user", "content": "hi"}]
-    with HostileServer([reply(busy), reply(http_response(body=COMPLETION))]) as server:
+    with RawServer([reply(busy), reply(http_response(body=COMPLETION))]) as server:
         url = f"{server.url}/chat/completions"
         if mode == "sync":
             with t.AzureLlamaClient(server.url, api_key=KEY, max_retries=1) as client:
@@ -646,7 +646,7 @@ async def test_what_follows_done_never_changes_or_delays_the_answer(mode: str, t
     """After `[DONE]` the stream reads on for a moment (to keep the connection): a body held
     open, junk or more events there neither hold the caller nor change the answer."""
     messages = [{"role": "user", "content": "hi"}]
-    with HostileServer(DONE_THEN[tail]) as server:
+    with RawServer(DONE_THEN[tail]) as server:
         start = time.monotonic()
         if mode.startswith("sync"):
             own = httpx.Client() if mode == "sync-own-client" else None
@@ -670,7 +670,7 @@ async def test_what_follows_done_never_changes_or_delays_the_answer(mode: str, t
 LEFT_BEHIND = """
 import asyncio, gc, sys, warnings
 warnings.simplefilter("error", ResourceWarning)
-from tests.faults.hostile import HostileServer, chat_completion
+from tests._support.raw_server import RawServer, chat_completion
 from langchain_azure_llama import transport as t
 
 body = chat_completion("hi")
@@ -681,7 +681,7 @@ def keep_alive(request, conn):
     conn.pause(5)
 
 messages = [{"role": "user", "content": "x"}]
-with HostileServer(keep_alive) as server:
+with RawServer(keep_alive) as server:
     # 1. a loop closed without shutdown_asyncgens, the client dropped afterwards
     client = t.AsyncAzureLlamaClient(server.url, api_key="k")
     loop = asyncio.new_event_loop()
@@ -733,7 +733,7 @@ def test_hostile_server_is_bounded_and_stops_a_stalled_script() -> None:
     def stall(request: bytes, conn: Connection) -> None:
         conn.pause(60)
 
-    with HostileServer(stall, max_connections=1) as server:
+    with RawServer(stall, max_connections=1) as server:
         first = _send_raw(server.port)
         try:
             for _ in range(500):  # hang guard: until the first request holds the only slot

@@ -26,8 +26,7 @@ from langchain_azure_llama import ChatAzureLlama, RequestValidationError
 from langchain_azure_llama import transport as t
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig
 from tests._support.faults import KEY, LITELLM_MODEL, MODEL, REPLY, TOKENS_HEADER
-
-from .hostile import HostileServer, chat_completion, http_response, reply
+from tests._support.raw_server import RawServer, chat_completion, http_response, reply
 
 THREADS = 8
 CALLS = 25  # per thread: 200 calls, each on a loop of its own that is closed right after
@@ -142,7 +141,7 @@ async def test_cookies_an_endpoint_sets_are_never_sent_back(mode: str) -> None:
     """The own pools keep no cookie jar: whatever an answer sets, no request carries a `Cookie`
     header (it grew to 783 KB after 200 calls of 100 new cookies each)."""
     scripts = [reply(_cookie_flood(n)) for n in range(COOKIE_CALLS)]
-    with HostileServer(scripts) as server:
+    with RawServer(scripts) as server:
         if mode == "sync":
             with t.AzureLlamaClient(server.url, api_key=KEY, max_retries=0) as client:
                 for _ in range(COOKIE_CALLS):
@@ -200,7 +199,7 @@ async def test_a_reused_litellm_call_id_elsewhere_gets_its_own_request(
         )
         return await answer if mode == "acompletion" else answer
 
-    with HostileServer(reply(http_response("401 Unauthorized", b"{}"))) as other:
+    with RawServer(reply(http_response("401 Unauthorized", b"{}"))) as other:
         first_base = other.url if first == "other-endpoint" else emu.url
         with pytest.raises(litellm.AuthenticationError):
             await call(first_base, OTHER_KEY, 1)
@@ -244,7 +243,7 @@ async def test_a_400_quoting_vllms_refusal_does_not_switch_the_endpoint(mode: st
     quoted = {"error": {"code": "Bad Request", "message": f"Invalid content: '{VLLM}'"}}
     answer = http_response("400 Bad Request", json.dumps(quoted).encode())
     store = t.CapabilityStore()
-    with HostileServer(reply(answer)) as server:
+    with RawServer(reply(answer)) as server:
         with pytest.raises(t.BadRequestError, match="Invalid content"):
             await _llama_chat(
                 mode, server.url, t.ChatRequest(MESSAGES, {"tools": [WEATHER]}), store
@@ -296,7 +295,7 @@ async def test_model_copy_to_another_endpoint_and_key_sends_there(mode: str) -> 
     """`model_copy(update={"endpoint": ..., "api_key": ...})` reported the new values but sent to
     the old endpoint with the old key (its clients were the original's)."""
     answer = reply(http_response(body=chat_completion()))
-    with HostileServer(answer) as old, HostileServer(answer) as new:
+    with RawServer(answer) as old, RawServer(answer) as new:
         new_url = new.url
         model = ChatAzureLlama(endpoint=old.url, api_key=KEY, model=MODEL, max_retries=0)
         copy = model.model_copy(update={"endpoint": new_url, "api_key": OTHER_KEY})

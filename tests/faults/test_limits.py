@@ -23,8 +23,7 @@ import pytest
 import langchain_azure_llama as lc
 from langchain_azure_llama import transport as t
 from tests._support.faults import KEY, Case, Drivers
-
-from ._raw import Write, gzip_bomb, head, serving, until_hang_up
+from tests._support.raw_server import Write, gzip_bomb, head, serving, until_hang_up
 
 MiB = 1024 * 1024
 USER = [{"role": "user", "content": "hi"}]

@@ -25,9 +25,8 @@ import langchain_azure_llama as lc
 from langchain_azure_llama import transport as t
 from langchain_azure_llama.transport._llama._bounds import json_depth, unfence
 from langchain_azure_llama.transport._llama._schema import repair_messages
-from tests._support.faults import ALL_MODES, Case, Drivers, RawServer
-
-from .hostile import HostileServer, delta, http_response, reply, sse_event
+from tests._support.faults import ALL_MODES, Case, Drivers
+from tests._support.raw_server import RawServer, delta, http_response, reply, sse_event
 
 NAMES = frozenset({"get_weather"})
 WEATHER_TOOL = {
@@ -464,7 +463,7 @@ async def test_a_prompted_call_that_never_closes_is_released_as_text(
 @pytest.mark.parametrize("case", [p for p in ALL_MODES if p.id and "stream" not in p.id])
 async def test_a_repair_round_echoes_a_bounded_excerpt(drive: Drivers, case: Case) -> None:
     bad = json.dumps({"city": ["x" * 1000] * 500})  # 500 KB, the wrong shape
-    with HostileServer(reply(http_response(body=_completion({"content": bad})))) as server:
+    with RawServer(reply(http_response(body=_completion({"content": bad})))) as server:
         driver = drive(case, server.url, max_retries=0)
         result = await driver.call(response_format={"type": "json_schema", **_weather()})
         _assert_raised(result.error, case[0], t.StructuredOutputError)

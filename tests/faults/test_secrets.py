@@ -40,8 +40,8 @@ from tests._support.faults import (
     Driver,
     Drivers,
     Reply,
-    closed_port_url,
 )
+from tests._support.raw_server import closed_port_url
 
 LOGGERS = ("httpx", "httpcore", "aiohttp", "LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
 MODES = ("invoke", "ainvoke", "stream", "astream")
@@ -340,7 +340,7 @@ def test_vcr_cassette_recorded_from_every_path_holds_no_key(
 ) -> None:
     """Record with the filters every LangChain integration test uses (langchain-tests'
     `base_vcr_config`, which tests/langchain extends), through both front ends, then read the
-    cassette. (The committed cassettes are scanned by tests/langchain/test_cassettes.py.)"""
+    cassette. (The committed cassettes are scanned by tests/unit/test_cassettes.py.)"""
     base = base_vcr_config()
     recorder = vcr.VCR(
         cassette_library_dir=str(tmp_path),

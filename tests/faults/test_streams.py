@@ -15,7 +15,8 @@ from langchain_core.exceptions import ModelAPIError, ModelInvalidRequestError
 
 import langchain_azure_llama as lc
 from langchain_azure_llama.emulator import Emulator, Fault
-from tests._support.faults import ALL_MODES, STREAM_MODES, Case, Drivers, RawServer, Reply
+from tests._support.faults import ALL_MODES, STREAM_MODES, Case, Drivers, Reply
+from tests._support.raw_server import RawServer
 
 
 def check_interrupted(case: Case, reply: Reply, partial: str, chunks: int) -> None:

@@ -22,7 +22,7 @@ from tests._support.images import (
     refuse_second_image,
 )
 from tests._support.langchain import Api, merged
-from tests.faults.hostile import HostileServer
+from tests._support.raw_server import RawServer
 
 BLOCKS = [
     pytest.param({"type": "image_url", "image_url": {"url": PNG_URL}}, id="openai-part"),
@@ -50,7 +50,7 @@ def looking_at(*blocks: dict[str, Any]) -> HumanMessage:
 async def test_an_image_reaches_llama_4_as_an_image_url_part(
     api: Api, block: dict[str, Any], streamed: bool
 ) -> None:
-    with HostileServer(answer) as server:
+    with RawServer(answer) as server:
         model = ChatAzureLlama(endpoint=server.url, api_key=KEY, model=MAVERICK, max_retries=0)
         reply = await ask(api, model, looking_at(block), streamed)
         model.close()
@@ -74,7 +74,7 @@ async def test_refused_before_sending(
     api: Api, model_name: str, count: int, says: str, streamed: bool
 ) -> None:
     block = {"type": "image", "base64": PNG_B64, "mime_type": "image/png"}
-    with HostileServer(answer) as server:
+    with RawServer(answer) as server:
         model = ChatAzureLlama(endpoint=server.url, api_key=KEY, model=model_name)
         with pytest.raises(ModelInvalidRequestError, match=says):
             await ask(api, model, looking_at(*[block] * count), streamed)
@@ -86,7 +86,7 @@ async def test_refused_before_sending(
 async def test_azure_image_count_400_is_explained(api: Api, streamed: bool) -> None:
     block = {"type": "image_url", "image_url": {"url": PNG_URL}}
     # A custom deployment name: the client cannot know the limit, Azure answers.
-    with HostileServer(refuse_second_image) as server:
+    with RawServer(refuse_second_image) as server:
         model = ChatAzureLlama(endpoint=server.url, api_key=KEY, deployment="blue", max_retries=0)
         with pytest.raises(ModelInvalidRequestError) as info:
             await ask(api, model, looking_at(block, block), streamed)

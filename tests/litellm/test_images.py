@@ -19,7 +19,7 @@ from tests._support.images import (
     refuse_second_image,
 )
 from tests._support.litellm import MODES, run, unwrap
-from tests.faults.hostile import HostileServer
+from tests._support.raw_server import RawServer
 
 PARTS = [
     pytest.param({"url": PNG_URL}, {"url": PNG_URL}, id="data-url"),
@@ -37,7 +37,7 @@ def looking_at(*images: Any) -> list[dict[str, Any]]:
     return [{"role": "user", "content": [{"type": "text", "text": "What is this?"}, *parts]}]
 
 
-def kwargs(server: HostileServer, model: str, messages: Any) -> dict[str, Any]:
+def kwargs(server: RawServer, model: str, messages: Any) -> dict[str, Any]:
     return {
         "model": f"azure_llama/{model}",
         "api_base": server.url,
@@ -50,7 +50,7 @@ def kwargs(server: HostileServer, model: str, messages: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("given", "sent"), PARTS)
 async def test_image_url_parts_reach_llama_4(mode: str, given: Any, sent: Any) -> None:
-    with HostileServer(answer) as server:
+    with RawServer(answer) as server:
         result = await run(mode, **kwargs(server, MAVERICK, looking_at(given)))
     assert result.text == "A dog."
     assert bodies(server)[0]["messages"][0]["content"][1] == {
@@ -68,7 +68,7 @@ async def test_image_url_parts_reach_llama_4(mode: str, given: Any, sent: Any) -
     ],
 )
 async def test_refused_before_sending(mode: str, model: str, count: int, says: str) -> None:
-    with HostileServer(answer) as server, pytest.raises(litellm.BadRequestError, match=says):
+    with RawServer(answer) as server, pytest.raises(litellm.BadRequestError, match=says):
         await run(mode, **kwargs(server, model, looking_at(*[PNG_URL] * count)))
     assert server.hits == 0
 
@@ -76,7 +76,7 @@ async def test_refused_before_sending(mode: str, model: str, count: int, says: s
 @pytest.mark.parametrize("mode", MODES)
 async def test_azure_image_count_400_is_explained(mode: str) -> None:
     # A model name the catalogue does not know: the client cannot check, Azure answers.
-    with HostileServer(refuse_second_image) as server, pytest.raises(Exception) as info:
+    with RawServer(refuse_second_image) as server, pytest.raises(Exception) as info:
         await run(mode, **kwargs(server, "my-deployment", looking_at(PNG_URL, PNG_URL)))
     error = unwrap(info.value)
     assert isinstance(error, litellm.BadRequestError)

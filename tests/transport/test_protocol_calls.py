@@ -25,8 +25,7 @@ from langchain_azure_llama.transport import (
     chat_stream,
 )
 from tests._support.transport import make_async, make_sync
-
-from .test_protocol_plan import JSON_SCHEMA, USER, WEATHER
+from tests.unit.transport.test_protocol_plan import JSON_SCHEMA, USER, WEATHER
 
 KINDS = [pytest.param("sync", id="sync"), pytest.param("async", id="async")]
 TOOLS = {"tools": [WEATHER]}
