@@ -30,14 +30,15 @@ Errors are values, built once and never changed: every keyword of a class's cons
 attribute of the same name, so `fields()` gives what rebuilds an error (`replace(...)` is a copy
 with some of them, or the message, changed; a front end builds its framework's twin from them).
 
-This module is the one list of the project's errors. `__all__` (which type checkers read) names
-every class, `ERRORS` holds them in tree order, and everything else follows from them: the
-transport package exports `__all__`; the LangChain front end's twins (`langchain_azure_llama.
-_errors`, each also a langchain-core `Model*Error`) are mapped by name, and its `__all__` and the
-package root's lazy names are this `__all__`; LiteLLM's table (`litellm_provider._errors`) has a
-row per class. Adding an error: its class here (with its docstring) and its name in `__all__`;
-then the twin and the LiteLLM row, the two framework decisions, which the tests
-(`tests/transport/test_errors.py::test_the_error_tables_cannot_drift`) ask for by name.
+This module is the one list of the project's errors: `__all__` (a literal, which type checkers
+read) names every class and `ERRORS` holds them. The rest follows from it: the transport package
+exports `_errors.__all__`; the LangChain front end (`langchain_azure_llama._errors`) maps each
+class to its twin of the same name, also a langchain-core `Model*Error`; LiteLLM's table
+(`litellm_provider._errors`) has a row per class. Adding an error: its class here, with its
+docstring, and its name in `__all__`; then the two framework decisions, the LangChain twin's
+parent and the LiteLLM exception, and the name in the LangChain `__all__` and the package root's
+`_ERRORS` (literals again, for type checkers and a lazy root). Each front end's
+`test_errors.py` fails, naming what is missing, until all are there.
 """
 
 from __future__ import annotations

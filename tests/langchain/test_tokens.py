@@ -91,7 +91,7 @@ def test_trim_messages_with_the_model_as_counter(estimating: ChatAzureLlama) -> 
 def test_counts_without_a_tokenizer(estimating: ChatAzureLlama) -> None:
     assert estimating.get_num_tokens("This is a test sentence.") == 6
     assert estimating.get_num_tokens("") == 0
-    with pytest.raises(ValueError, match="tokenizer="):
+    with pytest.raises(RequestValidationError, match="tokenizer="):
         estimating.get_token_ids("hello")
 
 
