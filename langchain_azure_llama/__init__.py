@@ -11,44 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 
-# public name -> submodule that defines it
-_LAZY: dict[str, str] = {
-    "AzureLlama": ".llms",
-    "ChatAzureLlama": ".chat_models",
-    "ContentFilterError": "._errors",
-    "ContentFilterWarning": "._errors",
-    "APIConnectionError": "._errors",
-    "APIStatusError": "._errors",
-    "APITimeoutError": "._errors",
-    "AuthenticationError": "._errors",
-    "AzureLlamaError": "._errors",
-    "BadRequestError": "._errors",
-    "ContextWindowExceededError": "._errors",
-    "CredentialError": "._errors",
-    "InternalServerError": "._errors",
-    "NotFoundError": "._errors",
-    "PermissionDeniedError": "._errors",
-    "RateLimitError": "._errors",
-    "RedirectError": "._errors",
-    "RequestValidationError": "._errors",
-    "ResponseDecodeError": "._errors",
-    "ResponseTooLargeError": "._errors",
-    "RetiredModelWarning": ".transport",
-    "StreamInterruptedError": "._errors",
-    "StructuredOutputError": "._errors",
-    "UnprocessableEntityError": "._errors",
-}
-
-# A literal list, so that type checkers know these are re-exported.
-__all__ = [
+# The errors' names: `._errors.__all__` (the transport's error list and `ContentFilterWarning`),
+# written out so that importing the root loads neither langchain-core nor the transport;
+# `tests/langchain/test_exports.py` checks that it is that list.
+_ERRORS = (
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
     "AuthenticationError",
-    "AzureLlama",
     "AzureLlamaError",
     "BadRequestError",
-    "ChatAzureLlama",
     "ContentFilterError",
     "ContentFilterWarning",
     "ContextWindowExceededError",
@@ -61,39 +33,24 @@ __all__ = [
     "RequestValidationError",
     "ResponseDecodeError",
     "ResponseTooLargeError",
-    "RetiredModelWarning",
     "StreamInterruptedError",
     "StructuredOutputError",
     "UnprocessableEntityError",
-    "__version__",
-]
+)
 
-# Type checkers see the real classes (at run time `__getattr__` loads them on first access);
-# `tests/test_packaging.py` pins that this block and `_LAZY` name the same things.
+# public name -> submodule that defines it
+_LAZY: dict[str, str] = {
+    "AzureLlama": ".llms",
+    "ChatAzureLlama": ".chat_models",
+    "RetiredModelWarning": ".transport",
+    **dict.fromkeys(_ERRORS, "._errors"),
+}
+
+__all__ = ["AzureLlama", "ChatAzureLlama", "RetiredModelWarning", "__version__", *_ERRORS]
+
+# Type checkers see the real classes (at run time `__getattr__` loads them on first access).
 if TYPE_CHECKING:  # pragma: no cover
-    from ._errors import (
-        APIConnectionError,
-        APIStatusError,
-        APITimeoutError,
-        AuthenticationError,
-        AzureLlamaError,
-        BadRequestError,
-        ContentFilterError,
-        ContentFilterWarning,
-        ContextWindowExceededError,
-        CredentialError,
-        InternalServerError,
-        NotFoundError,
-        PermissionDeniedError,
-        RateLimitError,
-        RedirectError,
-        RequestValidationError,
-        ResponseDecodeError,
-        ResponseTooLargeError,
-        StreamInterruptedError,
-        StructuredOutputError,
-        UnprocessableEntityError,
-    )
+    from ._errors import *  # noqa: F403
     from .chat_models import ChatAzureLlama
     from .llms import AzureLlama
     from .transport import RetiredModelWarning

@@ -15,6 +15,7 @@ from langchain_core.messages import BaseMessage
 
 from . import transport as _t
 from ._convert import messages_to_wire
+from ._errors import RequestValidationError
 
 __all__ = [
     "LLAMA_PARAMS",
@@ -160,7 +161,9 @@ def wire_tool_choice(choice: Any, tools: Sequence[Mapping[str, Any]]) -> Any:
         return dict(choice) if name is None else wire_tool_choice(name, tools)
     names = [t["function"]["name"] for t in tools]
     if choice not in names:
-        raise ValueError(f"tool_choice {choice!r} names no bound tool; tools are {names}.")
+        raise RequestValidationError(
+            f"tool_choice {choice!r} names no bound tool; tools are {names}.", param="tool_choice"
+        )
     return {"type": "function", "function": {"name": choice}}
 
 

@@ -20,25 +20,29 @@ RedirectError (3xx)          → RedirectError                ModelAPIError
 APIStatusError (other codes) → APIStatusError               ModelAPIError
 StreamInterruptedError       → StreamInterruptedError       ModelAPIError
 ResponseDecodeError          → ResponseDecodeError          ModelAPIError
-└── StructuredOutputError    → StructuredOutputError        OutputParserException
-
-
+├── StructuredOutputError    → StructuredOutputError        OutputParserException
 └── ResponseTooLargeError    → ResponseTooLargeError        ModelAPIError
 APIConnectionError           → APIConnectionError           ModelConnectionError
 └── APITimeoutError          → APITimeoutError              ModelTimeoutError
 AzureLlamaError (anything)   → AzureLlamaError              ModelAPIError
 ```
 
-The mapped error carries every attribute of the original (`status_code`, `request_id`, `body`,
-`code`, `param`, `headers`, `retry_after`, `categories`, `partial_text`, ...) and the original
-stays reachable as `__cause__`.
+The mapped error is built by its class's own constructor from the original's fields
+(`status_code`, `request_id`, `body`, `code`, `param`, `headers`, `retry_after`, `categories`,
+`partial_text`, ...: `AzureLlamaError.fields()`), with the same message; the original stays
+reachable as `__cause__`.
+
+Each class below is the twin of the transport class of the same name (one of its bases), and the
+mapping is read from them: a transport error added to `transport._errors.__all__` needs its twin
+here (the langchain-core parent is the one decision) and its name in `__all__` and in the package
+root's `_ERRORS`; importing this module fails until the twin exists, and
+`tests/transport/test_errors.py` until the names are there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from langchain_core.exceptions import (
     ContextOverflowError,
@@ -56,6 +60,9 @@ from langchain_core.exceptions import (
 
 from . import transport as _t
 
+# What the package root exports from here: the transport's error names (a literal, which type
+# checkers read; a test checks it is `transport._errors.__all__`) and the warning. `map_error`
+# and `mapped_errors` are for the front end's own modules.
 __all__ = [
     "APIConnectionError",
     "APIStatusError",
@@ -78,8 +85,6 @@ __all__ = [
     "StreamInterruptedError",
     "StructuredOutputError",
     "UnprocessableEntityError",
-    "map_error",
-    "mapped_errors",
 ]
 
 
@@ -174,46 +179,28 @@ class APITimeoutError(APIConnectionError, _t.APITimeoutError, ModelTimeoutError)
     """The request timed out before the first byte of the answer."""
 
 
-# The one table: transport class -> LangChain-flavoured class. Most specific first is not
-# needed: `map_error` walks the raised error's own MRO, so a subclass finds its own row.
-_TABLE: dict[type[_t.AzureLlamaError], type[_t.AzureLlamaError]] = {
-    _t.AuthenticationError: AuthenticationError,
-    _t.CredentialError: CredentialError,
-    _t.PermissionDeniedError: PermissionDeniedError,
-    _t.BadRequestError: BadRequestError,
-    _t.ContentFilterError: ContentFilterError,
-    _t.ContextWindowExceededError: ContextWindowExceededError,
-    _t.StructuredOutputError: StructuredOutputError,
-    _t.UnprocessableEntityError: UnprocessableEntityError,
-    _t.RequestValidationError: RequestValidationError,
-    _t.NotFoundError: NotFoundError,
-    _t.RateLimitError: RateLimitError,
-    _t.InternalServerError: InternalServerError,
-    _t.RedirectError: RedirectError,
-    _t.APIStatusError: APIStatusError,
-    _t.StreamInterruptedError: StreamInterruptedError,
-    _t.ResponseDecodeError: ResponseDecodeError,
-    _t.ResponseTooLargeError: ResponseTooLargeError,
-    _t.APIConnectionError: APIConnectionError,
-    _t.APITimeoutError: APITimeoutError,
-    _t.AzureLlamaError: AzureLlamaError,
-}
+# transport class -> its twin, read from the classes above (each one's transport base of the same
+# name). `map_error` walks the raised error's own MRO, so a subclass finds its own row.
+def _twins() -> dict[type[_t.AzureLlamaError], type[_t.AzureLlamaError]]:
+    missing = [cls.__name__ for cls in _t.ERRORS if cls.__name__ not in globals()]
+    if missing:
+        raise ImportError(f"{__name__} has no LangChain twin for the transport's {missing}")
+    return {cls: globals()[cls.__name__] for cls in _t.ERRORS}
+
+
+_TWINS = _twins()
 
 
 def map_error(error: _t.AzureLlamaError) -> _t.AzureLlamaError:
-    """The LangChain-flavoured twin of a transport error, with every attribute copied.
+    """The LangChain-flavoured twin of a transport error, built from its message and fields.
 
     An error that is already mapped (it is a langchain-core `ModelError`) comes back as is.
     Raise the result `from` the original.
     """
     if isinstance(error, ModelError):
         return error
-    target = next(_TABLE[cls] for cls in type(error).__mro__ if cls in _TABLE)
-    mapped: Any = target.__new__(target)
-    mapped.args = error.args
-    mapped.__dict__.update(error.__dict__)
-    result: _t.AzureLlamaError = mapped
-    return result
+    twin = next(_TWINS[cls] for cls in type(error).__mro__ if cls in _TWINS)
+    return twin(error.message, **error.fields())
 
 
 @contextmanager

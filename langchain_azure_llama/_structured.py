@@ -42,7 +42,7 @@ from langchain_core.utils.function_calling import (
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
 from ._convert import FILTERED_FINISH_REASONS
-from ._errors import StructuredOutputError
+from ._errors import RequestValidationError, StructuredOutputError
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -57,13 +57,15 @@ def structured_runnable(
 ) -> Runnable[Any, Any]:
     """The runnable behind `ChatAzureLlama.with_structured_output`."""
     if schema is None:
-        raise ValueError(
+        raise RequestValidationError(
             "with_structured_output needs a schema: Llama on Azure has no JSON mode, so the "
-            "schema is what the answer is asked for and validated against."
+            "schema is what the answer is asked for and validated against.",
+            param="schema",
         )
     if method not in ("function_calling", "json_schema", "json_mode"):
-        raise ValueError(
-            f"Unknown method {method!r}; use 'json_schema', 'function_calling' or 'json_mode'."
+        raise RequestValidationError(
+            f"Unknown method {method!r}; use 'json_schema', 'function_calling' or 'json_mode'.",
+            param="method",
         )
     ls_format = {"kwargs": {"method": method}, "schema": schema}
     if method == "function_calling":

@@ -48,6 +48,7 @@ from functools import lru_cache
 from typing import Any, Literal, Protocol
 
 from . import transport as _t
+from ._errors import RequestValidationError
 
 __all__ = [
     "Family",
@@ -94,7 +95,8 @@ def load_tokenizer(value: Any) -> TokenizerLike | None:
     """The ``tokenizer=`` setting, loaded: None, a tokenizer object, or a ``tokenizer.json`` path.
 
     Raises:
-        ValueError: The path is not a file, or the object has no `encode`.
+        RequestValidationError: (a `ValueError`) the path is not a file, or the object has no
+            `encode`.
         ImportError: A path was given and the `tokenizers` package is not installed.
     """
     if value is None:
@@ -102,9 +104,10 @@ def load_tokenizer(value: Any) -> TokenizerLike | None:
     if isinstance(value, (str, os.PathLike)):
         return _from_file(os.fspath(value))
     if not callable(getattr(value, "encode", None)):
-        raise ValueError(
+        raise RequestValidationError(
             f"tokenizer must be a path to a tokenizer.json or a tokenizers.Tokenizer, "
-            f"not {type(value).__name__}"
+            f"not {type(value).__name__}",
+            param="tokenizer",
         )
     tokenizer: TokenizerLike = value
     return tokenizer
@@ -113,7 +116,7 @@ def load_tokenizer(value: Any) -> TokenizerLike | None:
 @lru_cache(maxsize=8)
 def _from_file(path: str) -> TokenizerLike:
     if not os.path.isfile(path):
-        raise ValueError(f"tokenizer file not found: {path}")
+        raise RequestValidationError(f"tokenizer file not found: {path}", param="tokenizer")
     try:
         from tokenizers import Tokenizer
     except ImportError as exc:
@@ -153,9 +156,10 @@ class TokenCounter:
     def token_ids(self, text: str) -> list[int]:
         """The ids of `text`; only a tokenizer has them."""
         if self.tokenizer is None:
-            raise ValueError(
+            raise RequestValidationError(
                 "Token ids need a Llama tokenizer: pass tokenizer= (a tokenizer.json path or a "
-                "tokenizers.Tokenizer). get_num_tokens estimates without one."
+                "tokenizers.Tokenizer). get_num_tokens estimates without one.",
+                param="tokenizer",
             )
         return list(self.tokenizer.encode(text, add_special_tokens=False).ids)
 

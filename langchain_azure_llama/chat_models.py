@@ -29,7 +29,7 @@ from ._convert import (
     generation_chunk,
     response_to_messages,
 )
-from ._errors import ContentFilterWarning, mapped_errors
+from ._errors import ContentFilterWarning, RequestValidationError, mapped_errors
 from ._fast import chat_generation, chat_result
 from ._profile import profile_for
 from ._settings import _AzureLlamaSettings, known_signature
@@ -325,7 +325,7 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
             **kwargs: Not supported.
         """
         if kwargs:
-            raise ValueError(f"Received unsupported arguments {kwargs}")
+            raise RequestValidationError(f"Received unsupported arguments {kwargs}")
         # Loaded on first use: its output parsers are not needed to import or call the model.
         from ._structured import structured_runnable
 

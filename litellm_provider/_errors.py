@@ -25,10 +25,12 @@ ResponseTooLargeError                    InternalServerError, the limit named (`
 StructuredOutputError                    JSONSchemaValidationError (what LiteLLM raises for
                                          its own schema check): `raw_response`, `schema`
 ResponseDecodeError                      InternalServerError
+AzureLlamaError (anything else)          APIConnectionError
 ```
 
-Rows are tried top to bottom; the first whose class matches wins. Messages carry the endpoint
-host and the service's own text, never the key.
+Every transport error class has its row (`transport.ERRORS`, checked by the tests); an error
+finds the row of the nearest class in its MRO. Messages carry the endpoint host and the
+service's own text, never the key.
 """
 
 from __future__ import annotations
@@ -228,27 +230,30 @@ def _too_large(exc: t.ResponseTooLargeError, msg: str, model: str) -> Exception:
     return error
 
 
-# THE table. Order matters: subclasses before their bases.
-_TABLE: tuple[tuple[type[t.AzureLlamaError], Builder], ...] = (
-    (t.ContentFilterError, _content_filter),
-    (t.RequestValidationError, _validation),
-    (t.ContextWindowExceededError, _bad_request(lx.ContextWindowExceededError)),
-    (t.BadRequestError, _bad_request(lx.BadRequestError)),
-    (t.UnprocessableEntityError, _bad_request(lx.BadRequestError)),
-    (t.AuthenticationError, _status(lx.AuthenticationError, 401)),
-    (t.CredentialError, _plain(lx.AuthenticationError)),
-    (t.PermissionDeniedError, _status(lx.PermissionDeniedError, 403)),
-    (t.NotFoundError, _status(lx.NotFoundError, 404)),
-    (t.RateLimitError, _rate_limit),
-    (t.InternalServerError, _server),
-    (t.APIStatusError, _other_status),
-    (t.APITimeoutError, _timeout),
-    (t.APIConnectionError, _plain(lx.APIConnectionError)),
-    (t.StreamInterruptedError, _interrupted),
-    (t.ResponseTooLargeError, _too_large),
-    (t.StructuredOutputError, _structured),
-    (t.ResponseDecodeError, _decode),
-)
+# THE table: a row per transport error (`transport.ERRORS`; a test checks none is missing). The
+# raised error's own MRO is walked, so a subclass (`ClientRoutingRefused`) finds its class's row.
+_TABLE: dict[type[t.AzureLlamaError], Builder] = {
+    t.ContentFilterError: _content_filter,
+    t.RequestValidationError: _validation,
+    t.ContextWindowExceededError: _bad_request(lx.ContextWindowExceededError),
+    t.BadRequestError: _bad_request(lx.BadRequestError),
+    t.UnprocessableEntityError: _bad_request(lx.BadRequestError),
+    t.AuthenticationError: _status(lx.AuthenticationError, 401),
+    t.CredentialError: _plain(lx.AuthenticationError),
+    t.PermissionDeniedError: _status(lx.PermissionDeniedError, 403),
+    t.NotFoundError: _status(lx.NotFoundError, 404),
+    t.RateLimitError: _rate_limit,
+    t.InternalServerError: _server,
+    t.RedirectError: _other_status,
+    t.APIStatusError: _other_status,
+    t.APITimeoutError: _timeout,
+    t.APIConnectionError: _plain(lx.APIConnectionError),
+    t.StreamInterruptedError: _interrupted,
+    t.ResponseTooLargeError: _too_large,
+    t.StructuredOutputError: _structured,
+    t.ResponseDecodeError: _decode,
+    t.AzureLlamaError: _plain(lx.APIConnectionError),
+}
 
 
 def to_litellm(exc: t.AzureLlamaError, model: str, *, schema: str = "") -> Exception:
@@ -256,10 +261,8 @@ def to_litellm(exc: t.AzureLlamaError, model: str, *, schema: str = "") -> Excep
 
     `schema` (the requested JSON schema, as JSON text) fills `JSONSchemaValidationError.schema`.
     """
-    for cls, build in _TABLE:
-        if isinstance(exc, cls):
-            error = build(exc, exc.message, model)
-            if isinstance(error, lx.JSONSchemaValidationError):
-                error.schema = schema
-            return error
-    return lx.APIConnectionError(exc.message, llm_provider=PROVIDER, model=model)
+    build = next(_TABLE[cls] for cls in type(exc).__mro__ if cls in _TABLE)
+    error = build(exc, exc.message, model)
+    if isinstance(error, lx.JSONSchemaValidationError):
+        error.schema = schema
+    return error

@@ -20,6 +20,7 @@ pay for them (issue 14).
 import importlib as _importlib
 import typing as _typing
 
+from . import _errors
 from ._auth import KeyAuth, TokenAuth
 from ._client import AsyncAzureLlamaClient, AzureLlamaClient, normalize_model_type
 from ._config import (
@@ -40,28 +41,8 @@ from ._config import (
 )
 from ._endpoint import EndpointFacts, endpoint_facts
 from ._error_body import ErrorInfo, error_from_response, is_context_overflow, parse_error_body
-from ._errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    AzureLlamaError,
-    BadRequestError,
-    ContentFilterError,
-    ContextWindowExceededError,
-    CredentialError,
-    InternalServerError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    RedirectError,
-    RequestValidationError,
-    ResponseDecodeError,
-    ResponseTooLargeError,
-    StreamInterruptedError,
-    StructuredOutputError,
-    UnprocessableEntityError,
-)
+from ._errors import *  # noqa: F403  (the error classes: `_errors.__all__`, the one list)
+from ._errors import ERRORS
 from ._images import check_images, count_images, image_limit, image_tokens
 from ._lifecycle import RetiredModelWarning, warn_if_retired
 from ._limits import Limits
@@ -138,21 +119,16 @@ __all__ = [
     "DEFAULT_API_VERSION",
     "DEFAULT_SCOPES",
     "ENDPOINT_KINDS",
+    "ERRORS",
     "FOUNDRY_SCOPES",
     "LLAMA_PARAMS",
     "OPENAI_V1_SCOPES",
     "ROUTES",
-    "APIConnectionError",
-    "APIStatusError",
-    "APITimeoutError",
     "Api",
     "AsyncAzureLlamaClient",
     "AsyncLlamaStream",
     "AsyncStream",
-    "AuthenticationError",
     "AzureLlamaClient",
-    "AzureLlamaError",
-    "BadRequestError",
     "Capabilities",
     "CapabilityStore",
     "CatalogueEntry",
@@ -161,14 +137,10 @@ __all__ = [
     "ChatParams",
     "ChatRequest",
     "ClientConfig",
-    "ContentFilterError",
-    "ContextWindowExceededError",
-    "CredentialError",
     "EndpointFacts",
     "EndpointKind",
     "ErrorInfo",
     "ExtraParametersMode",
-    "InternalServerError",
     "KeyAuth",
     "Limits",
     "LlamaParams",
@@ -177,15 +149,8 @@ __all__ = [
     "ModelInfo",
     "ModelKind",
     "ModelSources",
-    "NotFoundError",
-    "PermissionDeniedError",
     "Plan",
     "PreparedRequest",
-    "RateLimitError",
-    "RedirectError",
-    "RequestValidationError",
-    "ResponseDecodeError",
-    "ResponseTooLargeError",
     "RetiredModelWarning",
     "Retirement",
     "RetryPolicy",
@@ -193,14 +158,11 @@ __all__ = [
     "Schema",
     "Secret",
     "Stream",
-    "StreamInterruptedError",
-    "StructuredOutputError",
     "TextCompletion",
     "TokenAuth",
     "TokenCredentialLike",
     "ToolCall",
     "ToolCallBuffer",
-    "UnprocessableEntityError",
     "Usage",
     "achat",
     "achat_stream",
@@ -245,6 +207,7 @@ __all__ = [
     "tools_prompt",
     "warn_if_retired",
 ]
+__all__ += _errors.__all__
 
 # Type checkers see the real names (at run time `__getattr__` loads them on first access);
 # `tests/test_packaging.py` pins that this block and `_LAZY` name the same things.

@@ -355,7 +355,11 @@ class _ClientBase:
         return error
 
     def _retry_wait(self, attempt: int, error: AzureLlamaError, deadline: Deadline) -> float | None:
-        """Seconds to wait before retrying, or None when the error is final."""
+        """Seconds to wait before retrying, or None when the error is final as it is.
+
+        Raises `error` rebuilt with the reason in its message (errors are never changed) when
+        only the call's deadline stops the retry; called outside any `except` block, as the
+        caller's own `raise error` is, so nothing chains to the lower layer."""
         if attempt >= self.retry.max_retries or deadline.expired():
             return None
         if isinstance(error, APIStatusError):
@@ -370,10 +374,10 @@ class _ClientBase:
         if not deadline.allows(wait):
             # Sleeping past the deadline helps nobody: the caller gets the error (and a 429's
             # `retry_after`) now, with time left to decide.
-            error.message = f"{error.message} (not retried: the wait of {wait:g}s exceeds what "
-            error.message += "is left of the call's timeout)"
-            error.args = (error.message,)
-            return None
+            raise error.replace(
+                message=f"{error.message} (not retried: the wait of {wait:g}s exceeds what "
+                "is left of the call's timeout)"
+            )
         logger.info("retrying %s after %.2fs (attempt %d)", type(error).__name__, wait, attempt + 1)
         return wait
 

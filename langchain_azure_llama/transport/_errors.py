@@ -8,9 +8,7 @@ AzureLlamaError
 │   └── APITimeoutError           connect/read/pool timeout before the first streamed byte
 ├── StreamInterruptedError        the stream ended or broke before [DONE] (partial text kept)
 ├── ResponseDecodeError           the service answered 2xx with a body that is not the protocol
-│   └── StructuredOutputError     the answer did not match the requested JSON schema (after repair)
-
-
+│   ├── StructuredOutputError     the answer did not match the requested JSON schema (after repair)
 │   └── ResponseTooLargeError     a body, inflated body or stream event over its `Limits`
 └── APIStatusError                the service answered with an error status (or an error event)
     ├── RedirectError             3xx: never followed (the key stays on the endpoint's host)
@@ -27,12 +25,27 @@ AzureLlamaError
 
 Every error carries `status_code`, `request_id`, `code`, `param` and `body` where they are known.
 Messages never contain credentials: only the endpoint host, status and the service's own text.
+
+Errors are values, built once and never changed: every keyword of a class's constructor is an
+attribute of the same name, so `fields()` gives what rebuilds an error (`replace(...)` is a copy
+with some of them, or the message, changed; a front end builds its framework's twin from them).
+
+This module is the one list of the project's errors: `__all__` (a literal, which type checkers
+read) names every class and `ERRORS` holds them. The rest follows from it: the transport package
+exports `_errors.__all__`; the LangChain front end (`langchain_azure_llama._errors`) maps each
+class to its twin of the same name, also a langchain-core `Model*Error`; LiteLLM's table
+(`litellm_provider._errors`) has a row per class. Adding an error: its class here, with its
+docstring, and its name in `__all__`; then the two framework decisions, the LangChain twin's
+parent and the LiteLLM exception, and the name in the LangChain `__all__` and the package root's
+`_ERRORS` (literals again, for type checkers and a lazy root). Each front end's
+`test_errors.py` fails, naming what is missing, until all are there.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 __all__ = [
     "APIConnectionError",
@@ -58,6 +71,9 @@ __all__ = [
 ]
 
 
+_E = TypeVar("_E", bound="AzureLlamaError")
+
+
 class AzureLlamaError(Exception):
     """Base class of every error raised by the transport."""
 
@@ -68,8 +84,21 @@ class AzureLlamaError(Exception):
     body: Any = None
 
     def __init__(self, message: str) -> None:
-        super().__init__(message)
+        # `Exception`'s own: a framework class a front end mixes in (langchain-core's
+        # `OutputParserException` rewrites its message) must not change the transport's message.
+        Exception.__init__(self, message)
         self.message = message
+
+    def fields(self) -> dict[str, Any]:
+        """The constructor's keyword arguments that rebuild this error: each is the attribute
+        of the same name, so ``type(e)(e.message, **e.fields())`` is an equal error."""
+        return {name: getattr(self, name) for name in _keywords(type(self))}
+
+    def replace(self: _E, **changes: Any) -> _E:
+        """A new error of the same class with some fields (or ``message``) changed; this one is
+        left as it is."""
+        message = changes.pop("message", self.message)
+        return type(self)(message, **{**self.fields(), **changes})
 
 
 class RequestValidationError(AzureLlamaError, ValueError):
@@ -270,3 +299,29 @@ class RateLimitError(APIStatusError):
 
 class InternalServerError(APIStatusError):
     """HTTP 5xx."""
+
+
+# The classes of `__all__`, by name: what both front ends map (a test checks that every error
+# class of this module is here).
+ERRORS: tuple[type[AzureLlamaError], ...] = tuple(globals()[name] for name in __all__)
+
+
+_KEYWORDS: dict[type[AzureLlamaError], tuple[str, ...]] = {}
+
+
+def _keywords(cls: type[AzureLlamaError]) -> tuple[str, ...]:
+    """The keyword parameters `cls(message, ...)` takes: its constructor's, and those of the
+    constructors its `**kwargs` are passed on to, up the MRO (read once per class)."""
+    known = _KEYWORDS.get(cls)
+    if known is not None:
+        return known
+    names: list[str] = []
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None:
+            continue
+        parameters = inspect.signature(init).parameters.values()
+        names += [p.name for p in parameters if p.kind is p.KEYWORD_ONLY and p.name not in names]
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            break
+    return _KEYWORDS.setdefault(cls, tuple(names))

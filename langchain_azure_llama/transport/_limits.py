@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import httpx
 
 from ._deadline import within
-from ._errors import ResponseDecodeError, ResponseTooLargeError
+from ._errors import RequestValidationError, ResponseDecodeError, ResponseTooLargeError
 
 __all__ = ["ACCEPT_ENCODING", "AsyncResponse", "Limits", "ResponseHead"]
 
@@ -89,7 +89,9 @@ class Limits:
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"Limits.{name} must be a positive int, got {value!r}.")
+                raise RequestValidationError(
+                    f"Limits.{name} must be a positive int, got {value!r}.", param=name
+                )
 
 
 DEFAULT_LIMITS = Limits()

@@ -142,10 +142,9 @@ class _StreamState:
         status = error.get("status") if isinstance(error, dict) else None
         if not isinstance(status, int) or status < 400:
             status = 500
-        exc = error_from_response(status, self.headers, chunk, host=self.host)
-        exc.message = exc.args[0] + " (error event inside the stream)"
-        exc.args = (exc.message,)
-        return exc
+        return error_from_response(
+            status, self.headers, chunk, host=self.host, hint="(error event inside the stream)"
+        )
 
     def _keep_tail(self) -> None:
         text = "".join(self.parts)
@@ -179,8 +178,7 @@ class _StreamState:
         )
 
     def too_large(self, exc: ResponseTooLargeError) -> ResponseTooLargeError:
-        exc.partial_text = self.text
-        return exc
+        return exc.replace(partial_text=self.text)
 
 
 class _StreamBase:

@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.rate_limiters import InMemoryRateLimiter
 from langchain_core.tools import tool
 
-from langchain_azure_llama import ChatAzureLlama, ContentFilterWarning
+from langchain_azure_llama import ChatAzureLlama, ContentFilterWarning, RequestValidationError
 from langchain_azure_llama.emulator import Emulator, EmulatorConfig
 from tests._support.langchain import EMULATOR_KEY, MODEL, Api, merged
 
@@ -367,8 +367,9 @@ async def test_tool_choice_on_the_wire(
 
 def test_unknown_tool_choice_is_refused(native_emu: Emulator) -> None:
     model = ChatAzureLlama(endpoint=native_emu.url, api_key=EMULATOR_KEY)
-    with pytest.raises(ValueError, match="names no bound tool"):
+    with pytest.raises(RequestValidationError, match="names no bound tool") as info:
         model.bind_tools([get_weather], tool_choice="launch")
+    assert info.value.param == "tool_choice"
     model.close()
 
 

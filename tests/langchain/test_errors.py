@@ -18,6 +18,7 @@ from langchain_core.exceptions import (
     ModelPermissionDeniedError,
     ModelRateLimitError,
     ModelTimeoutError,
+    OutputParserException,
 )
 
 import langchain_azure_llama
@@ -381,3 +382,33 @@ async def test_404_on_a_pasted_route_url_names_the_path_and_the_endpoint(
     message = str(info.value)
     assert "404 to /v1/chat/completions/chat/completions" in message
     assert f"it should be '{native_emu.url}'" in message
+
+
+def test_the_langchain_tables_cannot_drift() -> None:
+    """Every transport error (`transport.ERRORS`, the one list) has its LangChain twin: a
+    subclass of it and of a langchain-core `ModelError`, exported by `_errors` and lazily by
+    the package root, under the same name."""
+    assert set(lc._TWINS) == set(t.ERRORS)
+    for cls, twin in lc._TWINS.items():
+        assert twin.__name__ == cls.__name__
+        assert issubclass(twin, cls) and issubclass(twin, ModelError)
+        assert twin.__module__ == lc.__name__
+    names = {cls.__name__ for cls in t.ERRORS} | {"ContentFilterWarning"}
+    assert set(lc.__all__) == names
+    assert set(langchain_azure_llama._ERRORS) == names
+    assert {
+        name for name, module in langchain_azure_llama._LAZY.items() if module == "._errors"
+    } == (names)
+    assert names <= set(langchain_azure_llama.__all__)
+    assert all(getattr(langchain_azure_llama, name) is getattr(lc, name) for name in names)
+
+
+def test_a_twin_is_built_by_its_constructor() -> None:
+    """The twin is built by its constructor from the original's fields, and a langchain-core
+    parent's constructor (`OutputParserException` adds a link to its message) does not touch
+    the transport's message."""
+    original = t.StructuredOutputError("no match", partial_text="{}", validation_error="x")
+    mapped = lc.map_error(original)
+    assert isinstance(mapped, OutputParserException)
+    assert (str(mapped), mapped.args) == ("no match", ("no match",))
+    assert mapped is not original and vars(original) == vars(mapped)

@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, SystemMessage
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from langchain_azure_llama import ChatAzureLlama, ContentFilterWarning
+from langchain_azure_llama import ChatAzureLlama, ContentFilterWarning, RequestValidationError
 from langchain_azure_llama.emulator import Emulator
 from tests._support.langchain import Api, merged
 
@@ -276,10 +276,13 @@ async def test_function_calling_refusal(
 
 def test_bad_arguments_are_refused(native_emu: Emulator) -> None:
     model = ChatAzureLlama(endpoint=native_emu.url, api_key="k")
-    with pytest.raises(ValueError, match="needs a schema"):
+    # Client-side refusals, of the one type (a `ValueError` and a `ModelInvalidRequestError`).
+    with pytest.raises(RequestValidationError, match="needs a schema") as info:
         model.with_structured_output(None)
-    with pytest.raises(ValueError, match="Unknown method"):
+    assert info.value.param == "schema"
+    with pytest.raises(RequestValidationError, match="Unknown method") as info:
         model.with_structured_output(Person, method="xml")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="unsupported arguments"):
+    assert info.value.param == "method"
+    with pytest.raises(RequestValidationError, match="unsupported arguments"):
         model.with_structured_output(Person, tools=[])
     model.close()

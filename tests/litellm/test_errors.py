@@ -322,3 +322,11 @@ async def test_a_blocked_prompt_carries_content_filter_code_and_categories(
     assert getattr(error, "code", None) == "content_filter"
     fields = error.provider_specific_fields  # type: ignore[attr-defined]
     assert fields["filtered_categories"] == ["jailbreak"]
+
+
+def test_every_transport_error_has_its_row() -> None:
+    """The table has a row for each class of the transport's one list (`transport.ERRORS`), and
+    nothing else: a new transport error fails here until LiteLLM's exception for it is chosen."""
+    from litellm_provider import _errors
+
+    assert set(_errors._TABLE) == set(t.ERRORS)

@@ -20,10 +20,9 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.messages.utils import trim_messages
-from pydantic import ValidationError
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-from langchain_azure_llama import AzureLlama, ChatAzureLlama
+from langchain_azure_llama import AzureLlama, ChatAzureLlama, RequestValidationError
 from langchain_azure_llama._tokens import family_of
 
 TABLE = json.loads((Path(__file__).parent / "data" / "llama3_token_counts.json").read_text())
@@ -92,7 +91,7 @@ def test_trim_messages_with_the_model_as_counter(estimating: ChatAzureLlama) -> 
 def test_counts_without_a_tokenizer(estimating: ChatAzureLlama) -> None:
     assert estimating.get_num_tokens("This is a test sentence.") == 6
     assert estimating.get_num_tokens("") == 0
-    with pytest.raises(ValueError, match="tokenizer="):
+    with pytest.raises(RequestValidationError, match="tokenizer="):
         estimating.get_token_ids("hello")
 
 
@@ -177,8 +176,11 @@ def test_tokenizer_json_path(word_tokenizer: Tokenizer, tmp_path: Path) -> None:
     ],
 )
 def test_bad_tokenizer_is_refused_at_construction(value: Any, message: str) -> None:
-    with pytest.raises(ValidationError, match=message):
+    # The one type of every client-side refusal (a `ValueError`), as for any other bad setting.
+    with pytest.raises(RequestValidationError, match=message) as info:
         ChatAzureLlama(endpoint=ENDPOINT, api_key="k", tokenizer=value)
+    assert isinstance(info.value, ValueError)
+    assert info.value.param == "tokenizer"
 
 
 @pytest.mark.usefixtures("no_transformers")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
 import pytest
 
+from langchain_azure_llama import transport as t
 from langchain_azure_llama.transport import (
     APIConnectionError,
     APIStatusError,
@@ -23,6 +25,7 @@ from langchain_azure_llama.transport import (
     UnprocessableEntityError,
     parse_error_body,
 )
+from langchain_azure_llama.transport import _errors as t_errors
 from tests._support.transport import KEY, make_async, make_sync
 
 USER = [{"role": "user", "content": "Hi"}]
@@ -364,3 +367,108 @@ async def test_404_on_a_pasted_route_url_says_what_the_endpoint_should_be(
     path = httpx.URL(endpoint).path.rstrip("/")
     assert f"to {path}/chat/completions" in error.message
     assert f"it should be '{should_be}'" in error.message
+
+
+# -- the one list, and errors as values -------------------------------------------------------
+
+STATUS_FIELDS = {"request_id": "r-1", "code": "c", "param": "p", "body": {"x": 1}}
+# One error of each class, every field set away from its default.
+SAMPLES: dict[type[t.AzureLlamaError], t.AzureLlamaError] = {
+    t.AzureLlamaError: t.AzureLlamaError("m"),
+    t.RequestValidationError: t.RequestValidationError("m", param="temperature"),
+    t.CredentialError: t.CredentialError("m"),
+    t.APIConnectionError: t.APIConnectionError("m", host="h"),
+    t.APITimeoutError: t.APITimeoutError("m", host="h"),
+    t.StreamInterruptedError: t.StreamInterruptedError(
+        "m", partial_text="Once", chunks_received=3, partial_text_truncated=True
+    ),
+    t.ResponseDecodeError: t.ResponseDecodeError("m", partial_text="x", body="{"),
+    t.StructuredOutputError: t.StructuredOutputError(
+        "m", partial_text="{}", validation_error="'n' is required"
+    ),
+    t.ResponseTooLargeError: t.ResponseTooLargeError(
+        "m", limit="max_body_bytes", limit_bytes=10, partial_text="p", body="{"
+    ),
+    t.APIStatusError: t.APIStatusError("m", status_code=409, headers={"a": "b"}, **STATUS_FIELDS),
+    t.RedirectError: t.RedirectError(
+        "m", status_code=307, location="https://e/x", location_host="e", **STATUS_FIELDS
+    ),
+    t.BadRequestError: t.BadRequestError("m", status_code=400, **STATUS_FIELDS),
+    t.ContentFilterError: t.ContentFilterError(
+        "m",
+        source="completion",
+        categories={"hate": {"filtered": True}},
+        partial_text="Once",
+        **STATUS_FIELDS,
+    ),
+    t.ContextWindowExceededError: t.ContextWindowExceededError(
+        "m", status_code=400, **STATUS_FIELDS
+    ),
+    t.AuthenticationError: t.AuthenticationError("m", status_code=401, **STATUS_FIELDS),
+    t.PermissionDeniedError: t.PermissionDeniedError("m", status_code=403, **STATUS_FIELDS),
+    t.NotFoundError: t.NotFoundError("m", status_code=404, **STATUS_FIELDS),
+    t.UnprocessableEntityError: t.UnprocessableEntityError("m", status_code=422, **STATUS_FIELDS),
+    t.RateLimitError: t.RateLimitError("m", retry_after=2.5, status_code=429, **STATUS_FIELDS),
+    t.InternalServerError: t.InternalServerError("m", status_code=503, **STATUS_FIELDS),
+}
+
+
+def test_the_error_list_is_every_error_class_and_the_transport_exports_it() -> None:
+    """`transport._errors.__all__` is the one list (`ERRORS`): a class left out of it would be
+    exported by neither front end."""
+    defined = {
+        value
+        for value in vars(t_errors).values()
+        if isinstance(value, type)
+        and issubclass(value, t.AzureLlamaError)
+        and value.__module__ == t_errors.__name__
+    }
+    assert set(t.ERRORS) == defined == set(SAMPLES)
+    assert [cls.__name__ for cls in t.ERRORS] == t_errors.__all__
+    assert set(t_errors.__all__) <= set(t.__all__)
+    assert all(getattr(t, cls.__name__) is cls for cls in t.ERRORS)
+
+
+@pytest.mark.parametrize("cls", list(SAMPLES), ids=lambda cls: cls.__name__)
+def test_every_error_rebuilds_from_its_fields(cls: type[t.AzureLlamaError]) -> None:
+    """What a front end relies on to build its twin: each constructor keyword is an attribute."""
+    error = SAMPLES[cls]
+    rebuilt = cls(error.message, **error.fields())
+    assert (type(rebuilt), rebuilt.args, vars(rebuilt)) == (cls, error.args, vars(error))
+    changed = error.replace(message="other")
+    assert (changed.message, str(changed), changed.args) == ("other", "other", ("other",))
+    assert {k: v for k, v in vars(changed).items() if k != "message"} == {
+        k: v for k, v in vars(error).items() if k != "message"
+    }
+    assert (error.message, str(error)) == ("m", "m")  # the original is left as it was
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_retry_the_deadline_cannot_wait_for_says_so(kind: str) -> None:
+    """The 429 comes back at once, its message saying why it was not retried; the service's
+    wait is still on `retry_after`, and nothing lower-level is chained to it."""
+    hits: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hits.append(1)
+        return httpx.Response(429, json={"message": "slow down"}, headers={"retry-after": "60"})
+
+    with pytest.raises(RateLimitError) as info:
+        if kind == "sync":
+            make_sync(handler, max_retries=3, timeout=5).chat(USER)
+        else:
+            await make_async(handler, max_retries=3, timeout=5).chat(USER)
+    error = info.value
+    assert re.search(
+        r"slow down \(not retried: the wait of [\d.]+s exceeds what is left", str(error)
+    )
+    assert error.message == str(error)
+    assert (error.retry_after, error.status_code, len(hits)) == (60.0, 429, 1)
+    assert error.__cause__ is None and error.__context__ is None
+
+
+def test_limits_are_refused_as_a_request_validation_error() -> None:
+    with pytest.raises(t.RequestValidationError, match=r"Limits\.max_body_bytes") as info:
+        t.Limits(max_body_bytes=0)
+    assert info.value.param == "max_body_bytes"
+    assert isinstance(info.value, ValueError)
