@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from . import _tokens
 from . import transport as _t
-from ._calls import KNOWN_CALL_NAMES, build_request, choice_logprobs, wire_tool_choice
+from ._calls import build_request, choice_logprobs, wire_tool_choice
 from ._convert import (
     FILTERED_FINISH_REASONS,
     ChunkConverter,
@@ -33,7 +33,6 @@ from ._errors import ContentFilterWarning, mapped_errors
 from ._fast import chat_generation, chat_result
 from ._profile import profile_for
 from ._settings import _AzureLlamaSettings, known_signature
-from ._typos import warn_call_typos
 
 if TYPE_CHECKING:
     from ._structured import Method
@@ -280,13 +279,6 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
         return _tokens.count_messages(self, messages, tools)
 
     # -- tools and structured output -----------------------------------------------------------
-
-    def bind(self, **kwargs: Any) -> Runnable[LanguageModelInput, AIMessage]:
-        """Bind call arguments; one that looks like a misspelt parameter (``temprature``) is
-        warned about here, once per key, at the line that binds it. Other unknown keys are
-        pass-through extras, as at call time."""
-        warn_call_typos(kwargs, KNOWN_CALL_NAMES)
-        return super().bind(**kwargs)
 
     def bind_tools(
         self,

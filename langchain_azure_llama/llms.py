@@ -10,16 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseLLM, LanguageModelInput
+from langchain_core.language_models import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
-from langchain_core.runnables import Runnable
 
 from . import transport as _t
-from ._calls import KNOWN_CALL_NAMES, LLAMA_PARAMS, merge_params
+from ._calls import LLAMA_PARAMS, merge_params
 from ._convert import FILTERED_FINISH_REASONS
 from ._errors import ContentFilterWarning, mapped_errors
 from ._settings import _AzureLlamaSettings, known_signature
-from ._typos import warn_call_typos
 
 __all__ = ["AzureLlama"]
 
@@ -86,12 +84,6 @@ class AzureLlama(_AzureLlamaSettings, BaseLLM):
     @property
     def _llm_type(self) -> str:
         return "azure-llama"
-
-    def bind(self, **kwargs: Any) -> Runnable[LanguageModelInput, str]:
-        """Bind call arguments; one that looks like a misspelt parameter is warned about here,
-        once per key. Other unknown keys are pass-through extras, as at call time."""
-        warn_call_typos(kwargs, KNOWN_CALL_NAMES)
-        return super().bind(**kwargs)
 
     def _plan(self, stop: list[str] | None, kwargs: dict[str, Any]) -> _TextCall:
         typed = _TEXT_PARAMS + LLAMA_PARAMS if self.api == "llama" else _TEXT_PARAMS
