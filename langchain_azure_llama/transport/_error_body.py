@@ -170,26 +170,25 @@ _RESOURCE_ROUTES = ("/models", "/openai/v1")
 
 def setting_hint(status: int, message: str, endpoint: str | None) -> str | None:
     """The setting to change, for an answer Azure gives when a setting is wrong: native tools
-    refused (`tool_calling`), no deployment chosen (`deployment`), a Foundry resource endpoint
-    without its route (the endpoint's path)."""
+    refused (`tool_calling`), no deployment chosen (`deployment`)."""
     if status == 400 and _VLLM_NO_TOOLS in message:
         return _TOOLS_HINT
     if status == 404 and _NO_ROUTE in message:
         return _DEPLOYMENT_HINT
-    if status == 404 and endpoint:
-        return foundry_route_hint(endpoint)
     return None
 
 
-def foundry_route_hint(endpoint: str) -> str | None:
-    """A 404 from a Foundry resource endpoint whose path is neither `/models` nor `/openai/v1`."""
+def foundry_route_hint(endpoint: str, kind: str) -> str | None:
+    """For a 404: a Foundry resource endpoint (by its host, or `endpoint_kind`) whose path is
+    neither `/models` nor `/openai/v1`, the routes its deployments are served under."""
     try:
         parts = urlsplit(endpoint)
         host = (parts.hostname or "").lower()
     except ValueError:
         return None
     path = parts.path.rstrip("/").lower()
-    if not host.endswith(_RESOURCE_HOSTS) or path in _RESOURCE_ROUTES:
+    resource = kind in ("foundry", "openai-v1") or host.endswith(_RESOURCE_HOSTS)
+    if not resource or path in _RESOURCE_ROUTES:
         return None
     base = f"{parts.scheme}://{parts.netloc}"
     return (
