@@ -82,6 +82,19 @@ def known_signature(func: _F) -> _F:
     return func
 
 
+class _BuiltSignature:
+    """`__signature__` of a model class whose build pydantic defers (``defer_build``): the
+    class is built on first look, so pydantic's own signature (every field, by the name users
+    type) is returned instead of the parent class's."""
+
+    def __get__(self, instance: object, owner: type[BaseModel]) -> inspect.Signature:
+        if not owner.__pydantic_complete__:
+            owner.model_rebuild()
+        if "__signature__" in owner.__dict__:
+            return owner.__signature__
+        return inspect.signature(owner.__init__)
+
+
 if TYPE_CHECKING:
     _Base = BaseLanguageModel[Any]
     # What a caller may pass: a plain string is wrapped in `SecretStr` by pydantic, so the
@@ -228,6 +241,10 @@ class _AzureLlamaSettings(_Base):
     )
 
     _pools: Pools = PrivateAttr()
+
+    # `inspect.signature(ChatAzureLlama)` / `help()`: the fields, built on first look (see
+    # `_BuiltSignature`), not BaseChatModel's while the validator is deferred.
+    __signature__: ClassVar[inspect.Signature] = _BuiltSignature()  # type: ignore[assignment]
 
     @model_validator(mode="before")
     @classmethod
