@@ -52,8 +52,11 @@ lint:
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
+## The packages, then the documented calls: cookbook/ and README's ```python blocks (pyright
+## is not run: it needs node from npm, which this PyPI-only install does not provide).
 typecheck:
 	$(BIN)/mypy
+	$(BIN)/pytest -q tests/test_docs_typecheck.py
 
 test:
 	$(BIN)/pytest -q

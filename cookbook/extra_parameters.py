@@ -16,6 +16,8 @@ otherwise the built-in emulator answers (it accepts logprobs but computes none).
 
 from __future__ import annotations
 
+from typing import Any
+
 from _target import Target, target  # cookbook/ is on sys.path when a recipe runs as a script
 from langchain_core.messages import HumanMessage
 
@@ -46,7 +48,12 @@ def model_extras(t: Target) -> None:
 
 def llama_native(t: Target) -> None:
     print("\n== api='llama': the Llama-native /v1/chat/completions ==")
-    base = {"model": t.model, "endpoint": t.endpoint, "api_key": t.api_key, "max_tokens": 32}
+    base: dict[str, Any] = {
+        "model": t.model,
+        "endpoint": t.endpoint,
+        "api_key": t.api_key,
+        "max_tokens": 32,
+    }
     two = ChatAzureLlama(api="llama", n=2, temperature=0.8, **base)
     for index, generation in enumerate(two.generate([[HumanMessage(QUESTION)]]).generations[0]):
         print(f"n=2 [{index}]  :", generation.text)

@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 
 # Offline-safe LiteLLM: its bundled price map instead of a download at import.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no tokenizer download either
 
 import litellm
 

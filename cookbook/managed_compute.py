@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM's bundled price map
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # and no tokenizer download
 
 import litellm
 from _target import target  # cookbook/ is on sys.path when run as a script

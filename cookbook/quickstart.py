@@ -19,6 +19,7 @@ import os
 
 # Offline-safe LiteLLM: its bundled price map instead of a download at import.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no tokenizer download either
 
 from _target import Target, target  # cookbook/ is on sys.path when a recipe runs as a script
 
@@ -67,8 +68,9 @@ def langchain_demo(t: Target) -> None:
         print(piece, end="", flush=True)
     print()
     message = llm.invoke(QUESTION)
-    usage = message.usage_metadata or {}
-    print(f"usage  : {usage.get('input_tokens')} in + {usage.get('output_tokens')} out tokens")
+    usage = message.usage_metadata
+    if usage is not None:
+        print(f"usage  : {usage['input_tokens']} in + {usage['output_tokens']} out tokens")
 
 
 def litellm_demo(t: Target) -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM's bundled price map
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # and no tokenizer download
 
 import litellm
 import yaml
@@ -58,7 +59,7 @@ def failover(east: Target, sweden: Target) -> None:
             model_list=model_list,
             num_retries=2,
             allowed_fails=0,
-            optional_pre_call_checks=LIMITS,  # type: ignore[arg-type]
+            optional_pre_call_checks=LIMITS,
         )
         if east.emulator is not None:
             east.emulator.inject(fault, times=100)

@@ -51,6 +51,7 @@ def main() -> None:
         )
         extract = llm.with_structured_output(Lead, include_raw=True)
         result = extract.invoke([("system", "Extract the sales lead."), ("user", EMAIL)])
+        assert isinstance(result, dict)  # include_raw=True: {"raw", "parsed", "parsing_error"}
         lead: Lead = result["parsed"]
         print("json_schema      :", repr(lead))
         usage = result["raw"].usage_metadata or {}

@@ -16,8 +16,10 @@ from langchain_core.messages import BaseMessage
 from . import transport as _t
 from ._convert import messages_to_wire
 from ._errors import RequestValidationError
+from ._typos import CALL_NAMES, warn_call_typos
 
 __all__ = [
+    "KNOWN_CALL_NAMES",
     "LLAMA_PARAMS",
     "TYPED_PARAMS",
     "build_request",
@@ -40,6 +42,8 @@ TYPED_PARAMS = (
 )
 # The Llama-native API's own parameters, typed on its /v1 routes only.
 LLAMA_PARAMS = _t.LLAMA_PARAMS
+# Every name a call's keyword may mean; one close to these is warned about as a likely typo.
+KNOWN_CALL_NAMES = frozenset(TYPED_PARAMS + LLAMA_PARAMS + CALL_NAMES)
 _CLIENT_OPTIONS = ("headers", "timeout")
 
 
@@ -116,6 +120,8 @@ def merge_params(
     _set_stop(params, chosen)
     options = {key: rest.pop(key) for key in _CLIENT_OPTIONS if key in rest}
     options = {key: value for key, value in options.items() if value is not None}
+    if rest:
+        warn_call_typos(rest, KNOWN_CALL_NAMES)
     extras = {**(model_extras or {}), **(rest.pop("model_extras", None) or {}), **rest}
     return params, options, extras
 

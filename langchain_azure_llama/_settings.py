@@ -17,12 +17,21 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from langchain_core.language_models.base import BaseLanguageModel, LangSmithParams
 from langchain_core.utils import get_pydantic_field_names
-from pydantic import AfterValidator, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    model_validator,
+)
 from typing_extensions import Self
 
 from . import __version__, _tokens
@@ -31,6 +40,7 @@ from ._calls import LLAMA_PARAMS, refuse_llama_fields
 from ._convert import PROVIDER
 from ._errors import mapped_errors
 from ._pools import Pools, settings_errors
+from ._typos import caller_stacklevel, close_name
 from .transport._env import CREDENTIAL_ENV, endpoint_from_env, resolve_auth
 
 __all__ = ["_AzureLlamaSettings", "known_signature"]
@@ -57,6 +67,10 @@ _CLIENT_FIELDS = frozenset(
 )
 
 
+# Never in `repr`: secrets, and LangChain's bookkeeping a user did not type.
+_NOT_SHOWN = frozenset({"api_key", "credential", "metadata", "profile"})
+
+
 def known_signature(func: _F) -> _F:
     """Give `func` its own signature once, for langchain-core's per-call look.
 
@@ -68,9 +82,26 @@ def known_signature(func: _F) -> _F:
     return func
 
 
+class _BuiltSignature:
+    """`__signature__` of a model class whose build pydantic defers (``defer_build``): the
+    class is built on first look, so pydantic's own signature (every field, by the name users
+    type) is returned instead of the parent class's."""
+
+    def __get__(self, instance: object, owner: type[BaseModel]) -> inspect.Signature:
+        if not owner.__pydantic_complete__:
+            owner.model_rebuild()
+        if "__signature__" in owner.__dict__:
+            return owner.__signature__
+        return inspect.signature(owner.__init__)
+
+
 if TYPE_CHECKING:
     _Base = BaseLanguageModel[Any]
+    # What a caller may pass: a plain string is wrapped in `SecretStr` by pydantic, so the
+    # attribute always holds a `SecretStr` at runtime (read it with `_secret_text`).
+    _Key = str | SecretStr | None
 else:
+    _Key = SecretStr | None
     # The unparametrised class: both `BaseChatModel` and `BaseLLM` have it in their MRO.
     _Base = BaseLanguageModel
 
@@ -83,18 +114,20 @@ class _AzureLlamaSettings(_Base):
     _use_instead: ClassVar[str]
     """What to use for a deployment of the other model type."""
 
-    model: str | None = Field(default=None, alias="model_name")
+    model: str | None = Field(default=None, validation_alias=AliasChoices("model", "model_name"))
     """Model name sent as `model` and used for tracing (e.g. "Llama-3.3-70B-Instruct").
 
     Optional on serverless endpoints, which serve one model; required on a Foundry resource's
     endpoints, where it names the deployment (README "Configuration"). The name in each
     response wins in the response metadata."""
 
-    endpoint: str | None = Field(default=None, alias="base_url")
+    endpoint: str | None = Field(
+        default=None, validation_alias=AliasChoices("endpoint", "base_url")
+    )
     """Endpoint URL, e.g. ``https://<host>.<region>.models.ai.azure.com``; defaults to
     ``AZURE_INFERENCE_ENDPOINT``."""
 
-    api_key: SecretStr | None = None
+    api_key: _Key = None
     """Endpoint key; defaults to ``AZURE_INFERENCE_CREDENTIAL`` unless `credential` is given.
     Sent as both ``Authorization: Bearer`` and ``api-key``, as the Azure SDK does."""
 
@@ -125,13 +158,18 @@ class _AzureLlamaSettings(_Base):
     temperature: float | None = None
     """Sampling temperature, 0 to 2."""
 
-    max_tokens: int | None = None
+    max_tokens: int | None = Field(
+        default=None,
+        validation_alias=AliasChoices("max_tokens", "max_completion_tokens", "max_output_tokens"),
+    )
     """Most tokens to generate (Azure's default is small for text completion: set it)."""
 
     top_p: float | None = None
     """Nucleus sampling mass, 0 to 1."""
 
-    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    stop: list[str] | None = Field(
+        default=None, validation_alias=AliasChoices("stop", "stop_sequences")
+    )
     """Stop sequences."""
 
     presence_penalty: float | None = None
@@ -198,32 +236,45 @@ class _AzureLlamaSettings(_Base):
 
     # defer_build: pydantic builds the validator on first construction, not at import (a third
     # of what importing ChatAzureLlama adds to langchain-core's own import; issue 14).
-    model_config = ConfigDict(populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(
+        populate_by_name=True, defer_build=True, use_attribute_docstrings=True
+    )
 
     _pools: Pools = PrivateAttr()
+
+    # `inspect.signature(ChatAzureLlama)` / `help()`: the fields, built on first look (see
+    # `_BuiltSignature`), not BaseChatModel's while the validator is deferred.
+    __signature__: ClassVar[inspect.Signature] = _BuiltSignature()  # type: ignore[assignment]
 
     @model_validator(mode="before")
     @classmethod
     def _unknown_keywords_to_model_extras(cls, values: Any) -> Any:
-        """Move keywords that are not fields into `model_extras`, warning about each one."""
+        """Move keywords that are not fields into `model_extras`, warning about each one.
+
+        LangChain's usual ``model_kwargs={...}`` is merged into `model_extras` (with a note);
+        a keyword close to a setting's name is named as the likely typo.
+        """
         if not isinstance(values, dict):
             return values
-        unknown = sorted(set(values) - get_pydantic_field_names(cls))
-        if not unknown:
-            return values
         values = dict(values)
-        extras = dict(values.get("model_extras") or {})
-        if twice := [name for name in unknown if name in extras]:
-            raise ValueError(f"{twice} given both as keywords and in model_extras.")
-        extras.update((name, values.pop(name)) for name in unknown)
-        values["model_extras"] = extras
-        warnings.warn(
-            f"{cls.__name__} has no setting {', '.join(map(repr, unknown))}: sent to the model "
-            "as model_extras (extra-parameters: pass-through). Check the spelling, or pass "
-            "model_extras={...} to say it is meant.",
-            UserWarning,
-            stacklevel=4,
-        )
+        notes = []
+        if "model_kwargs" in values:
+            values = _merged_model_kwargs(values)
+            notes.append(
+                "model_kwargs is model_extras here: its keys are sent to the model as "
+                "model_extras (extra-parameters: pass-through)."
+            )
+        known = _known_names(cls)
+        unknown = sorted(set(values) - known)
+        if unknown:
+            extras = dict(values.get("model_extras") or {})
+            if twice := [name for name in unknown if name in extras]:
+                raise ValueError(f"{twice} given both as keywords and in model_extras.")
+            extras.update((name, values.pop(name)) for name in unknown)
+            values["model_extras"] = extras
+            notes.append(_unknown_note(cls.__name__, unknown, known))
+        for note in notes:
+            warnings.warn(note, UserWarning, stacklevel=caller_stacklevel())
         return values
 
     def __init__(self, **kwargs: Any) -> None:
@@ -237,7 +288,7 @@ class _AzureLlamaSettings(_Base):
         refuse_llama_fields(self, self.api)
         if self.endpoint is None:
             self.endpoint = endpoint_from_env()
-        explicit = self.api_key.get_secret_value() if self.api_key is not None else None
+        explicit = _secret_text(self.api_key)
         key, credential = resolve_auth(explicit, self.credential)
         if self.api_key is None and key is not None:
             self.api_key = SecretStr(key)
@@ -285,6 +336,13 @@ class _AzureLlamaSettings(_Base):
         return pools.async_
 
     # -- identity, tracing, serialisation ------------------------------------------------------
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Only the settings the caller set, in field order; keys and credentials never."""
+        fields = type(self).model_fields
+        for name in fields:
+            if name in self.model_fields_set and name not in _NOT_SHOWN and fields[name].repr:
+                yield name, getattr(self, name)
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
@@ -388,3 +446,46 @@ class _AzureLlamaSettings(_Base):
     async def aclose(self) -> None:
         """Close the async connection pool of the running event loop."""
         await self._async_client.aclose()
+
+
+def _secret_text(value: str | SecretStr | None) -> str | None:
+    """The text of a key field (a `SecretStr` at runtime; `str` is what callers may pass)."""
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def _known_names(cls: type[BaseModel]) -> set[str]:
+    """Every spelling a constructor accepts: field names, aliases and their alias choices."""
+    names = set(get_pydantic_field_names(cls))
+    for field in cls.model_fields.values():
+        if isinstance(field.validation_alias, AliasChoices):
+            names.update(c for c in field.validation_alias.choices if isinstance(c, str))
+        elif isinstance(field.validation_alias, str):
+            names.add(field.validation_alias)
+    return names
+
+
+def _merged_model_kwargs(values: dict[str, Any]) -> dict[str, Any]:
+    """`model_kwargs` (LangChain's usual name) folded into `model_extras`."""
+    given = values.pop("model_kwargs") or {}
+    if not isinstance(given, Mapping):
+        raise ValueError("model_kwargs must be a dict of body keys (it is model_extras here).")
+    extras = dict(values.get("model_extras") or {})
+    if twice := sorted(set(given) & set(extras)):
+        raise ValueError(f"{twice} given both in model_kwargs and in model_extras.")
+    values["model_extras"] = {**extras, **given}
+    return values
+
+
+def _unknown_note(owner: str, unknown: list[str], known: set[str]) -> str:
+    """The constructor's warning: what was not a setting, and the setting each looks like."""
+    public = sorted(name for name in known if not name.startswith("_"))
+    guesses = [
+        f"{name!r} (did you mean {guess!r}?)" if guess else repr(name)
+        for name in unknown
+        for guess in [close_name(name, public)]
+    ]
+    return (
+        f"{owner} has no setting {', '.join(guesses)}: sent to the model as model_extras "
+        "(extra-parameters: pass-through). Check the spelling, or pass model_extras={...} to "
+        "say it is meant."
+    )

@@ -318,7 +318,9 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
         Args:
             schema: The output schema.
             include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead of raising.
-            method: "json_schema" (prompted schema, validated, one repair round; default),
+            method: "json_schema" (default: `response_format` sent natively, the schema asked
+                for in the prompt after a refusal or for models Azure lists without response
+                formats; validated, one repair round),
                 "function_calling" (a forced tool, native or prompted per `tool_calling`), or
                 "json_mode" (same as "json_schema": Llama on Azure has no JSON mode).
             strict: Accepted for compatibility and ignored: validation is always on.

@@ -85,9 +85,18 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add = parser.add_argument
-    add("--host", default="127.0.0.1")
-    add("--port", type=int, default=8089)
-    add("--api-key", default="emulator-key")
+    add("--host", default="127.0.0.1", help="interface to bind (default: %(default)s)")
+    add(
+        "--port",
+        type=int,
+        default=8089,
+        help="port to bind; 0 picks a free one (default: %(default)s)",
+    )
+    add(
+        "--api-key",
+        default="emulator-key",
+        help="the endpoint key, as Authorization: Bearer or api-key (default: %(default)s)",
+    )
     add(
         "--kind",
         choices=KINDS,
@@ -95,9 +104,22 @@ def _parser() -> argparse.ArgumentParser:
         help="endpoint kind (default: foundry with --models, managed with --deployment or "
         "--token, else serverless); openai-v1 serves the Azure OpenAI v1 route",
     )
-    add("--model", default="Meta-Llama-3.1-8B-Instruct")
-    add("--model-type", choices=["chat-completion", "text-generation"], default="chat-completion")
-    add("--info-spelling", default="chat-completion")
+    add(
+        "--model",
+        default="Meta-Llama-3.1-8B-Instruct",
+        help="the model served, reported by /info and in every answer (default: %(default)s)",
+    )
+    add(
+        "--model-type",
+        choices=["chat-completion", "text-generation"],
+        default="chat-completion",
+        help="chat-completion serves the chat routes, text-generation the completion routes",
+    )
+    add(
+        "--info-spelling",
+        default="chat-completion",
+        help="the raw model_type /info reports for a chat model (default: %(default)s)",
+    )
     add(
         "--tool-mode",
         "--tools-mode",
@@ -107,14 +129,30 @@ def _parser() -> argparse.ArgumentParser:
         help="native `tools`: answer with tool calls (native), refuse with vLLM's 400 "
         "(reject) or answer in plain text as if none were sent (ignore)",
     )
-    add("--response-format-mode", choices=["accept", "reject"], default="accept")
+    add(
+        "--response-format-mode",
+        choices=["accept", "reject"],
+        default="accept",
+        help="json_schema response_format: answered (accept) or Azure's 422 (reject)",
+    )
     add("--json-fence", action="store_true", help="fence prompted JSON answers in ```json")
-    add("--rpm", type=int, default=None)
-    add("--tpm", type=int, default=None)
+    add("--rpm", type=int, default=None, help="requests per rolling minute before a 429")
+    add("--tpm", type=int, default=None, help="tokens per rolling minute before a 429")
     add("--upstream", default=None, help="OpenAI-compatible base URL to forward to")
-    add("--upstream-model", default=None)
-    add("--chunk-delay", type=float, default=0.0)
-    add("--deployment", action="append", default=[], metavar="NAME=MODEL")
+    add("--upstream-model", default=None, help="the model sent upstream (default: the request's)")
+    add(
+        "--chunk-delay",
+        type=float,
+        default=0.0,
+        help="seconds between streamed chunks (default: %(default)s)",
+    )
+    add(
+        "--deployment",
+        action="append",
+        default=[],
+        metavar="NAME=MODEL",
+        help="managed: a deployment, chosen by the azureml-model-deployment header (repeat)",
+    )
     add(
         "--token",
         action="append",

@@ -161,10 +161,15 @@ def _last_user_text(messages: Sequence[dict[str, Any]]) -> str:
 def _native_calls(prompt: Prompt) -> tuple[ToolCall, ...]:
     functions = [t["function"] for t in prompt.tools if _is_function_tool(t)]
     last = prompt.messages[-1] if prompt.messages else {}
-    if not functions or prompt.tool_choice == "none" or last.get("role") != "user":
-        return ()
-    user_text = text_of(last)
     forced = _forced_name(prompt.tool_choice)
+    # A forced tool_choice is obeyed after tool results too, as a real model's constrained
+    # decoding does (LangChain's ToolStrategy forces its schema tool after the agent's tools).
+    must_call = forced is not None or prompt.tool_choice == "required"
+    if not functions or prompt.tool_choice == "none":
+        return ()
+    if last.get("role") != "user" and not must_call:
+        return ()
+    user_text = text_of(last) if last.get("role") == "user" else _last_user_text(prompt.messages)
     chosen = [_choose_native(functions, forced, user_text)]
     if prompt.parallel_calls is not None:
         chosen = _cycled(_candidates(functions, forced, user_text), prompt.parallel_calls)

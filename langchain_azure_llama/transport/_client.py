@@ -39,7 +39,7 @@ from ._config import (
     routes_by_model,
 )
 from ._deadline import Deadline, hold_to_deadline, within
-from ._error_body import error_from_response, parse_error_body
+from ._error_body import error_from_response, foundry_route_hint, parse_error_body
 from ._errors import (
     APIConnectionError,
     APIStatusError,
@@ -321,6 +321,8 @@ class _ClientBase:
             # Only a request that carried images can hit the image limit.
             hint = image_count_hint(parse_error_body(body).message, prepared.model)
         deployment = None
+        if response.status_code == 404:
+            hint = foundry_route_hint(self.config.endpoint, self.config.kind)
         if response.status_code == 404 and routes_by_model(self.config.kind):
             deployment = _model_sent(prepared)
         return error_from_response(

@@ -241,6 +241,13 @@ class ClientConfig:
         if kind == "foundry" and endpoint_kind is None:
             url = _foundry_base(url)
         key, token_credential = _resolve_credential(api_key, credential)
+        if token_credential is not None and kind == "serverless":
+            raise RequestValidationError(
+                "Serverless API endpoints accept keys only, not Microsoft Entra ID tokens: pass "
+                "api_key=... (the endpoint's key) instead of credential=... (Entra ID works on "
+                "managed compute and Foundry resource endpoints).",
+                param="credential",
+            )
         if deployment and routes_by_model(kind):
             raise RequestValidationError(
                 "Foundry resource endpoints (/models, /openai/v1) choose the deployment by "

@@ -113,6 +113,7 @@ def error_from_response(
     reason = headers.get("x-ms-error-reason")
     if reason:
         text += f" ({sanitize(reason, _MAX_REASON)})"
+    hint = " ".join(filter(None, [setting_hint(status, info.message, endpoint), hint])) or None
     if status == 404 and deployment is not None:
         hint = " ".join(filter(None, [_deployment_hint(deployment, code), hint]))
     if status == 404 and endpoint:
@@ -145,6 +146,55 @@ def _deployment_hint(deployment: str, code: str | None) -> str:
         f"The resource has {what} named {sanitize(deployment, _MAX_REASON)!r}: `model` must be "
         "the deployment name you chose when deploying (case-sensitive), which is the model's "
         "name only if you kept it."
+    )
+
+
+# Azure's own sentences for a setting the caller can change, and the setting that fixes each.
+# vLLM (serverless Llama) refusing `tools`: its flags are not the user's to set on Azure.
+_VLLM_NO_TOOLS = "--enable-auto-tool-choice"
+_TOOLS_HINT = (
+    "Azure's Llama deployments run vLLM without these flags, and they cannot be set: pass "
+    "tool_calling='auto' (native tools, switching to prompted tools on this refusal) or "
+    "tool_calling='prompt'."
+)
+# Azure ML's router on a managed endpoint with several deployments and none chosen.
+_NO_ROUTE = "deployment specific header to route"
+_DEPLOYMENT_HINT = (
+    "The managed endpoint needs to be told which deployment to call: pass "
+    "deployment='<deployment name>' (sent as the azureml-model-deployment header)."
+)
+# A Foundry resource's hosts, and the two routes its Llama deployments are served under.
+_RESOURCE_HOSTS = (".services.ai.azure.com", ".cognitiveservices.azure.com", ".openai.azure.com")
+_RESOURCE_ROUTES = ("/models", "/openai/v1")
+
+
+def setting_hint(status: int, message: str, endpoint: str | None) -> str | None:
+    """The setting to change, for an answer Azure gives when a setting is wrong: native tools
+    refused (`tool_calling`), no deployment chosen (`deployment`)."""
+    if status == 400 and _VLLM_NO_TOOLS in message:
+        return _TOOLS_HINT
+    if status == 404 and _NO_ROUTE in message:
+        return _DEPLOYMENT_HINT
+    return None
+
+
+def foundry_route_hint(endpoint: str, kind: str) -> str | None:
+    """For a 404: a Foundry resource endpoint (by its host, or `endpoint_kind`) whose path is
+    neither `/models` nor `/openai/v1`, the routes its deployments are served under."""
+    try:
+        parts = urlsplit(endpoint)
+        host = (parts.hostname or "").lower()
+    except ValueError:
+        return None
+    path = parts.path.rstrip("/").lower()
+    resource = kind in ("foundry", "openai-v1") or host.endswith(_RESOURCE_HOSTS)
+    if not resource or path in _RESOURCE_ROUTES:
+        return None
+    base = f"{parts.scheme}://{parts.netloc}"
+    return (
+        f"A Foundry resource serves Llama under {base}/models (Azure AI Model Inference API) "
+        f"and {base}/openai/v1 (OpenAI v1 route, model='<deployment name>'): set the endpoint "
+        "to one of them."
     )
 
 

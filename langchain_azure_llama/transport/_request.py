@@ -208,6 +208,8 @@ def _finish(
 ) -> PreparedRequest:
     out_headers = dict(headers or {})
     check_headers(out_headers)  # CR/LF would split headers; non-ASCII fails late in httpx
+    if model_extras and not _MAX_TOKENS_SPELLINGS.isdisjoint(model_extras):
+        model_extras = _max_tokens_spelt_otherwise(body, model_extras)
     if model_extras:
         _check_extras(model_extras, typed)
         body.update(model_extras)
@@ -364,6 +366,30 @@ def check_llama_params(params: Mapping[str, Any], *, stream: bool) -> None:
                 "use_beam_search needs temperature=0 (beam search is greedy).",
                 param="use_beam_search",
             )
+
+
+# OpenAI's newer and Google's names for `max_tokens`: Llama on Azure knows only `max_tokens`.
+_MAX_TOKENS_SPELLINGS = frozenset({"max_completion_tokens", "max_output_tokens"})
+
+
+def _max_tokens_spelt_otherwise(
+    body: dict[str, Any], model_extras: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`max_completion_tokens` / `max_output_tokens` sent as what they mean, `max_tokens`."""
+    extras = dict(model_extras)
+    given = {key: extras.pop(key) for key in sorted(_MAX_TOKENS_SPELLINGS & set(extras))}
+    values = {value for value in given.values() if value is not None}
+    if body.get("max_tokens") is not None:
+        values.add(body["max_tokens"])
+    if len(values) > 1:
+        raise RequestValidationError(
+            f"{sorted(given)} mean max_tokens here, and the values differ from each other or "
+            "from max_tokens: set max_tokens once.",
+            param=next(iter(given)),
+        )
+    if values:
+        body["max_tokens"] = values.pop()
+    return extras
 
 
 def _check_extras(model_extras: Mapping[str, Any], typed: tuple[str, ...]) -> None:

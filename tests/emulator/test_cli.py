@@ -75,3 +75,12 @@ def test_cli_rejects_a_bad_deployment_flag() -> None:
 
     with pytest.raises(SystemExit):
         main(["--deployment", "no-equals-sign"])
+
+
+def test_help_documents_every_flag() -> None:
+    from langchain_azure_llama.emulator.__main__ import _parser
+
+    actions = [a for a in _parser()._actions if a.option_strings]
+    assert len(actions) >= 17
+    undocumented = [a.option_strings[0] for a in actions if not (a.help or "").strip()]
+    assert undocumented == []

@@ -15,6 +15,7 @@ import pytest
 from langchain_azure_llama.transport import (
     AuthenticationError,
     CredentialError,
+    RequestValidationError,
     TokenAuth,
 )
 from tests._support.transport import KEY, make_async, make_sync
@@ -150,10 +151,22 @@ def test_persistent_401_raises_after_one_refresh() -> None:
     assert len(seen) == 2 and len(credential.calls) == 2
 
 
-def test_token_on_serverless_host_explains_keys_only() -> None:
+def test_token_on_serverless_host_refused_before_sending() -> None:
+    credential = FakeCredential()
+    seen, handler = recorder(lambda r: 401)
+    with pytest.raises(RequestValidationError, match=r"accept keys only.*pass api_key=") as info:
+        make_sync(handler, api_key=None, credential=credential)
+    assert info.value.param == "credential"
+    assert seen == [] and credential.calls == []
+
+
+def test_token_on_serverless_host_of_another_kind_explains_keys_only_on_401() -> None:
+    # endpoint_kind overrides the host's kind (a proxy in front): sent, and the 401 explains.
     credential = FakeCredential()
     _, handler = recorder(lambda r: 401)
-    client = with_clock(make_sync(handler, api_key=None, credential=credential), credential)
+    client = with_clock(
+        make_sync(handler, api_key=None, credential=credential, endpoint_kind="other"), credential
+    )
     with pytest.raises(AuthenticationError, match="Serverless API endpoints accept keys only"):
         client.chat(USER)
 
