@@ -46,7 +46,8 @@ check-min:
 	$(VENV_MIN)/bin/python -m pip install --quiet --constraint $(VENV_MIN)/constraints.txt \
 		-e ".[entra,litellm,tokenizers]" --group dev "litellm==$(LITELLM_MIN)" "langchain-core==$(LANGCHAIN_CORE_MIN)"
 	$(VENV_MIN)/bin/python -m pip list 2>/dev/null | grep -i -E '^(litellm|langchain-core|langchain) '
-	$(VENV_MIN)/bin/pytest tests/litellm tests/langchain -q --ignore=tests/litellm/test_proxy.py
+	$(VENV_MIN)/bin/pytest tests/litellm tests/langchain tests/unit/litellm tests/unit/langchain -q \
+		--ignore=tests/litellm/test_proxy.py --ignore=tests/litellm/test_fleet.py
 
 lint:
 	$(BIN)/ruff format --check .
