@@ -17,7 +17,14 @@ from pathlib import Path
 import pytest
 
 from litellm_provider import MODELS
-from tests.cookbook._recipes import COOKBOOK, DEFAULT_MODEL, EMULATED, offline_env, reply
+from tests.cookbook._recipes import (
+    COOKBOOK,
+    DEFAULT_MODEL,
+    EMULATED,
+    NETWORK_ATTEMPT,
+    offline_env,
+    reply,
+)
 
 TIMEOUT = 300  # seconds for one recipe, all of them running at once on a slow machine
 
@@ -57,6 +64,7 @@ def run() -> Iterator[Run]:
         process = started[recipe]
         stdout, stderr = process.communicate(RECIPES[recipe], timeout=TIMEOUT)
         assert process.returncode == 0, stderr
+        assert NETWORK_ATTEMPT not in stderr, stderr
         return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
     yield collect
