@@ -45,75 +45,297 @@ _USE_TEXT_MODEL = (
 
 
 class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
-    """Meta Llama deployed on Azure AI (serverless API or managed compute).
+    """Meta Llama on Azure AI as a LangChain chat model, over the shared transport.
 
-    Setup: set ``AZURE_INFERENCE_ENDPOINT`` and ``AZURE_INFERENCE_CREDENTIAL`` (the endpoint
-    key), or pass ``endpoint=`` and ``api_key=``. Managed compute endpoints also accept an
-    Entra ID ``credential=`` (e.g. ``DefaultAzureCredential()``); its token is fetched per
-    request, never at construction.
+    Today's Llama-3.3-70B-Instruct and Llama 4 (Maverick, Scout) on a Foundry resource's
+    OpenAI v1 route, and the routes people still run: serverless API endpoints, managed
+    compute online endpoints and the Model Inference API. Every setting below is also in
+    ``inspect.signature(ChatAzureLlama)``, and each field's ``description``
+    (``ChatAzureLlama.model_fields["endpoint"].description``) says what it does.
 
-    ```python
-    from langchain_azure_llama import ChatAzureLlama
+    Setup:
+        Install the package (``pip install langchain-azure-llama``; Entra ID needs the
+        ``[entra]`` extra, exact token counts ``[tokenizers]``) and set the endpoint and its
+        key, or pass ``endpoint=`` and ``api_key=``:
 
-    llm = ChatAzureLlama(model="Meta-Llama-3.1-8B-Instruct", temperature=0, max_tokens=256)
-    llm.invoke("Hello")
-    ```
+        ```bash
+        export AZURE_INFERENCE_ENDPOINT="https://<resource>.openai.azure.com/openai/v1"
+        export AZURE_INFERENCE_CREDENTIAL="<the resource or endpoint key>"
+        ```
 
-    Every call is native: `invoke`/`stream`/`batch` use a sync HTTP pool, `ainvoke`/`astream`/
-    `abatch` an async one. Usage comes back as `usage_metadata` (on exactly one stream chunk),
-    and `response_metadata` holds `model_name`, `finish_reason` and `id`.
+        Offline, ``azure-llama-emulator`` (or ``langchain_azure_llama.emulator.Emulator``)
+        serves the same routes on loopback.
 
-    Tools and structured output go through the transport's Llama protocol
-    (`langchain_azure_llama.transport.chat`); this class only converts LangChain types to wire
-    dicts and back. Tool calling (`bind_tools`) has three modes, set with `tool_calling`:
+    Key init args — completion params:
+        model: str | None
+            The model, or on a Foundry resource (kinds ``openai-v1`` and ``foundry``) your
+            deployment's name (required there), e.g. ``"Llama-3.3-70B-Instruct"``. Also
+            ``model_name``.
+        temperature: float | None
+            Sampling temperature, 0 to 2.
+        max_tokens: int | None
+            Most tokens to generate (also ``max_completion_tokens`` / ``max_output_tokens``);
+            above a known model's max output it is refused before sending.
+        top_p, presence_penalty, frequency_penalty, seed
+            The usual sampling parameters.
+        stop: list[str] | None
+            Stop sequences (also ``stop_sequences``).
+        streaming: bool
+            Stream under the hood even for ``invoke``.
+        model_extras: dict | None
+            Model-specific body keys, sent with ``extra-parameters: pass-through``; unknown
+            keywords and LangChain's usual ``model_kwargs={...}`` land here, with a warning.
+        tool_calling: "auto" | "native" | "prompt"
+            How ``bind_tools`` reaches the model (see Tool calling). Default ``"auto"``.
+        api: "inference" | "llama"
+            ``"llama"``: the Llama-native ``/v1`` route, where ``n``, ``best_of``,
+            ``logprobs``, ``use_beam_search``, ``ignore_eos``, ``stop_token_ids`` and
+            ``skip_special_tokens`` are typed fields, checked before sending (``best_of`` >=
+            ``n``; beam search needs ``best_of`` > 1 and ``temperature=0``; ``best_of`` > 1
+            cannot stream). Logprobs come back in ``response_metadata["logprobs"]``.
 
-    * ``"native"`` sends `tools` / `tool_choice` as the Model Inference API defines them.
-    * ``"prompt"`` never sends `tools`: they are written into the system prompt in Meta's
-      Llama 3.1 JSON tool-calling format and the JSON answer is parsed back into `tool_calls`
-      (streamed too, as tool-call chunks). Earlier tool calls go back as the assistant's JSON
-      text and tool results as `tool` turns (Meta's `ipython` turn in Azure's roles).
-    * ``"auto"`` (default) sends native tools; if the endpoint refuses them (the vLLM 400
-      real Llama deployments return, or a 400/422 naming `tools`), the call is retried once in
-      prompted mode, and the refusal is remembered for the endpoint + deployment + model by
-      every model object in the process (`transport.CAPABILITIES`; ``forget()`` clears it).
+    Key init args — client params:
+        endpoint: str | None
+            The endpoint URL (also ``base_url``); default ``AZURE_INFERENCE_ENDPOINT``.
+        api_key: str | SecretStr | None
+            The key; default ``AZURE_INFERENCE_CREDENTIAL``. Sent as ``Authorization:
+            Bearer`` and ``api-key``. Never shown in ``repr``, logs or errors.
+        credential: TokenCredential | None
+            Microsoft Entra ID instead of a key (``DefaultAzureCredential()``): a token per
+            request, never at construction, refreshed before expiry and once after a 401.
+            Not for serverless endpoints (keys only: refused before sending).
+        deployment: str | None
+            Managed compute: the deployment, sent as ``azureml-model-deployment``.
+        endpoint_kind: "serverless" | "managed" | "foundry" | "openai-v1" | "other" | None
+            Read from the endpoint's host and path; set it for a proxy, a custom domain or
+            the emulator.
+        credential_scopes: list[str] | None
+            Entra ID scopes; by default the one the endpoint's kind documents.
+        api_version: str | None
+            ``api-version`` of the Model Inference API (default ``"2024-05-01-preview"``; not
+            sent on the v1 route); None omits it.
+        timeout: float | None
+            A deadline for the whole call in seconds (default 60); for a stream, an idle
+            timeout once the answer started.
+        max_retries: int
+            Retries of connection errors, 408, 429 and 5xx, honouring ``retry-after``.
+        default_headers, http_client, http_async_client_factory
+            Headers for every request; your own ``httpx.Client``, or a factory of
+            ``httpx.AsyncClient`` (one per event loop).
+        tokenizer: str | tokenizers.Tokenizer | None
+            A Llama ``tokenizer.json`` for exact ``get_num_tokens*``; else an estimate.
 
-    Structured output: ``bind(response_format={"type": "json_schema", ...})`` (what
-    LangChain's agents send with the provider strategy) is sent natively until the endpoint
-    refuses it (Azure's documented 422 for Llama), then asked for in the system prompt; either
-    way the answer is validated against the schema, with one repair round, and comes back as
-    its canonical JSON text (a second failure raises `StructuredOutputError`, an
-    `OutputParserException`). Streams are validated at the end, without repair.
-    `with_structured_output` defaults to ``method="json_schema"`` (that `response_format`);
-    ``"function_calling"`` uses a forced tool in the current tool-calling mode.
-    ``response_format={"type": "json_object"}`` is refused before sending (Azure answers 422).
-    How a call ran is in ``response_metadata["llama_protocol"]`` (``{"tool_calling",
-    "structured_output", "repaired"}``; on a stream, on the chunk with the finish reason).
+        LangChain's own settings are inherited from ``BaseChatModel`` and documented by
+        langchain-core (their ``description`` there is empty): ``rate_limiter`` (e.g.
+        ``InMemoryRateLimiter(requests_per_second=...)``), ``disable_streaming``,
+        ``callbacks``, ``tags``, ``metadata``, ``cache``, ``verbose``, ``name``,
+        ``custom_get_token_ids``, ``output_version`` and ``profile``.
 
-    Content safety: a prompt that Azure AI Content Safety blocks raises `ContentFilterError`
-    (a langchain-core `ModelInvalidRequestError`, with `categories` when Azure sends them).
-    When the filter cuts the *answer* (``finish_reason="content_filter"``), the message is
-    returned (or streamed) as far as it got, with ``response_metadata["finish_reason"] ==
-    "content_filter"``, and a `ContentFilterWarning` (a `UserWarning`) is emitted. Inside
-    `with_structured_output` such an answer raises `ModelRefusalError` instead of parsing.
+    Instantiate:
+        ```python
+        from langchain_azure_llama import ChatAzureLlama
 
-    APIs: ``api="inference"`` (default) uses the Azure AI Model Inference API
-    (``/chat/completions``); ``api="llama"`` the Llama-native ``/v1/chat/completions``, where
-    `n`, `best_of`, `logprobs`, `use_beam_search`, `ignore_eos`, `stop_token_ids` and
-    `skip_special_tokens` are typed fields, checked before sending (``best_of`` >= ``n``; beam
-    search needs ``best_of`` > 1 and ``temperature=0``; ``best_of`` > 1 cannot stream). Azure
-    documents content safety for the Model Inference API routes only: the ``/v1`` route is not
-    filtered (docs/wire-protocol.md §12). Logprobs, when asked for, are in
-    ``response_metadata["logprobs"]``.
+        llm = ChatAzureLlama(
+            model="Llama-3.3-70B-Instruct",  # on a Foundry resource: your deployment's name
+            temperature=0,
+            max_tokens=256,
+            # endpoint="https://<resource>.openai.azure.com/openai/v1",  # else the env vars
+            # api_key="...",  # or credential=DefaultAzureCredential()
+        )
+        ```
 
-    Model facts: the profile's limits come from the transport's catalogue
-    (`langchain_azure_llama.transport.CATALOGUE`), and a ``max_tokens`` above a known model's
-    max output is refused before sending. `get_model_info()` reads the deployment's ``/info``
-    (cached). A chat model pointed at a text-generation (base model) deployment fails on its
-    first call with a `NotFoundError` that says to use `AzureLlama`; `check_model_type()` checks
-    up front.
+        ``repr(llm)`` shows the settings you set, never the key.
 
-    Errors: every transport error is raised as a class that is both the transport error
-    (`status_code`, `request_id`, `body`, ...) and the matching langchain-core `Model*Error`.
+    Endpoints & routes:
+        The kind of endpoint is read from its URL (``endpoint_kind=`` overrides it):
+
+        * ``https://<resource>.openai.azure.com/openai/v1`` (``openai-v1``, current): a
+          Foundry resource's OpenAI v1 route; ``model`` is the deployment name; key or
+          Entra ID (scope ``https://ai.azure.com/.default``); chat only.
+        * ``https://<resource>.services.ai.azure.com/models`` (``foundry``): the Model
+          Inference API of a Foundry resource (legacy); ``model`` is the deployment name.
+        * ``https://<host>.<region>.models.ai.azure.com`` (``serverless``, legacy): one
+          model per endpoint; keys only.
+        * ``https://<endpoint>.<region>.inference.ml.azure.com`` (``managed``): your own
+          deployments, chosen with ``deployment=``; key or Entra ID.
+
+        A missing ``/models`` or ``/openai/v1``, a missing ``deployment`` or a model name
+        where the deployment's is expected comes back as an error naming the setting to
+        change. ``get_model_info()`` reads a deployment's ``/info`` (cached);
+        ``check_model_type()`` checks it serves chat (base models: `AzureLlama`).
+
+    Invoke:
+        ```python
+        messages = [
+            ("system", "You are a helpful translator. Translate the user sentence to French."),
+            ("human", "I love programming."),
+        ]
+        llm.invoke(messages)
+        ```
+
+        ```python
+        AIMessage(
+            content="J'adore la programmation.",
+            response_metadata={
+                "model_name": "Llama-3.3-70B-Instruct",
+                "finish_reason": "stop",
+                "model_provider": "azure_llama",
+                "id": "a46c355a649c4ba8ba98ba79dd9a8d0d",
+                "llama_protocol": {"tool_calling": "none", "structured_output": "none",
+                                   "repaired": False},
+            },
+            id="a46c355a649c4ba8ba98ba79dd9a8d0d",
+            usage_metadata={"input_tokens": 31, "output_tokens": 5, "total_tokens": 36},
+        )
+        ```
+
+    Stream:
+        ```python
+        for chunk in llm.stream(messages):
+            print(chunk.text, end="")
+        ```
+
+        Chunks carry the text as it is written; the one with ``finish_reason`` carries the
+        response metadata and ``usage_metadata`` (exactly one chunk has usage). Add them up
+        (``full = full + chunk``) for the whole message. A stream cut off before Azure's
+        ``[DONE]`` raises `StreamInterruptedError` with the partial text: it never ends
+        looking complete.
+
+    Async:
+        ```python
+        await llm.ainvoke(messages)
+        async for chunk in llm.astream(messages):
+            print(chunk.text, end="")
+        await llm.abatch([messages, messages])
+        ```
+
+        Every call is native: ``invoke``/``stream``/``batch`` use a sync HTTP pool,
+        ``ainvoke``/``astream``/``abatch`` an async one (no thread around a sync call).
+        ``close()`` / ``aclose()`` release the pools.
+
+    Tool calling:
+        ```python
+        from pydantic import BaseModel, Field
+
+
+        class GetWeather(BaseModel):
+            '''Get the current weather in a given city.'''
+
+            city: str = Field(description="The city, e.g. Lisbon")
+
+
+        llm_with_tools = llm.bind_tools([GetWeather])
+        ai_msg = llm_with_tools.invoke("What is the weather like in Lisbon?")
+        ai_msg.tool_calls
+        # [{"name": "GetWeather", "args": {"city": "Lisbon"}, "id": "call_30b3...",
+        #   "type": "tool_call"}]
+        ```
+
+        Azure lists Llama 3.3 and Llama 4 with "Tool calling: No", and Llama deployments
+        answer ``tools`` with a 400 or ignore them. ``tool_calling="auto"`` (default)
+        prompts for the tools from the first call for models the catalogue lists so (in
+        Meta's format for the model's family: pythonic ``[f(a=1)]`` for 3.2 / 3.3 / 4, JSON
+        for 3.1), else sends native ``tools`` and switches the endpoint to prompted mode
+        when it refuses them, or asks again prompted within the same call when it ignores
+        them; prompted answers are parsed back into ``tool_calls`` (streamed too, as
+        tool-call chunks). ``"native"`` and ``"prompt"`` force one mode. ``tool_choice``:
+        ``"auto"``, ``"none"``, ``"required"`` (or ``"any"`` / ``True``) or a tool's name. A
+        forced call answered with text (prompted) raises `ResponseDecodeError`, never passes
+        as a plain answer. Refusals are remembered per endpoint, deployment and model for an
+        hour (``transport.CAPABILITIES``).
+
+        LangChain v1 agents work unchanged on endpoints without native tools (``get_weather``
+        a tool, ``Report`` a pydantic model):
+
+        ```python
+        from langchain.agents import create_agent
+        from langchain.agents.structured_output import ToolStrategy
+
+        agent = create_agent(llm, tools=[get_weather], response_format=ToolStrategy(Report))
+        state = agent.invoke({"messages": [{"role": "user", "content": "Weather in Lisbon?"}]})
+        state["structured_response"]  # a Report; ProviderStrategy(Report) and Report work too
+        ```
+
+    Structured output:
+        ```python
+        class Joke(BaseModel):
+            '''Joke to tell user.'''
+
+            setup: str = Field(description="The setup of the joke")
+            punchline: str = Field(description="The punchline to the joke")
+
+
+        structured_llm = llm.with_structured_output(Joke)
+        structured_llm.invoke("Tell me a joke about cats")
+        # Joke(setup="Why was the cat sitting on the computer?", punchline="...")
+        ```
+
+        The default ``method="json_schema"`` sends ``response_format`` natively first, and
+        asks for the schema in the system prompt after the endpoint refuses it (Azure's 422)
+        or from the start for models Azure lists without response formats; either way the
+        answer is validated against the schema, with one repair round (a second failure
+        raises `StructuredOutputError`, an ``OutputParserException``). Streams are validated
+        at the end, without repair. ``method="function_calling"`` uses a forced tool in the
+        current tool-calling mode. ``include_raw=True`` returns ``{"raw", "parsed",
+        "parsing_error"}``. ``response_format={"type": "json_object"}`` is refused before
+        sending (Llama on Azure has no JSON mode). ``bind(response_format={"type":
+        "json_schema", ...})`` (what LangChain's ``ProviderStrategy`` sends) takes the same
+        path and returns the canonical JSON text.
+
+    Images (Llama 4):
+        ```python
+        question = {"type": "text", "text": "What is in this picture?"}
+        picture = {"type": "image_url", "image_url": {"url": "data:image/png;base64,..."}}
+        maverick = ChatAzureLlama(model="my-maverick")  # a Llama 4 Maverick deployment
+        maverick.invoke([{"role": "user", "content": [question, picture]}])
+        ```
+
+        OpenAI ``image_url`` parts and LangChain's image blocks (``base64`` + ``mime_type``,
+        ``url``) go to the model as ``image_url`` parts. Refused before sending, naming the
+        model: images for a text-only model (Llama-3.3-70B-Instruct, ...), more than one
+        image for Llama 4 Maverick (Azure's limit).
+
+    Token usage:
+        ```python
+        ai_msg = llm.invoke(messages)
+        ai_msg.usage_metadata
+        # {"input_tokens": 31, "output_tokens": 5, "total_tokens": 36}
+        ```
+
+        Azure's own counts, whole and streamed. Before sending, ``get_num_tokens`` and
+        ``get_num_tokens_from_messages([HumanMessage(...)])`` count the prompt with Llama's
+        chat template (exact with ``tokenizer=``, else an offline estimate), so
+        ``trim_messages(..., token_counter=llm)`` works.
+
+    Response metadata:
+        ```python
+        ai_msg.response_metadata
+        # {"model_name": "Llama-3.3-70B-Instruct", "finish_reason": "stop",
+        #  "model_provider": "azure_llama", "id": "...",
+        #  "llama_protocol": {"tool_calling": "prompt", "structured_output": "none",
+        #                     "repaired": False, "reason": "catalogue",
+        #                     "format": "pythonic", "family": "llama3.3"}}
+        ```
+
+        ``model_name`` is the model that served the answer (on a Foundry resource, the
+        model behind your deployment). ``llama_protocol`` says how the call ran: tools and
+        schema ``native``, ``prompt`` or ``none``, whether a repair round ran, and for
+        prompted tools why (``reason``: ``catalogue``, ``refused``, ``ignored``,
+        ``requested``) and in which format. ``logprobs`` when asked for (``api="llama"``).
+
+    Content safety:
+        A prompt that Azure AI Content Safety blocks raises `ContentFilterError` (a
+        langchain-core ``ModelInvalidRequestError``, with ``categories`` when Azure sends
+        them). An answer cut by the filter is returned (or streamed) as far as it got, with
+        ``response_metadata["finish_reason"] == "content_filter"`` and a
+        `ContentFilterWarning`; inside ``with_structured_output`` it raises
+        `ModelRefusalError`. Azure filters neither ``/v1`` route.
+
+    Errors:
+        Every transport error is raised as a class that is both the transport error
+        (``status_code``, ``request_id``, ``body``, ...) and the matching langchain-core
+        ``Model*Error``; errors Azure answers for a setting (native tools refused, a missing
+        ``deployment``, a Foundry URL without its route) name the setting to change.
     """
 
     tool_calling: Literal["auto", "native", "prompt"] = "auto"

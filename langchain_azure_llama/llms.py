@@ -47,35 +47,136 @@ class _TextCall:
 
 
 class AzureLlama(_AzureLlamaSettings, BaseLLM):
-    """A Meta Llama base model (text completion) deployed on Azure AI.
+    """A Meta Llama base model (text completion) on Azure AI as a LangChain LLM.
 
-    Base models such as ``Meta-Llama-3.1-8B``, ``Meta-Llama-3-8B`` or ``Llama-2-7b`` answer
-    ``/completions`` (the Azure AI Model Inference API, ``api="inference"``, default) or the
+    Base models such as ``Meta-Llama-3.1-8B`` are offered on managed compute only; they answer
+    ``/completions`` (the Model Inference API, ``api="inference"``, default) or the
     Llama-native ``/v1/completions`` (``api="llama"``), not the chat routes: use
-    `ChatAzureLlama` for chat and instruct models.
+    `ChatAzureLlama` for chat and instruct models (Llama-3.3-70B-Instruct, Llama 4), and on
+    the Foundry v1 route, which serves chat only. Every setting below is also in
+    ``inspect.signature(AzureLlama)``, and each field's ``description`` says what it does.
 
-    ```python
-    from azure.identity import DefaultAzureCredential
+    Setup:
+        Install the package (``pip install langchain-azure-llama``; Entra ID needs the
+        ``[entra]`` extra) and set the endpoint and its key, or pass ``endpoint=`` and
+        ``api_key=`` / ``credential=``:
 
-    from langchain_azure_llama import AzureLlama
+        ```bash
+        export AZURE_INFERENCE_ENDPOINT="https://<endpoint>.<region>.inference.ml.azure.com"
+        export AZURE_INFERENCE_CREDENTIAL="<the endpoint key>"
+        ```
 
-    llm = AzureLlama(
-        endpoint="https://my-endpoint.eastus2.inference.ml.azure.com",
-        credential=DefaultAzureCredential(),  # or api_key=...
-        deployment="llama-31-8b-base",
-        max_tokens=64,
-    )
-    llm.invoke("Math is a")
-    ```
+    Key init args — completion params:
+        model: str | None
+            The model name sent as ``model`` (optional on managed compute; also
+            ``model_name``).
+        max_tokens: int | None
+            Most tokens to generate; Azure's default is small for text completion, so set it
+            (also ``max_completion_tokens`` / ``max_output_tokens``).
+        temperature, top_p, presence_penalty, frequency_penalty, seed
+            The usual sampling parameters.
+        stop: list[str] | None
+            Stop sequences (also ``stop_sequences``).
+        streaming: bool
+            Stream under the hood even for ``invoke``.
+        model_extras: dict | None
+            Model-specific body keys, sent with ``extra-parameters: pass-through``; unknown
+            keywords and ``model_kwargs={...}`` land here, with a warning.
+        api: "inference" | "llama"
+            ``"llama"``: ``/v1/completions``, where ``n``, ``best_of``, ``logprobs``,
+            ``use_beam_search``, ``ignore_eos``, ``stop_token_ids`` and
+            ``skip_special_tokens`` are typed fields, checked before sending.
 
-    `invoke`/`stream`/`batch` and their async twins are native. Usage is summed into
-    ``llm_output["token_usage"]``; each generation's ``generation_info`` holds its
-    ``finish_reason`` (and ``logprobs`` when asked for). Settings, secrets and errors are the
-    same as `ChatAzureLlama`'s. On ``api="llama"``, `n`, `best_of`, `logprobs`, ... are typed
-    fields, checked before sending; content safety runs on the Model Inference API only.
+    Key init args — client params:
+        endpoint: str | None
+            The endpoint URL (also ``base_url``); default ``AZURE_INFERENCE_ENDPOINT``.
+        api_key: str | SecretStr | None
+            The key; default ``AZURE_INFERENCE_CREDENTIAL``. Never shown in ``repr``, logs or
+            errors.
+        credential: TokenCredential | None
+            Microsoft Entra ID instead of a key (``DefaultAzureCredential()``; scope
+            ``https://ml.azure.com/.default`` on managed compute, ``credential_scopes=`` for
+            another): a token per request, never at construction.
+        deployment: str | None
+            The deployment of a managed endpoint (``azureml-model-deployment``).
+        endpoint_kind, credential_scopes, api_version, timeout, max_retries
+            As on `ChatAzureLlama`: the kind read from the URL unless set; Entra scopes;
+            the Model Inference API's ``api-version``; a deadline for the whole call (60 s);
+            retries of connection errors, 408, 429 and 5xx honouring ``retry-after``.
+        default_headers, http_client, http_async_client_factory, tokenizer
+            Headers for every request; your own httpx clients; a Llama ``tokenizer.json``
+            for exact ``get_num_tokens``.
 
-    Pointed at a chat deployment, the first call raises a `NotFoundError` that says to use
-    `ChatAzureLlama`; `check_model_type()` checks up front (one cached ``/info`` request).
+        LangChain's own settings (``callbacks``, ``tags``, ``metadata``, ``cache``,
+        ``verbose``, ``name``, ``custom_get_token_ids``) are inherited from ``BaseLLM`` and
+        documented by langchain-core (their ``description`` there is empty).
+
+    Instantiate:
+        ```python
+        from azure.identity import DefaultAzureCredential
+
+        from langchain_azure_llama import AzureLlama
+
+        llm = AzureLlama(
+            endpoint="https://my-endpoint.eastus2.inference.ml.azure.com",
+            credential=DefaultAzureCredential(),  # or api_key="..." (the endpoint key)
+            deployment="llama-31-8b-base",
+            max_tokens=64,
+        )
+        ```
+
+    Endpoints & routes:
+        ``https://<endpoint>.<region>.inference.ml.azure.com`` (managed compute) with
+        ``deployment=``; ``/completions`` by default, ``/v1/completions`` with
+        ``api="llama"``. ``get_model_info()`` reads the deployment's ``/info`` (cached).
+        Pointed at a chat deployment, the first call raises a `NotFoundError` that says to
+        use `ChatAzureLlama`; ``check_model_type()`` checks up front.
+
+    Invoke:
+        ```python
+        llm.invoke("Math is a")
+        # " branch of knowledge that deals with numbers, quantities and shapes."
+        ```
+
+    Stream:
+        ```python
+        for text in llm.stream("Math is a"):
+            print(text, end="")
+        ```
+
+        A stream cut off before Azure's ``[DONE]`` raises `StreamInterruptedError` with the
+        partial text.
+
+    Async:
+        ```python
+        await llm.ainvoke("Math is a")
+        async for text in llm.astream("Math is a"):
+            print(text, end="")
+        await llm.abatch(["Math is a", "Poetry is a"])
+        ```
+
+        All native (a sync pool for the sync calls, an async one per event loop).
+
+    Token usage:
+        ```python
+        result = llm.generate(["Math is a"])
+        result.llm_output
+        # {"token_usage": {"prompt_tokens": 3, "completion_tokens": 16, "total_tokens": 19},
+        #  "model_name": "Meta-Llama-3.1-8B"}
+        ```
+
+        Usage is summed over the prompts of a call; ``get_num_tokens(text)`` counts before
+        sending (exact with ``tokenizer=``, else an offline estimate).
+
+    Response metadata:
+        Each generation's ``generation_info`` holds its ``finish_reason`` (``"stop"``,
+        ``"length"``, ``"content_filter"``) and ``logprobs`` when asked for
+        (``api="llama"``); ``llm_output["model_name"]`` is the model that answered.
+
+    Tool calling and structured output are chat features: use `ChatAzureLlama`. Content
+    safety runs on the Model Inference API only: a blocked prompt raises
+    `ContentFilterError`, an answer cut by the filter comes back as far as it got with a
+    `ContentFilterWarning`. Errors are the same classes as `ChatAzureLlama`'s.
     """
 
     _model_kind = "text-generation"

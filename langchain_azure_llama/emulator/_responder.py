@@ -7,10 +7,12 @@ any client's instruction sentences (only Meta's own format wording). The first r
 matches writes the reply:
 
 1. header `x-emulator-reply-tokens: N` -> exactly "tok0 tok1 ... tok{N-1}";
-2. native tools (tool_mode native), tool_choice not "none", last message from the user -> one
-   tool call: the tool forced by tool_choice, else the first whose name the user wrote, else
-   the first; arguments from its JSON schema (see `_schema`), where `name(3, "x")` in the user's
-   text gives positional values and `prop=value` named ones; id `call_` + 24 hex of the body.
+2. native tools (tool_mode native), tool_choice not "none", and the last message from the user
+   or a tool_choice that forces a call ("required" or a named function; obeyed after tool
+   results too, as a real model's constrained decoding does) -> one tool call: the tool
+   forced by tool_choice, else the first whose name the user wrote, else the first; arguments
+   from its JSON schema (see `_schema`), where `name(3, "x")` in the last user message gives
+   positional values and `prop=value` named ones; id `call_` + 24 hex of the body.
    The header `x-emulator-parallel-calls: N` asks for N calls instead: the forced tool N
    times, else the tools the user named then the others, in the order offered, cycled to N;
    each call has its own id;

@@ -29,11 +29,19 @@ def constant(recipe: str, name: str) -> str:
 DEFAULT_MODEL = constant("_target.py", "DEFAULT_MODEL")
 
 
+NETGUARD = Path(__file__).resolve().parent / "_netguard"
+NETWORK_ATTEMPT = "network attempt: "
+
+
 def offline_env() -> dict[str, str]:
     """The caller's environment without AZURE_* (so recipes use the emulator) and without the
-    offline switches the test session sets: each recipe must set what it needs itself."""
+    offline switches the test session sets: each recipe must set what it needs itself. Every
+    attempt to reach a host that is not loopback is refused and reported on stderr as
+    `NETWORK_ATTEMPT` (`_netguard/sitecustomize.py`)."""
     dropped = ("LITELLM_LOCAL_MODEL_COST_MAP", "HF_HUB_OFFLINE")
-    return {k: v for k, v in os.environ.items() if not k.startswith("AZURE_") and k not in dropped}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_") and k not in dropped}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(NETGUARD), env.get("PYTHONPATH")]))
+    return env
 
 
 def reply(text: str, model: str = DEFAULT_MODEL) -> str:

@@ -11,6 +11,7 @@ from tests.cookbook._recipes import (
     COOKBOOK,
     DEFAULT_MODEL,
     EMULATED,
+    NETWORK_ATTEMPT,
     constant,
     offline_env,
     reply,
@@ -29,6 +30,7 @@ def run_recipe() -> str:
         timeout=180,
     )
     assert done.returncode == 0, done.stderr
+    assert NETWORK_ATTEMPT not in done.stderr, done.stderr
     return done.stdout
 
 

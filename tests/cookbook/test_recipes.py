@@ -17,7 +17,14 @@ from pathlib import Path
 import pytest
 
 from litellm_provider import MODELS
-from tests.cookbook._recipes import COOKBOOK, DEFAULT_MODEL, EMULATED, offline_env, reply
+from tests.cookbook._recipes import (
+    COOKBOOK,
+    DEFAULT_MODEL,
+    EMULATED,
+    NETWORK_ATTEMPT,
+    offline_env,
+    reply,
+)
 
 TIMEOUT = 300  # seconds for one recipe, all of them running at once on a slow machine
 
@@ -27,6 +34,7 @@ CHAT_INPUT = "Hello there\n\nWhat did I just say?\n/quit\nunread\n"
 RECIPES = {
     "chain_batch.py": "",
     "agent_prompted_tools.py": "",
+    "agents_create_agent.py": "",
     "structured_output.py": "",
     "content_safety.py": "",
     "extra_parameters.py": "",
@@ -56,6 +64,7 @@ def run() -> Iterator[Run]:
         process = started[recipe]
         stdout, stderr = process.communicate(RECIPES[recipe], timeout=TIMEOUT)
         assert process.returncode == 0, stderr
+        assert NETWORK_ATTEMPT not in stderr, stderr
         return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
     yield collect
@@ -103,6 +112,31 @@ def test_agent_switches_to_prompted_tools_and_uses_both(run: Run) -> None:
     # the answer after each tool reports the tool's output
     assert "Lisbon: 21 C and sunny" in answers[0]
     assert "250.00 EUR = 270.00 USD" in answers[1]
+
+
+def test_create_agent_runs_tools_and_gives_a_report_in_every_strategy(run: Run) -> None:
+    out = run("agents_create_agent.py").stdout
+    assert EMULATED in out
+    sections = re.split(r"^== (.*) ==$", out, flags=re.MULTILINE)[1:]
+    found = dict(zip(sections[::2], sections[1::2], strict=True))
+    strategies = [f"response_format={s}" for s in ("ToolStrategy", "ProviderStrategy", "schema")]
+    assert list(found) == ["tools", *strategies]
+    tools = found["tools"]
+    assert lines(tools, "call") == ["get_weather({'city': 'Lisbon'})"]
+    assert lines(tools, "result") == ["Lisbon: 21 C and sunny"]
+    (answer,) = lines(tools, "answer")
+    assert "Lisbon: 21 C and sunny" in answer  # the loop went on after the tool
+    for label in strategies:
+        text = found[label]
+        assert lines(text, "result") == ["Lisbon: 21 C and sunny"], label  # the tool ran
+        assert lines(text, "report") == ["WeatherReport(city='Lisbon', summary='example')"]
+        assert not lines(text, "error"), label
+    # Nothing native went to an endpoint without tools or schemas: every turn prompted, from
+    # the first call for the cookbook's default model, else after the one refusal of each.
+    hows = lines(out, "how")
+    assert hows and all(how.startswith("tools prompt (") for how in hows)
+    provider = lines(found["response_format=ProviderStrategy"], "how")
+    assert provider and all(how.endswith("schema prompt") for how in provider)
 
 
 def test_structured_output_gives_the_same_validated_object_both_ways(run: Run) -> None:

@@ -211,6 +211,66 @@ def test_tool_result_turn(client: httpx.Client) -> None:
     assert choice["finish_reason"] == "stop"
 
 
+AFTER_A_TOOL_RESULT = [
+    {"role": "user", "content": "weather in city=Oslo, then report it"},
+    {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": "{}"},
+            }
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call_1", "content": "18C and sunny"},
+]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+@pytest.mark.parametrize(
+    ("tool_choice", "expected"),
+    [
+        pytest.param(
+            {"type": "function", "function": {"name": "get_time"}}, "get_time", id="named"
+        ),
+        pytest.param("required", "get_weather", id="required"),
+        pytest.param("auto", None, id="auto"),
+        pytest.param(None, None, id="default"),
+        pytest.param("none", None, id="none"),
+    ],
+)
+def test_a_forced_tool_choice_is_obeyed_after_tool_results(
+    client: httpx.Client, tool_choice: Any, expected: str | None, stream: bool
+) -> None:
+    # As a real model's constrained decoding does: LangChain's ToolStrategy forces its schema
+    # tool on the turn after the agent's own tools ran; unforced, the result gets a text answer.
+    request: dict[str, Any] = {"messages": AFTER_A_TOOL_RESULT, "tools": [WEATHER, CLOCK]}
+    if tool_choice is not None:
+        request["tool_choice"] = tool_choice
+    if stream:
+        response = client.post("/chat/completions", json={**request, "stream": True})
+        last = chunks(response.text)[-1]["choices"][0]
+        finish, calls = last["finish_reason"], last["delta"].get("tool_calls")
+        text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks(response.text))
+    else:
+        choice = client.post("/chat/completions", json=request).json()["choices"][0]
+        finish, calls, text = (
+            choice["finish_reason"],
+            choice["message"]["tool_calls"],
+            choice["message"]["content"],
+        )
+    if expected is None:
+        assert (finish, calls) == ("stop", None)
+        assert text == "The tool get_weather returned: 18C and sunny."
+    else:
+        assert finish == "tool_calls" and text == ""
+        assert [c["function"]["name"] for c in calls] == [expected]
+        if expected == "get_weather":  # arguments from the last user message
+            assert json.loads(calls[0]["function"]["arguments"])["city"] == "Oslo"
+
+
 def test_tool_mode_reject_returns_the_vllm_400(
     make_emulator: Callable[..., Emulator], make_client: Callable[..., httpx.Client]
 ) -> None:

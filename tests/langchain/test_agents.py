@@ -2,13 +2,17 @@
 endpoints that take them: `create_agent(..., response_format=...)` with both strategies, and a
 tool loop streamed with ``stream_mode="messages"``.
 
+A forced tool_choice (ToolStrategy's) ends in the structured response or a typed error, never
+in a silent None: on Llama 3.3 (prompted from the first call), on an endpoint that ignores
+native tools (asked again prompted), and when a prompted model answers text anyway.
+
 "reject" is the emulator answering native `tools` with vLLM's 400 and `response_format:
 json_schema` with Azure's documented 422, as real Llama deployments do; "native" accepts both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -18,9 +22,9 @@ from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
-from langchain_azure_llama import ChatAzureLlama
-from langchain_azure_llama.emulator import Emulator
-from tests._support.langchain import Api
+from langchain_azure_llama import ChatAzureLlama, ResponseDecodeError
+from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+from tests._support.langchain import EMULATOR_KEY, MODEL, Api
 
 Make = Callable[..., ChatAzureLlama]
 
@@ -158,3 +162,128 @@ async def test_langgraph_tool_loop_streamed_as_messages(
         if "llama_protocol" in c.response_metadata
     ]
     assert protocols == [mode, mode]
+
+
+# -- a forced tool_choice is answered with the structured response or a typed error -------------
+#
+# `ToolStrategy` forces a call (tool_choice "required") on every turn. A model that answers
+# with text instead must never end the agent with `structured_response` missing: the transport
+# asks again prompted (native tools ignored), or raises `ResponseDecodeError` (a prompted
+# answer without a call).
+
+LLAMA33 = "Llama-3.3-70B-Instruct"
+DIRECT = "Report the Weather for city: Oslo"  # the schema tool is the call asked for
+TOOL_FIRST = "get_weather for city: Oslo"  # the agent's tool first, then the schema tool
+
+
+@pytest.fixture(scope="module")
+def llama33_reject() -> Iterator[Emulator]:
+    config = EmulatorConfig(
+        api_key=EMULATOR_KEY, model_name=LLAMA33, tool_mode="reject", response_format_mode="reject"
+    )
+    with Emulator(config) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="module")
+def ignoring() -> Iterator[Emulator]:
+    """Answers native `tools` (forced or not) in plain text, as if none were sent."""
+    with Emulator(
+        EmulatorConfig(api_key=EMULATOR_KEY, model_name=MODEL, tool_mode="ignore")
+    ) as emu:
+        yield emu
+
+
+def _structured_agent(llm: ChatAzureLlama) -> Any:
+    return create_agent(llm, tools=[get_weather], response_format=ToolStrategy(Weather))
+
+
+@pytest.mark.parametrize("question", [DIRECT, TOOL_FIRST], ids=["direct", "tool-first"])
+async def test_tool_strategy_on_llama33_prompted_from_the_first_call(
+    api: Api, make_model: Make, llama33_reject: Emulator, question: str
+) -> None:
+    llama33_reject.clear()
+    state = await api.invoke(
+        _structured_agent(make_model(llama33_reject, model=LLAMA33)),
+        {"messages": [("user", question)]},
+    )
+    assert state["structured_response"] == Weather(city="Oslo", summary="example")
+    bodies = _chat_bodies(llama33_reject)
+    assert bodies and all("tools" not in b and "tool_choice" not in b for b in bodies)
+    assert "You must call" in bodies[0]["messages"][0]["content"]  # the forced choice, prompted
+    protocol = state["messages"][1].response_metadata["llama_protocol"]
+    assert (protocol["tool_calling"], protocol["reason"]) == ("prompt", "catalogue")
+
+
+async def test_tool_strategy_when_the_endpoint_ignores_native_tools_asks_again_prompted(
+    api: Api, make_model: Make, ignoring: Emulator
+) -> None:
+    ignoring.clear()
+    state = await api.invoke(
+        _structured_agent(make_model(ignoring)), {"messages": [("user", DIRECT)]}
+    )
+    assert state["structured_response"] == Weather(city="Oslo", summary="example")
+    first, again = _chat_bodies(ignoring)
+    assert first["tool_choice"] == "required" and "tools" not in again
+    protocol = state["messages"][1].response_metadata["llama_protocol"]
+    assert (protocol["tool_calling"], protocol["reason"]) == ("prompt", "ignored")
+
+
+async def test_tool_strategy_answered_with_text_after_a_tool_raises_a_typed_error(
+    api: Api, make_model: Make, ignoring: Emulator
+) -> None:
+    # The ignored native call is asked again prompted and runs get_weather; on the next turn
+    # the (prompted, forced) model answers the tool's result in text: that is an error, not
+    # an agent that ends with no structured response.
+    ignoring.clear()
+    agent = _structured_agent(make_model(ignoring))
+    with pytest.raises(ResponseDecodeError, match="tool_choice forced a call") as caught:
+        await api.invoke(agent, {"messages": [("user", TOOL_FIRST)]})
+    assert caught.value.partial_text == "The tool get_weather returned: sunny in Oslo."
+    bodies = _chat_bodies(ignoring)
+    assert ["tools" in b for b in bodies] == [True, False, False]
+    assert [m["role"] for m in bodies[-1]["messages"]] == ["system", "user", "assistant", "tool"]
+
+
+STREAMED = [pytest.param(False, id="whole"), pytest.param(True, id="streamed")]
+CHOICES = [pytest.param("required", id="required"), pytest.param("get_weather", id="named")]
+
+
+@pytest.mark.parametrize("streamed", STREAMED)
+@pytest.mark.parametrize("choice", CHOICES)
+async def test_a_forced_prompted_call_answered_with_text_raises(
+    api: Api, make_model: Make, native_emu: Emulator, streamed: bool, choice: str
+) -> None:
+    llm = make_model(native_emu, tool_calling="prompt").bind_tools(
+        [get_weather, get_time], tool_choice=choice
+    )
+    history = [
+        ("user", "get_weather for city: Oslo"),
+        AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": "c1"}]),
+        ToolMessage("sunny in Oslo", tool_call_id="c1"),
+    ]
+    with pytest.raises(ResponseDecodeError, match="answered without one") as caught:
+        if streamed:
+            await api.stream(llm, history)
+        else:
+            await api.invoke(llm, history)
+    assert caught.value.partial_text == "The tool get_weather returned: sunny in Oslo."
+    assert "tools" not in native_emu.requests[-1].json
+
+
+@pytest.mark.parametrize("streamed", STREAMED)
+async def test_an_unforced_prompted_answer_in_text_is_an_answer(
+    api: Api, make_model: Make, native_emu: Emulator, streamed: bool
+) -> None:
+    llm = make_model(native_emu, tool_calling="prompt").bind_tools([get_weather])
+    history = [
+        ("user", "get_weather for city: Oslo"),
+        AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": "c1"}]),
+        ToolMessage("sunny in Oslo", tool_call_id="c1"),
+    ]
+    if streamed:
+        chunks = await api.stream(llm, history)
+        text = "".join(c.text for c in chunks)
+    else:
+        text = (await api.invoke(llm, history)).text
+    assert text == "The tool get_weather returned: sunny in Oslo."

@@ -3,7 +3,12 @@ themselves, and unknown keywords are handled the same way everywhere."""
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import inspect
+import io
+import re
+import textwrap
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -125,3 +130,57 @@ async def test_call_time_max_tokens_spellings_are_sent_as_max_tokens(
     assert body["max_tokens"] == 5 and spelling not in body
     llm.close()
     await llm.aclose()
+
+
+# -- the class docstring is the manual (help(ChatAzureLlama)) -------------------------------------
+
+SECTIONS = [
+    "Setup:",
+    "Key init args — completion params:",
+    "Key init args — client params:",
+    "Instantiate:",
+    "Endpoints & routes:",
+    "Invoke:",
+    "Stream:",
+    "Async:",
+    "Token usage:",
+    "Response metadata:",
+]
+CHAT_ONLY = ["Tool calling:", "Structured output:", "Images (Llama 4):"]
+_CODE = re.compile(r"```python\n(.*?)```", re.DOTALL)
+
+
+def _help(cls: type[Any]) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        help(cls)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_help_is_a_manual_with_every_section(cls: type[Any]) -> None:
+    text = _help(cls)
+    expected = SECTIONS + (CHAT_ONLY if cls is ChatAzureLlama else [])
+    assert [s for s in expected if s not in text] == []
+    assert "Llama-3.3-70B-Instruct" in text or cls is AzureLlama  # today's default model
+    assert "create_agent" in text or cls is AzureLlama  # LangChain v1 agents first
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_the_manual_names_every_setting_and_langchains_own(cls: type[Any]) -> None:
+    doc = inspect.getdoc(cls) or ""
+    cls.model_rebuild()
+    inherited = set(cls.__mro__[2].model_fields)
+    own = set(cls.model_fields) - inherited
+    assert [name for name in sorted(own) if not re.search(rf"\b{name}\b", doc)] == []
+    # LangChain's own fields have no description in langchain-core: the manual names them.
+    for name in ("callbacks", "tags", "metadata", "cache"):
+        assert name in inherited and re.search(rf"``{name}``", doc), name
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_the_manuals_examples_are_python(cls: type[Any]) -> None:
+    blocks = _CODE.findall(inspect.getdoc(cls) or "")
+    assert len(blocks) >= 5
+    for block in blocks:  # top-level `await` as in a notebook
+        compile(textwrap.dedent(block), cls.__name__, "exec", ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)

@@ -7,7 +7,9 @@ answer as its canonical JSON text, and the mode is reported in the answer's `lla
 key (`{"tool_calling", "structured_output", "repaired"}`, plus `reason` / `format` / `family` when
 tools were prompted; streams: the `.protocol` attribute). A deployment that ignores native
 `tools` in "auto" (it answers as a model Azure lists without tool calling, or with text where a
-tool was forced) is asked again prompted, once, inside the same call, and remembered.
+tool was forced) is asked again prompted, once, inside the same call, and remembered. A prompted
+answer without a call where the caller forced one (``tool_choice`` "required" or a named tool)
+raises `ResponseDecodeError`: never a plain answer where a call was required.
 
 The sync and async twins share every pure step (`plan_chat`, `_learn`, `_check`, `_Reader`).
 """
@@ -22,7 +24,7 @@ from typing import Any, TypeVar, cast
 
 from .._catalogue import aexplain_not_found, explain_not_found
 from .._client import AsyncAzureLlamaClient, AzureLlamaClient
-from .._errors import AzureLlamaError, NotFoundError, StructuredOutputError
+from .._errors import AzureLlamaError, NotFoundError, ResponseDecodeError, StructuredOutputError
 from .._limits import Limits
 from .._streaming import AsyncStream, Stream
 from ._bounds import excerpt
@@ -43,6 +45,7 @@ __all__ = ["AsyncLlamaStream", "LlamaStream", "achat", "achat_stream", "chat", "
 logger = logging.getLogger("langchain_azure_llama.transport")
 T = TypeVar("T")
 _ATTEMPTS = 3  # native, then at most one switch per feature (tools, response_format)
+_ERROR_TEXT = 1000  # characters of a forced stream's text kept for its error
 
 
 def _key(client: AzureLlamaClient | AsyncAzureLlamaClient, request: ChatRequest) -> CapabilityKey:
@@ -139,10 +142,39 @@ def _reasked(
     return plan_chat(request, store.get(key), facts=facts, ignored=True)
 
 
+def _uncalled(plan: Plan, text: str) -> ResponseDecodeError:
+    """A prompted answer with no call where the caller forced one (a plain answer would end a
+    LangChain agent's `ToolStrategy` with no structured response and no error)."""
+    return ResponseDecodeError(
+        f"tool_choice forced a call to {_forced_what(plan)}, but the model (tools prompted, "
+        f"{plan.facts.family or 'unknown'} format) answered without one: {excerpt(text)!r}.",
+        partial_text=text,
+    )
+
+
+def _forced_what(plan: Plan) -> str:
+    names = sorted(plan.tool_names)
+    return repr(names[0]) if len(names) == 1 else "one of " + ", ".join(map(repr, names))
+
+
+def _answers_forced_call(data: dict[str, Any], plan: Plan) -> None:
+    """Raise `_uncalled` when a prompted answer has no call although a tool was forced."""
+    if plan.tools != "prompt" or not plan.forced or not plan.tool_names:
+        return
+    choices = data.get("choices") or []
+    for choice in choices:
+        message = choice.get("message") or {}
+        if message.get("tool_calls") or choice.get("finish_reason") in FILTERED:
+            return
+    if choices:
+        raise _uncalled(plan, (choices[0].get("message") or {}).get("content") or "")
+
+
 def _check(data: dict[str, Any], plan: Plan, limits: Limits) -> tuple[str, str] | None:
     """Parse prompted calls in place and validate the JSON answer: (answer, problem) or None."""
     if plan.tools == "prompt":
         apply_to_completion(data, plan.tool_names, limits=limits)
+        _answers_forced_call(data, plan)
     if plan.schema is None:
         return None
     for choice in data["choices"]:
@@ -317,6 +349,9 @@ class _Reader:
         self.reask = False
         self.served: object = None
         self._waiting: list[dict[str, Any]] = []
+        self._forced = plan.tools == "prompt" and plan.forced and bool(plan.tool_names)
+        self._native_call = self._filtered = False
+        self._text = ""
         prompted_schema = plan.schema is not None and plan.structured == "prompt"
         self._buffer = (
             ToolCallBuffer(plan.tool_names, hold_all=prompted_schema, limits=limits)
@@ -327,7 +362,24 @@ class _Reader:
     def feed(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
         if self.watching:
             return self._watch(chunk)
-        return self._buffer.feed(chunk) if self._buffer is not None else [chunk]
+        if self._buffer is None:
+            return [chunk]
+        if self._forced:
+            self._note(chunk)
+        return self._buffer.feed(chunk)
+
+    def _note(self, chunk: dict[str, Any]) -> None:
+        """What `_check_forced` needs of a forced prompted stream: a native call, a filtered
+        finish, and the start of the text (for the error)."""
+        choices = chunk.get("choices") or []
+        if not choices:
+            return
+        delta = choices[0].get("delta") or {}
+        self._native_call = self._native_call or bool(delta.get("tool_calls"))
+        self._filtered = self._filtered or choices[0].get("finish_reason") in FILTERED
+        content = delta.get("content")
+        if isinstance(content, str) and len(self._text) < _ERROR_TEXT:
+            self._text += content[: _ERROR_TEXT - len(self._text)]
 
     def _watch(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
         self._waiting.append(chunk)
@@ -358,6 +410,7 @@ class _Reader:
         if self._buffer is None:
             return []
         out = self._buffer.close()
+        self._check_forced(out)
         schema = self.plan.schema
         if schema is None or self._buffer.called or self._buffer.passing:
             return out
@@ -371,6 +424,17 @@ class _Reader:
                 raise _invalid(text, problem)
             choice["delta"]["content"] = json.dumps(value, ensure_ascii=False)
         return out
+
+    def _check_forced(self, out: list[dict[str, Any]]) -> None:
+        """A prompted stream that ends without a call where one was forced raises (its text
+        has already streamed: the error says what it was)."""
+        if not self._forced or self._native_call or self._filtered:
+            return
+        for chunk in out:
+            choices = chunk.get("choices") or [{}]
+            if (choices[0].get("delta") or {}).get("tool_calls"):
+                return
+        raise _uncalled(self.plan, self._text)
 
 
 class _StreamView:
