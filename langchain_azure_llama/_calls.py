@@ -29,17 +29,9 @@ __all__ = [
     "wire_tool_choice",
 ]
 
-# Keys of the Model Inference API a call may set directly (docs/wire-protocol.md §6).
-TYPED_PARAMS = (
-    "frequency_penalty",
-    "max_tokens",
-    "model",
-    "presence_penalty",
-    "response_format",
-    "seed",
-    "temperature",
-    "top_p",
-)
+# The transport's typed chat keys a call may set directly, less those with spellings of their
+# own here: `stop` (merged from three places) and `tools` / `tool_choice` (see `build_request`).
+TYPED_PARAMS = tuple(k for k in _t.CHAT_PARAMS if k not in ("stop", "tools", "tool_choice"))
 # The Llama-native API's own parameters, typed on its /v1 routes only.
 LLAMA_PARAMS = _t.LLAMA_PARAMS
 # Every name a call's keyword may mean; one close to these is warned about as a likely typo.

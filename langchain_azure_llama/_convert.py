@@ -1,8 +1,8 @@
 """Pure conversions: LangChain messages → wire dicts, wire answers and chunks → AI messages.
 
 No I/O here. Wire shapes follow docs/wire-protocol.md: `/chat/completions` bodies (§6-§7) and stream
-chunks (§8), where a streamed tool call arrives whole in one delta with no `index` and no
-`type`, and usage rides on the finish chunk.
+chunks (§8), as the transport hands them on: usage normalised, every streamed tool call with its
+`index`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from ._fast import same_model as _same_model
 from ._fast import text_message
 
 __all__ = [
-    "FILTERED_FINISH_REASONS",
     "PROVIDER",
     "ChunkConverter",
     "content_to_wire",
@@ -52,7 +51,6 @@ __all__ = [
 ]
 
 PROVIDER = "azure_llama"
-FILTERED_FINISH_REASONS = frozenset({"content_filter", "content_filter_error"})
 _ROLES = {"human": "user", "ai": "assistant", "user": "user", "assistant": "assistant"}
 # Content blocks that describe the assistant's own tool calls or reasoning: the wire carries
 # those in `tool_calls` (or not at all), never in `content`.
@@ -202,16 +200,13 @@ def text_of(content: str | list[str | dict[str, Any]]) -> str:
 
 
 def usage_to_metadata(usage: Mapping[str, Any] | None) -> UsageMetadata | None:
-    """Azure `usage` → LangChain `UsageMetadata` (None when Azure sent none)."""
+    """The transport's (normalised) `usage` → LangChain `UsageMetadata` (None: none sent)."""
     if not usage:
         return None
-    prompt = int(usage.get("prompt_tokens") or 0)
-    completion = int(usage.get("completion_tokens") or 0)
-    total = usage.get("total_tokens")
     metadata = {
-        "input_tokens": prompt,
-        "output_tokens": completion,
-        "total_tokens": int(total) if total is not None else prompt + completion,
+        "input_tokens": usage["prompt_tokens"],
+        "output_tokens": usage["completion_tokens"],
+        "total_tokens": usage["total_tokens"],
     }
     return cast("UsageMetadata", metadata)
 
@@ -393,9 +388,8 @@ class ChunkConverter:
 
     `usage_metadata` goes on the chunk that carries Azure's usage (the finish chunk), and
     `response_metadata` (`model_name`, `finish_reason`, `id`) on the chunk that carries the
-    finish reason; `close()` supplies whichever never arrived. A tool call without `index`
-    (Azure sends none) gets the position of its id among the calls seen, so the chunks of one
-    call merge into one call and different calls never merge.
+    finish reason; `close()` supplies whichever never arrived. Tool calls keep the `index` the
+    transport gave them, so the chunks of one call merge and different calls never do.
     """
 
     def __init__(self, fallback_model: str | None) -> None:
@@ -405,7 +399,6 @@ class ChunkConverter:
         self._id: str | None = None
         self._usage_sent = False
         self._metadata_sent = False
-        self._indexes: dict[str, int] = {}
 
     def convert(self, chunk: Mapping[str, Any]) -> AIMessageChunk | None:
         """The message chunk for one wire chunk, or None when it carries nothing."""
@@ -457,25 +450,17 @@ class ChunkConverter:
         payload = {"model": self._model, "id": self._id}
         return _metadata(payload, self.finish_reason, self.fallback_model)
 
-    def _tool_call_chunks(self, calls: Sequence[Mapping[str, Any]]) -> list[ToolCallChunk]:
+    @staticmethod
+    def _tool_call_chunks(calls: Sequence[Mapping[str, Any]]) -> list[ToolCallChunk]:
         chunks = []
-        for position, call in enumerate(calls):
+        for call in calls:
             function = call.get("function") or {}
             chunks.append(
                 tool_call_chunk(
                     name=function.get("name"),
                     args=function.get("arguments"),
                     id=call.get("id"),
-                    index=self._index_of(call, position),
+                    index=call.get("index"),
                 )
             )
         return chunks
-
-    def _index_of(self, call: Mapping[str, Any], position: int) -> int:
-        index = call.get("index")
-        if isinstance(index, int):
-            return index
-        call_id = call.get("id")
-        if not call_id:
-            return position  # a continuation without id or index: its place in the list
-        return self._indexes.setdefault(call_id, len(self._indexes))

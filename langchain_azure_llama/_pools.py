@@ -54,9 +54,10 @@ class Pools:
         http_client: httpx.Client | None = None,
         http_async_client_factory: Callable[[], httpx.AsyncClient] | None = None,
     ) -> None:
-        self.sync = _t.AzureLlamaClient(endpoint, http_client=http_client, **options)
+        config = _t.ClientConfig.create(endpoint, **options)  # validated once, for both
+        self.sync = _t.AzureLlamaClient(config=config, http_client=http_client)
         self.async_ = _t.AsyncAzureLlamaClient(
-            endpoint, http_client_factory=http_async_client_factory, **options
+            config=config, http_client_factory=http_async_client_factory
         )
 
     def __copy__(self) -> Pools:

@@ -41,30 +41,16 @@ from ._convert import PROVIDER
 from ._errors import mapped_errors
 from ._pools import Pools, settings_errors
 from ._typos import caller_stacklevel, close_name
-from .transport._env import CREDENTIAL_ENV, endpoint_from_env, resolve_auth
 
 __all__ = ["_AzureLlamaSettings", "known_signature"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-# The settings the transport clients are built from (see `_set_azure_llama_clients`).
-_CLIENT_FIELDS = frozenset(
-    {
-        "endpoint",
-        "api_key",
-        "credential",
-        "api_version",
-        "deployment",
-        "endpoint_kind",
-        "credential_scopes",
-        "timeout",
-        "max_retries",
-        "default_headers",
-        "http_client",
-        "http_async_client_factory",
-    }
-)
+# The fields the transport clients are built from (see `_set_azure_llama_clients`): those named
+# as `ClientConfig.create` names them (`transport.CLIENT_SETTINGS`, the one list), and the pools'.
+_POOL_FIELDS = frozenset({"http_client", "http_async_client_factory"})
+_CLIENT_FIELDS = frozenset(_t.CLIENT_SETTINGS) | _POOL_FIELDS
 
 
 # Never in `repr`: secrets, and LangChain's bookkeeping a user did not type.
@@ -286,23 +272,14 @@ class _AzureLlamaSettings(_Base):
         """Read the environment, then build the transport clients once; bad settings fail here."""
         self._add_version("langchain-azure-llama", __version__)
         refuse_llama_fields(self, self.api)
-        if self.endpoint is None:
-            self.endpoint = endpoint_from_env()
-        explicit = _secret_text(self.api_key)
-        key, credential = resolve_auth(explicit, self.credential)
-        if self.api_key is None and key is not None:
-            self.api_key = SecretStr(key)
-        options: dict[str, Any] = {
-            "api_key": key,
-            "credential": credential,
-            "api_version": self.api_version,
-            "deployment": self.deployment,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "default_headers": self.default_headers,
-            "endpoint_kind": self.endpoint_kind,
-            "credential_scopes": self.credential_scopes,
-        }
+        env = _t.settings_from_env(self.endpoint, _secret_text(self.api_key), self.credential)
+        self.endpoint = env.endpoint
+        if self.api_key is None and env.api_key is not None:
+            self.api_key = SecretStr(env.api_key)
+        fields = type(self).model_fields
+        options = {name: getattr(self, name) for name in _t.CLIENT_SETTINGS if name in fields}
+        del options["endpoint"]
+        options.update(api_key=env.api_key, credential=env.credential)
         self._pools = Pools(
             self.endpoint,
             options,
@@ -350,7 +327,7 @@ class _AzureLlamaSettings(_Base):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": CREDENTIAL_ENV}
+        return {"api_key": _t.CREDENTIAL_ENV}
 
     @property
     def _identifying_params(self) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from langchain_core.utils.function_calling import (
 )
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
-from ._convert import FILTERED_FINISH_REASONS
+from . import transport as _t
 from ._errors import RequestValidationError, StructuredOutputError
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def response_format_of(schema: Any) -> dict[str, Any]:
 def check_refusal(message: AIMessage) -> AIMessage:
     """Raise `ModelRefusalError` when content safety cut the answer."""
     reason = message.response_metadata.get("finish_reason")
-    if reason in FILTERED_FINISH_REASONS:
+    if _t.content_filtered(reason):
         raise ModelRefusalError(
             f"Azure AI Content Safety cut the answer (finish_reason={reason!r}), so there is "
             "no structured output.",

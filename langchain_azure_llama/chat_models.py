@@ -23,12 +23,7 @@ from pydantic import BaseModel
 from . import _tokens
 from . import transport as _t
 from ._calls import build_request, choice_logprobs, wire_tool_choice
-from ._convert import (
-    FILTERED_FINISH_REASONS,
-    ChunkConverter,
-    generation_chunk,
-    response_to_messages,
-)
+from ._convert import ChunkConverter, generation_chunk, response_to_messages
 from ._errors import ContentFilterWarning, RequestValidationError, mapped_errors
 from ._fast import chat_generation, chat_result
 from ._profile import profile_for
@@ -359,7 +354,7 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
     def _request(
         self, messages: Sequence[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> _t.ChatRequest:
-        request = build_request(
+        return build_request(
             messages,
             self._defaults(),
             stop=stop,
@@ -370,11 +365,6 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
             use_instead=_USE_TEXT_MODEL,
             model=self.model or self.deployment,
         )
-        max_tokens = request.params.get("max_tokens")
-        if max_tokens is not None:  # unset, there is nothing to check (and no error to map)
-            with mapped_errors():
-                _t.check_max_tokens(request.params.get("model"), max_tokens)
-        return request
 
     def _fallback_model(self, request: _t.ChatRequest) -> str | None:
         return request.params.get("model") or self.deployment
@@ -429,7 +419,8 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
             last = converter.close()
             if last is not None:
                 yield self._emitted(_with_protocol(last, stream.protocol), run_manager)
-        self._warn_if_filtered(converter.finish_reason)
+        if stream.content_filtered:
+            self._warn_filtered(stream.finish_reason)
 
     async def _astream(
         self,
@@ -450,7 +441,8 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
                 last = converter.close()
                 if last is not None:
                     yield await self._aemitted(_with_protocol(last, stream.protocol), run_manager)
-        self._warn_if_filtered(converter.finish_reason)
+        if stream.content_filtered:
+            self._warn_filtered(stream.finish_reason)
 
     # -- results --------------------------------------------------------------------------------
 
@@ -461,7 +453,9 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
             logprobs = choice_logprobs(data, index)
             if logprobs is not None:
                 message.response_metadata["logprobs"] = logprobs
-            self._warn_if_filtered(message.response_metadata.get("finish_reason"))
+            finish_reason = message.response_metadata.get("finish_reason")
+            if _t.content_filtered(finish_reason):
+                self._warn_filtered(finish_reason)
         return chat_result([chat_generation(m) for m in messages])
 
     @staticmethod
@@ -482,15 +476,15 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
             await run_manager.on_llm_new_token(chunk.text, chunk=generation)
         return generation
 
-    def _warn_if_filtered(self, finish_reason: str | None) -> None:
-        if finish_reason in FILTERED_FINISH_REASONS:
-            warnings.warn(
-                ContentFilterWarning(
-                    f"Azure AI Content Safety cut the completion (finish_reason="
-                    f"{finish_reason!r}); the answer is returned as far as it got."
-                ),
-                stacklevel=3,
-            )
+    @staticmethod
+    def _warn_filtered(finish_reason: str | None) -> None:
+        warnings.warn(
+            ContentFilterWarning(
+                f"Azure AI Content Safety cut the completion (finish_reason="
+                f"{finish_reason!r}); the answer is returned as far as it got."
+            ),
+            stacklevel=3,
+        )
 
     # -- token counting (the base counts text; the chat template is counted here) ---------------
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -15,35 +14,15 @@ from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 
 from . import transport as _t
 from ._calls import LLAMA_PARAMS, merge_params
-from ._convert import FILTERED_FINISH_REASONS
 from ._errors import ContentFilterWarning, mapped_errors
 from ._settings import _AzureLlamaSettings, known_signature
 
 __all__ = ["AzureLlama"]
 
-# Keys of `/completions` a call may set directly (docs/wire-protocol.md §10); `stop` apart.
-_TEXT_PARAMS = (
-    "frequency_penalty",
-    "max_tokens",
-    "model",
-    "presence_penalty",
-    "seed",
-    "temperature",
-    "top_p",
-)
+# The transport's typed `/completions` keys a call may set directly; `stop` apart (merged).
+_TEXT_PARAMS = tuple(key for key in _t.COMPLETION_PARAMS if key != "stop")
 _USE_CHAT_MODEL = "Use ChatAzureLlama (langchain_azure_llama.ChatAzureLlama) for it."
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
-
-
-@dataclass
-class _TextCall:
-    """One call's wire parameters and client options, planned before any I/O."""
-
-    params: dict[str, Any]
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def kwargs(self) -> dict[str, Any]:
-        return dict(self.options)
 
 
 class AzureLlama(_AzureLlamaSettings, BaseLLM):
@@ -186,15 +165,21 @@ class AzureLlama(_AzureLlamaSettings, BaseLLM):
     def _llm_type(self) -> str:
         return "azure-llama"
 
-    def _plan(self, stop: list[str] | None, kwargs: dict[str, Any]) -> _TextCall:
+    def _plan(self, stop: list[str] | None, kwargs: dict[str, Any]) -> _t.TextRequest:
+        """The call without its prompt (`max_tokens` is checked by the transport's call)."""
         typed = _TEXT_PARAMS + LLAMA_PARAMS if self.api == "llama" else _TEXT_PARAMS
         params, options, extras = merge_params(
             self._defaults(), typed=typed, stop=stop, model_extras=self.model_extras, kwargs=kwargs
         )
-        options.update(api=self.api, model_extras=extras or None)
-        with mapped_errors():
-            _t.check_max_tokens(params.get("model"), params.get("max_tokens"))
-        return _TextCall(params, options)
+        return _t.TextRequest(
+            "",
+            params,
+            model_extras=extras or None,
+            api=self.api,
+            headers=options.get("headers"),
+            timeout=options.get("timeout"),
+            use_instead=_USE_CHAT_MODEL,
+        )
 
     # -- whole answers ----------------------------------------------------------------------
 
@@ -230,18 +215,18 @@ class AzureLlama(_AzureLlamaSettings, BaseLLM):
             answers = await asyncio.gather(*(self._acomplete(p, call) for p in prompts))
         return self._result(list(answers), call)
 
-    def _complete(self, prompt: str, call: _TextCall) -> _t.TextCompletion:
-        with self._explaining_404():
-            return self._client.complete(prompt, call.params, **call.kwargs())
+    def _complete(self, prompt: str, call: _t.TextRequest) -> _t.TextCompletion:
+        return _t.complete(self._client, dataclasses.replace(call, prompt=prompt))
 
-    async def _acomplete(self, prompt: str, call: _TextCall) -> _t.TextCompletion:
-        async with self._aexplaining_404():
-            return await self._async_client.complete(prompt, call.params, **call.kwargs())
+    async def _acomplete(self, prompt: str, call: _t.TextRequest) -> _t.TextCompletion:
+        return await _t.acomplete(self._async_client, dataclasses.replace(call, prompt=prompt))
 
-    def _result(self, answers: Sequence[Mapping[str, Any]], call: _TextCall) -> LLMResult:
+    def _result(self, answers: Sequence[Mapping[str, Any]], call: _t.TextRequest) -> LLMResult:
         generations = [[_generation(choice) for choice in _choices(a)] for a in answers]
         for generation in (g for row in generations for g in row):
-            self._warn_if_filtered((generation.generation_info or {}).get("finish_reason"))
+            finish_reason = (generation.generation_info or {}).get("finish_reason")
+            if _t.content_filtered(finish_reason):
+                self._warn_filtered(finish_reason)
         usage = _sum_usage(answer.get("usage") for answer in answers)
         model = next((a.get("model") for a in answers if a.get("model")), None)
         llm_output = {"token_usage": usage, "model_name": model or self._model_label()}
@@ -252,15 +237,15 @@ class AzureLlama(_AzureLlamaSettings, BaseLLM):
         llm_output = {"token_usage": _sum_usage(usages), "model_name": self._model_label()}
         return LLMResult(generations=[[c] for c in chunks], llm_output=llm_output)
 
-    def _warn_if_filtered(self, finish_reason: str | None) -> None:
-        if finish_reason in FILTERED_FINISH_REASONS:
-            warnings.warn(
-                ContentFilterWarning(
-                    f"Azure AI Content Safety cut the completion (finish_reason="
-                    f"{finish_reason!r}); the text is returned as far as it got."
-                ),
-                stacklevel=3,
-            )
+    @staticmethod
+    def _warn_filtered(finish_reason: str | None) -> None:
+        warnings.warn(
+            ContentFilterWarning(
+                f"Azure AI Content Safety cut the completion (finish_reason="
+                f"{finish_reason!r}); the text is returned as far as it got."
+            ),
+            stacklevel=3,
+        )
 
     # -- streams ----------------------------------------------------------------------------
 
@@ -296,20 +281,19 @@ class AzureLlama(_AzureLlamaSettings, BaseLLM):
         **kwargs: Any,
     ) -> Iterator[GenerationChunk]:
         kwargs.pop("stream", None)
-        call = self._plan(stop, kwargs)
-        finish: str | None = None
+        call = dataclasses.replace(self._plan(stop, kwargs), prompt=prompt)
         with mapped_errors():
-            stream = self._open(prompt, call)
+            stream = _t.complete_stream(self._client, call)
             with stream:
                 for wire in stream:
                     chunk = _chunk(wire)
                     if chunk is None:
                         continue
-                    finish = (chunk.generation_info or {}).get("finish_reason") or finish
                     if run_manager:
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
-        self._warn_if_filtered(finish)
+        if stream.content_filtered:
+            self._warn_filtered(stream.finish_reason)
 
     async def _astream(
         self,
@@ -319,54 +303,19 @@ class AzureLlama(_AzureLlamaSettings, BaseLLM):
         **kwargs: Any,
     ) -> AsyncIterator[GenerationChunk]:
         kwargs.pop("stream", None)
-        call = self._plan(stop, kwargs)
-        finish: str | None = None
+        call = dataclasses.replace(self._plan(stop, kwargs), prompt=prompt)
         with mapped_errors():
-            stream = await self._aopen(prompt, call)
+            stream = await _t.acomplete_stream(self._async_client, call)
             async with stream:
                 async for wire in stream:
                     chunk = _chunk(wire)
                     if chunk is None:
                         continue
-                    finish = (chunk.generation_info or {}).get("finish_reason") or finish
                     if run_manager:
                         await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
-        self._warn_if_filtered(finish)
-
-    def _open(self, prompt: str, call: _TextCall) -> _t.Stream[_t.TextCompletion]:
-        with self._explaining_404():
-            return self._client.complete_stream(prompt, call.params, **call.kwargs())
-
-    async def _aopen(self, prompt: str, call: _TextCall) -> _t.AsyncStream[_t.TextCompletion]:
-        async with self._aexplaining_404():
-            return await self._async_client.complete_stream(prompt, call.params, **call.kwargs())
-
-    # The transport's one 404 explanation (`explain_not_found`): a chat deployment says so.
-
-    @contextmanager
-    def _explaining_404(self) -> Iterator[None]:
-        try:
-            yield
-        except _t.NotFoundError as exc:
-            better = _t.explain_not_found(
-                self._client, exc, expected="text-generation", use=_USE_CHAT_MODEL
-            )
-            if better is None:
-                raise
-            raise better from exc
-
-    @asynccontextmanager
-    async def _aexplaining_404(self) -> AsyncIterator[None]:
-        try:
-            yield
-        except _t.NotFoundError as exc:
-            better = await _t.aexplain_not_found(
-                self._async_client, exc, expected="text-generation", use=_USE_CHAT_MODEL
-            )
-            if better is None:
-                raise
-            raise better from exc
+        if stream.content_filtered:
+            self._warn_filtered(stream.finish_reason)
 
 
 # -- pure conversions: wire → LangChain ------------------------------------------------------
@@ -403,9 +352,10 @@ def _chunk(wire: Mapping[str, Any]) -> GenerationChunk | None:
 
 
 def _sum_usage(usages: Any) -> dict[str, int]:
+    """The answers' usage (normalised by the transport), summed."""
     total = dict.fromkeys(_USAGE_KEYS, 0)
     for usage in usages:
         if usage:
             for key in _USAGE_KEYS:
-                total[key] += int(usage.get(key) or 0)
+                total[key] += usage[key]
     return total

@@ -7,7 +7,9 @@ transport's Llama protocol decides native or prompted), the `model_extras` passt
 with its reason). Answers: `fill_response` writes a wire chat completion into LiteLLM's
 `ModelResponse`; `StreamConverter` turns wire chunks into `GenericStreamingChunk`s, the one chunk
 type whose `usage` LiteLLM's stream wrapper keeps. Answers arrive shape-checked by the transport,
-with prompted tool calls already turned into native-looking `tool_calls`.
+with prompted tool calls already turned into native-looking `tool_calls`, usage normalised and
+every streamed tool call numbered (`index`); finish reasons are put in OpenAI's words by the
+transport (`t.openai_finish_reason`).
 """
 
 from __future__ import annotations
@@ -43,7 +45,6 @@ __all__ = [
     "StreamConverter",
     "fill_response",
     "fill_text_response",
-    "finish_reason",
     "plan_request",
     "to_wire_messages",
 ]
@@ -276,14 +277,6 @@ def _as_dict(value: Any) -> dict[str, Any]:
 # -- whole answers ----------------------------------------------------------------------------
 
 
-def finish_reason(raw: str | None) -> str | None:
-    """Wire finish reasons → OpenAI's. `content_filter_error` (the filter could not decide,
-    `/v1` docs) is reported as `content_filter`: the answer was still withheld."""
-    if raw == "content_filter_error":
-        return "content_filter"
-    return raw
-
-
 def fill_response(data: Mapping[str, Any], response: ModelResponse, model: str) -> ModelResponse:
     """Write a wire chat completion into the `ModelResponse` LiteLLM handed the provider."""
     response.choices = _choices(data, response, _chat_choice)
@@ -302,9 +295,9 @@ def fill_text_response(
 
 # (wire choice, its position) -> (index, finish reason, content, tool calls)
 _Read = Callable[[Mapping[str, Any], int], tuple[Any, str, Any, Any]]
-# Finish reasons LiteLLM's `Choices` keeps as given; any other it rewrites and notes the original,
-# so a choice with one is built by `Choices` itself.
-_KEPT_REASONS = frozenset({"stop", "length", "tool_calls", "content_filter", "function_call"})
+# Finish reasons LiteLLM's `Choices` keeps as given (OpenAI's; a test pins that LiteLLM keeps each);
+# any other it rewrites and notes the original, so a choice with one is built by `Choices` itself.
+_KEPT_REASONS = t.OPENAI_FINISH_REASONS
 
 
 def _choices(data: Mapping[str, Any], response: ModelResponse, read: _Read) -> list[Choices]:
@@ -353,7 +346,7 @@ def _chat_choice(choice: Mapping[str, Any], position: int) -> tuple[Any, str, An
     calls = message.get("tool_calls") or None
     return (
         choice.get("index", 0),
-        finish_reason(choice.get("finish_reason")) or "stop",
+        t.openai_finish_reason(choice.get("finish_reason")) or "stop",
         message.get("content"),
         [_tool_call(call, i) for i, call in enumerate(calls)] if calls else None,
     )
@@ -362,7 +355,7 @@ def _chat_choice(choice: Mapping[str, Any], position: int) -> tuple[Any, str, An
 def _text_choice(choice: Mapping[str, Any], position: int) -> tuple[Any, str, Any, Any]:
     return (
         choice.get("index", position),
-        finish_reason(choice.get("finish_reason")) or "stop",
+        t.openai_finish_reason(choice.get("finish_reason")) or "stop",
         choice.get("text") or "",
         None,
     )
@@ -398,11 +391,11 @@ _ZERO_USAGE = Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
 
 
 def _usage(usage: Mapping[str, Any]) -> Usage:
-    prompt = int(usage.get("prompt_tokens") or 0)
-    completion = int(usage.get("completion_tokens") or 0)
-    total = int(usage.get("total_tokens") or prompt + completion)
-    counts = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
-    return _ZERO_USAGE.model_copy(update=counts)
+    """The transport's (normalised) usage as LiteLLM's `Usage`."""
+    return _ZERO_USAGE.model_copy(update={key: usage[key] for key in _USAGE_KEYS})
+
+
+_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 
 # -- streams ----------------------------------------------------------------------------------
@@ -411,21 +404,16 @@ def _usage(usage: Mapping[str, Any]) -> Usage:
 class StreamConverter:
     """Wire chunks → `GenericStreamingChunk`s, for one stream.
 
-    Azure sends a streamed tool call whole, in one delta, with no `index` and no `type`
-    (docs/wire-protocol.md §8); LiteLLM's accumulator keys on `index`. An index is kept when
-    present, else given by the call's `id` (a repeated id keeps its index) or the next free
-    position.
+    LiteLLM's accumulator keys a streamed tool call on its `index`: the one the transport gave it.
     A `GenericStreamingChunk` carries one tool call, so a delta with several becomes several.
     A wire chunk that carries nothing (the role-only first chunk, an empty delta, prompt filter
     results) gives none: LiteLLM's stream wrapper would build a response for it only to drop it
     (about 0.15 ms of CPU before the first chunk); its users see the same chunks either way.
     """
 
-    __slots__ = ("_ids", "_next", "_served")
+    __slots__ = ("_served",)
 
     def __init__(self) -> None:
-        self._ids: dict[str, int] = {}
-        self._next = 0
         self._served = ""
 
     def convert(self, chunk: Mapping[str, Any]) -> Iterator[GenericStreamingChunk]:
@@ -435,7 +423,7 @@ class StreamConverter:
         delta = choice.get("delta")
         text = (delta.get("content") if delta is not None else choice.get("text")) or ""
         calls = (delta.get("tool_calls") if delta is not None else None) or ()
-        reason = finish_reason(choice.get("finish_reason"))
+        reason = t.openai_finish_reason(choice.get("finish_reason"))
         usage = chunk.get("usage")
         served = chunk.get("model")
         if isinstance(served, str) and served:
@@ -461,7 +449,8 @@ class StreamConverter:
                 out["model"] = self._served  # type: ignore[typeddict-unknown-key]
             yield out
 
-    def _tool_use(self, call: Mapping[str, Any]) -> Any:
+    @staticmethod
+    def _tool_use(call: Mapping[str, Any]) -> Any:
         function = call.get("function") or {}
         return {
             "id": call.get("id"),
@@ -470,26 +459,14 @@ class StreamConverter:
                 "name": function.get("name"),
                 "arguments": function.get("arguments") or "",
             },
-            "index": self._index(call),
+            "index": call.get("index"),
         }
-
-    def _index(self, call: Mapping[str, Any]) -> int:
-        index = call.get("index")
-        call_id = call.get("id")
-        if isinstance(index, int):
-            self._next = max(self._next, index + 1)
-        elif call_id is not None and call_id in self._ids:
-            index = self._ids[call_id]
-        else:
-            index = self._next
-            self._next += 1
-        if call_id is not None:
-            self._ids.setdefault(call_id, index)
-        return index
 
 
 def _usage_block(usage: Mapping[str, Any]) -> ChatCompletionUsageBlock:
-    prompt = int(usage.get("prompt_tokens") or 0)
-    completion = int(usage.get("completion_tokens") or 0)
-    total = int(usage.get("total_tokens") or prompt + completion)
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
+    """The transport's (normalised) usage as LiteLLM's usage block."""
+    return {
+        "prompt_tokens": usage["prompt_tokens"],
+        "completion_tokens": usage["completion_tokens"],
+        "total_tokens": usage["total_tokens"],
+    }

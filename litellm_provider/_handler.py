@@ -5,9 +5,12 @@ transport with a cached client (`_clients`), and converts the answer (`_convert`
 error leaves through `_errors.to_litellm`. Chat goes through the transport's Llama protocol
 (`t.chat`, `t.chat_stream`, ...): tools and `response_format` native or prompted (`tool_calling`),
 answers shape-checked, prompted tool calls parsed back into `tool_calls`, and a 404 from a base
-model explained from the deployment's `/info`. `text_completion` uses the client's `complete*`
-and the transport's same 404 explanation. LiteLLM's `client` argument (an OpenAI or httpx client
-meant for its built-in providers) is ignored: the transport owns its connection pools.
+model explained from the deployment's `/info`. `text_completion` uses the transport's text calls
+(`t.complete`, `t.complete_stream`, ...), with the same 404 explanation. The transport also
+refuses a `max_tokens` above the model's limit before sending, numbers streamed tool calls and
+normalises usage; the environment is read by `t.settings_from_env`. LiteLLM's `client` argument
+(an OpenAI or httpx client meant for its built-in providers) is ignored: the transport owns its
+connection pools.
 
 Entra ID: LiteLLM's `azure_ad_token_provider` is honoured, either a callable returning a token
 (azure-identity's `get_bearer_token_provider`, which caches and refreshes by itself, so it is
@@ -29,7 +32,7 @@ import dataclasses
 import functools
 import hashlib
 import json
-import os
+import os  # the memo's salt
 import threading
 import time
 from collections import OrderedDict
@@ -60,9 +63,6 @@ from ._routing import refuse_client_routing
 
 __all__ = ["AzureLlamaLLM", "aget_model_info", "get_model_info", "handler"]
 
-ENDPOINT_ENV = "AZURE_INFERENCE_ENDPOINT"
-CREDENTIAL_ENV = "AZURE_INFERENCE_CREDENTIAL"
-_DEPLOYMENT_HEADER = "azureml-model-deployment"
 _PREFIX = "azure_llama/"
 PROVIDER_MODEL = "azure_llama"
 # A token from a provider callable is reported as valid this long, so that the transport asks the
@@ -104,13 +104,17 @@ class _Call:
     schema: str  # the requested JSON schema as JSON text, "" for none (for the schema error)
     call_id: str | None = None
 
-    def request_kwargs(self) -> dict[str, Any]:
-        return {
-            "api": self.plan.api,
-            "model_extras": self.plan.extras,
-            "headers": self.headers,
-            "timeout": self.timeout,
-        }
+    def text_request(self) -> t.TextRequest:
+        return t.TextRequest(
+            self.prompt or "",
+            self.plan.params,
+            model_extras=self.plan.extras,
+            api=self.plan.api,
+            headers=self.headers,
+            timeout=self.timeout,
+            use_instead=self.use_instead(),
+            model=self.model,
+        )
 
     def chat_request(self) -> t.ChatRequest:
         return t.ChatRequest(
@@ -124,10 +128,6 @@ class _Call:
             use_instead=self.use_instead(),
             model=self.model.removeprefix(_PREFIX),
         )
-
-    def explain(self) -> dict[str, Any]:
-        """The arguments of the transport's 404 explanation for a text call."""
-        return {"expected": "text-generation", "use": self.use_instead()}
 
     def use_instead(self) -> str:
         """What to call when the deployment is of the other model type."""
@@ -157,9 +157,6 @@ def _read_call(
     endpoint = facts.endpoint
     text = litellm_params.get("text_completion") is True
     plan = plan_request(optional_params, text=text, default_api=facts.api)
-    max_tokens = plan.params.get("max_tokens")
-    if max_tokens is not None:  # (the catalogue lookup behind the check is not free)
-        t.check_max_tokens(model, max_tokens)
     settings = _settings(
         endpoint,
         api_key,
@@ -173,7 +170,7 @@ def _read_call(
         plan.params["model"] = model.removeprefix(_PREFIX)
     out_headers = {k: str(v) for k, v in (headers or {}).items() if v is not None}
     if plan.deployment:
-        out_headers[_DEPLOYMENT_HEADER] = plan.deployment
+        out_headers[t.DEPLOYMENT_HEADER] = plan.deployment
     wire = [] if text else to_wire_messages(messages)
     # The model name is LiteLLM's, which the request does not carry on a serverless endpoint.
     t.check_images(wire, model)
@@ -206,7 +203,7 @@ def _use_instead(model: str, *, text: bool) -> str:
 
 
 def _endpoint_text(api_base: str | None) -> str:
-    return api_base or os.environ.get(ENDPOINT_ENV) or ""
+    return t.settings_from_env(api_base).endpoint or ""
 
 
 def _endpoint(api_base: str | None) -> tuple[str, Any]:
@@ -230,9 +227,10 @@ def _settings(
     if token_provider is not None:
         has_get_token = hasattr(token_provider, "get_token")
         credential = token_provider if has_get_token else _TokenProvider(token_provider)
+    env = t.settings_from_env(endpoint, api_key or None, credential)
     return Settings(
         endpoint=endpoint,
-        api_key="" if credential else api_key or os.environ.get(CREDENTIAL_ENV) or "",
+        api_key="" if credential else env.api_key or "",
         api_version=api_version,
         max_retries=max_retries,
         credential=credential,
@@ -440,19 +438,12 @@ class AzureLlamaLLM(CustomLLM):
 
     def _send_once(self, call: _Call, stream: bool) -> Any:
         http = self._clients.sync(call.settings)
+        info = cast("t.AzureLlamaClient", _InfoOnDemand(self._clients, call))
         if call.prompt is None:
             chat = t.chat_stream if stream else t.chat
-            info = cast("t.AzureLlamaClient", _InfoOnDemand(self._clients, call))
             return chat(http, call.chat_request(), info_client=info)
-        complete = http.complete_stream if stream else http.complete
-        try:
-            return complete(call.prompt, call.plan.params, **call.request_kwargs())
-        except t.NotFoundError as exc:
-            info_client = self._clients.sync(call.info_settings())
-            better = t.explain_not_found(info_client, exc, **call.explain())
-            if better is None:
-                raise
-            raise better from exc
+        complete = t.complete_stream if stream else t.complete
+        return complete(http, call.text_request(), info_client=info)
 
     async def _asend(self, call: _Call, *, stream: bool) -> Any:
         self._spent.check(call)
@@ -464,19 +455,12 @@ class AzureLlamaLLM(CustomLLM):
 
     async def _asend_once(self, call: _Call, stream: bool) -> Any:
         http = self._clients.async_(call.settings)
+        info = cast("t.AsyncAzureLlamaClient", _AsyncInfoOnDemand(self._clients, call))
         if call.prompt is None:
             achat = t.achat_stream if stream else t.achat
-            info = cast("t.AsyncAzureLlamaClient", _AsyncInfoOnDemand(self._clients, call))
             return await achat(http, call.chat_request(), info_client=info)
-        complete = http.complete_stream if stream else http.complete
-        try:
-            return await complete(call.prompt, call.plan.params, **call.request_kwargs())
-        except t.NotFoundError as exc:
-            info_client = self._clients.async_(call.info_settings())
-            better = await t.aexplain_not_found(info_client, exc, **call.explain())
-            if better is None:
-                raise
-            raise better from exc
+        acomplete = t.acomplete_stream if stream else t.acomplete
+        return await acomplete(http, call.text_request(), info_client=info)
 
     # LiteLLM's signatures, verbatim; everything below them takes a `_Call`.
     def completion(

@@ -35,7 +35,7 @@ __all__ = ["ROUTING_HEADERS", "ROUTING_KEYS", "ClientRoutingRefused", "refuse_cl
 # Request keys that choose where and how the upstream is called.
 ROUTING_KEYS = frozenset(
     {
-        DEPLOYMENT_KEY,  # the `azureml-model-deployment` header: another deployment
+        DEPLOYMENT_KEY,  # the deployment header: another deployment
         API_KEY,  # `azure_llama_api`: the Llama-native /v1 routes, not the Model Inference API
         ENDPOINT_KIND_KEY,  # the kind: the Entra scope, and how the model is chosen
         "api_version",  # the `api-version` query (also from the proxy URL's `?api-version=`)
@@ -47,7 +47,7 @@ ROUTING_KEYS = frozenset(
     }
 )
 # Headers that choose the deployment or carry a credential (compared in lower case).
-ROUTING_HEADERS = frozenset({"azureml-model-deployment", "api-key", "authorization", "host"})
+ROUTING_HEADERS = t.ROUTING_HEADERS
 # The caller's request fields that can carry headers.
 _HEADER_FIELDS = ("headers", "extra_headers", "provider_specific_header")
 

@@ -31,10 +31,8 @@ from . import _fork
 from ._auth import KeyAuth, TokenAuth
 from ._boundary import translate
 from ._config import (
-    DEFAULT_API_VERSION,
+    DEPLOYMENT_HEADER,
     ClientConfig,
-    EndpointKind,
-    ExtraParametersMode,
     is_serverless_host,
     routes_by_model,
 )
@@ -108,33 +106,14 @@ class _ClientBase:
         self,
         endpoint: str | None = None,
         *,
-        api_key: Any = None,
-        credential: Any = None,
-        api_version: str | None = DEFAULT_API_VERSION,
-        deployment: str | None = None,
-        timeout: float | None = 60.0,
-        max_retries: int = 2,
-        extra_parameters: ExtraParametersMode = "pass-through",
-        credential_scopes: Sequence[str] | None = None,
-        default_headers: Mapping[str, str] | None = None,
-        retry_policy: RetryPolicy | None = None,
         config: ClientConfig | None = None,
+        retry_policy: RetryPolicy | None = None,
         limits: Limits | None = None,
-        endpoint_kind: EndpointKind | None = None,
+        **settings: Any,
     ) -> None:
-        self.config = config or ClientConfig.create(
-            endpoint,
-            api_key=api_key,
-            credential=credential,
-            api_version=api_version,
-            deployment=deployment,
-            timeout=timeout,
-            max_retries=max_retries,
-            extra_parameters=extra_parameters,
-            credential_scopes=credential_scopes,
-            default_headers=default_headers,
-            endpoint_kind=endpoint_kind,
-        )
+        """`config`, or the keywords of `ClientConfig.create` (the one list of what a client
+        takes: `api_key`, `credential`, `api_version`, `deployment`, `timeout`, ...)."""
+        self.config = config or ClientConfig.create(endpoint, **settings)
         cfg = self.config
         self.retry = retry_policy or RetryPolicy(max_retries=cfg.max_retries)
         self.limits = limits or Limits()
@@ -153,7 +132,7 @@ class _ClientBase:
             **dict(cfg.default_headers),
         }
         if cfg.deployment:
-            self._headers["azureml-model-deployment"] = cfg.deployment
+            self._headers[DEPLOYMENT_HEADER] = cfg.deployment
         self._model_info: ModelInfo | None = None
         self._urls: dict[tuple[object, ...], httpx.URL] = {}
 

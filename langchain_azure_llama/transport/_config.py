@@ -1,7 +1,9 @@
 """Endpoint, credential and client settings, checked once at construction.
 
 Defaults come from `AZURE_INFERENCE_ENDPOINT` and `AZURE_INFERENCE_CREDENTIAL`, as in the Azure
-documentation. The key is held in a `Secret` so that no `repr`, log line or exception shows it.
+documentation, read by `_env.settings_from_env`. `ClientConfig.create`'s keywords are the one
+declaration of what a client takes (`CLIENT_SETTINGS` lists them). The key is held in a `Secret`
+so that no `repr`, log line or exception shows it.
 
 The endpoint is parsed once (`parse_endpoint`, httpx's parser, the one every request's URL is
 built with): that one parse gives the host the kind, the Entra scope, the loopback exemption and
@@ -22,8 +24,8 @@ Messages never repeat a header value or an endpoint's user:password.
 from __future__ import annotations
 
 import functools
+import inspect
 import ipaddress
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,14 +33,18 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import httpx
 
+from ._env import CREDENTIAL_ENV, ENDPOINT_ENV, settings_from_env
 from ._errors import RequestValidationError
 
 __all__ = [
+    "CLIENT_SETTINGS",
     "DEFAULT_API_VERSION",
     "DEFAULT_SCOPES",
+    "DEPLOYMENT_HEADER",
     "ENDPOINT_KINDS",
     "FOUNDRY_SCOPES",
     "OPENAI_V1_SCOPES",
+    "ROUTING_HEADERS",
     "ClientConfig",
     "EndpointKind",
     "EndpointURL",
@@ -72,8 +78,11 @@ ENDPOINT_KINDS: tuple[EndpointKind, ...] = (
     "openai-v1",
     "other",
 )
-ENDPOINT_ENV = "AZURE_INFERENCE_ENDPOINT"
-CREDENTIAL_ENV = "AZURE_INFERENCE_CREDENTIAL"
+# The header that picks a deployment of a managed compute endpoint.
+DEPLOYMENT_HEADER = "azureml-model-deployment"
+# Headers that pick the deployment or carry a credential (lower case): the key goes as both
+# `api-key` and `Authorization`, as the Azure SDK sends it.
+ROUTING_HEADERS = frozenset({DEPLOYMENT_HEADER, "api-key", "authorization", "host"})
 ExtraParametersMode = Literal["pass-through", "drop", "error"]
 _SERVERLESS_SUFFIXES = (".inference.ai.azure.com", ".models.ai.azure.com")
 _MANAGED_SUFFIXES = (".inference.ml.azure.com",)
@@ -236,7 +245,8 @@ class ClientConfig:
         default `credential_scopes` and, on "foundry" and "openai-v1", requires `model` in
         every request. The OpenAI v1 route takes no `api-version`: none is sent there.
         """
-        url = normalize_endpoint(endpoint or os.environ.get(ENDPOINT_ENV, ""))
+        endpoint, api_key, credential = settings_from_env(endpoint, api_key, credential)
+        url = normalize_endpoint(endpoint or "")
         kind = detect_endpoint_kind(url, endpoint_kind)
         if kind == "foundry" and endpoint_kind is None:
             url = _foundry_base(url)
@@ -258,7 +268,7 @@ class ClientConfig:
         if kind == "openai-v1":
             api_version = None  # "api-version: not required" on the v1 route (§20)
         if deployment:
-            check_header_value("azureml-model-deployment", deployment, param="deployment")
+            check_header_value(DEPLOYMENT_HEADER, deployment, param="deployment")
         check_headers(default_headers or {}, param="default_headers")
         if max_retries < 0:
             raise RequestValidationError("max_retries must be >= 0", param="max_retries")
@@ -280,6 +290,11 @@ class ClientConfig:
             default_headers=dict(default_headers or {}),
             kind=kind,
         )
+
+
+# What a client takes, by name: `ClientConfig.create`'s keywords (the front ends' settings that
+# build a client derive from it; a test pins LangChain's fields against it).
+CLIENT_SETTINGS: tuple[str, ...] = tuple(inspect.signature(ClientConfig.create).parameters)
 
 
 @dataclass(frozen=True)
@@ -428,10 +443,7 @@ def _resolve_credential(
             "or be an AzureKeyCredential.",
             param="credential",
         )
-    if isinstance(api_key, Secret):
-        value = api_key.get_secret_value()
-    else:
-        value = api_key if api_key is not None else os.environ.get(CREDENTIAL_ENV, "")
+    value = api_key.get_secret_value() if isinstance(api_key, Secret) else api_key
     if not value:
         raise RequestValidationError(
             f"No credential: pass api_key=..., credential=..., or set {CREDENTIAL_ENV}.",

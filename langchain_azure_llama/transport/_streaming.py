@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 from httpx_sse import EventSource, SSEError
 
+from ._answers import FILTERED_FINISH_REASONS, normalize_usage
 from ._boundary import describe, translate
 from ._deadline import NET_DEADLINE, within
 from ._error_body import error_from_response
@@ -119,7 +120,7 @@ class _StreamState:
                 ) from exc
         usage = chunk.get("usage")
         if usage:
-            self.usage = usage
+            self.usage = chunk["usage"] = normalize_usage(usage)
         self.chunks += 1
         return chunk
 
@@ -231,7 +232,7 @@ class _StreamBase:
     @property
     def content_filtered(self) -> bool:
         """True when content safety cut the output (`finish_reason="content_filter"`)."""
-        return self._state.finish_reason in ("content_filter", "content_filter_error")
+        return self._state.finish_reason in FILTERED_FINISH_REASONS
 
 
 def _drain(events: Iterator[Any], seconds: float) -> None:

@@ -272,3 +272,49 @@ def test_the_route_scan_rejects_route_knowledge(snippet: str) -> None:
 
     assert route_strings(snippet) != []
     assert route_strings(f"'''{snippet} '''") == []  # a docstring may explain
+
+
+# -- no Azure or Llama facts: the transport's calls apply them (issue 23 item 1) --------------
+
+
+@pytest.mark.parametrize("path", FRONT_END, ids=[p.stem for p in FRONT_END])
+def test_knows_no_azure_constant(path: Path) -> None:
+    from tests._support.route_knowledge import azure_scan
+
+    assert azure_scan(path) == [], "filtering, statuses, headers, usage: the transport's"
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        pytest.param('if reason in ("content_filter", "content_filter_error"): pass', id="filter"),
+        pytest.param("FILTERED_FINISH_REASONS = frozenset()", id="filter-set"),
+        pytest.param("if exc.status_code == 404: pass", id="404"),
+        pytest.param("retry = status == 429", id="429"),
+        pytest.param('headers["azureml-model-deployment"] = name', id="deployment-header"),
+        pytest.param('url = os.environ.get("AZURE_INFERENCE_ENDPOINT")', id="environment"),
+        pytest.param("_t.check_max_tokens(model, 10)", id="max-tokens"),
+        pytest.param(
+            "try:\n    x()\nexcept _t.NotFoundError as exc:\n    raise better(exc)",
+            id="404-explanation",
+        ),
+        pytest.param('total = usage.get("total_tokens") or 0', id="usage"),
+    ],
+)
+def test_the_azure_scan_rejects_azure_knowledge(snippet: str) -> None:
+    from tests._support.route_knowledge import azure_knowledge
+
+    assert azure_knowledge(snippet) != []
+    assert azure_knowledge(f"'''{snippet} '''") == []  # a docstring may explain
+
+
+def test_the_settings_are_the_transports() -> None:
+    """Issue 23 item 2: the fields a client is built from are `ClientConfig.create`'s keywords
+    (`transport.CLIENT_SETTINGS`), under the same names: all of them but `extra_parameters` (the
+    `extra-parameters` header's mode, which the LangChain models leave at the transport's
+    default)."""
+    fields = set(ChatAzureLlama.model_fields)
+    assert set(_t.CLIENT_SETTINGS) - fields == {"extra_parameters"}
+    from langchain_azure_llama import AzureLlama
+
+    assert set(AzureLlama.model_fields) >= set(_t.CLIENT_SETTINGS) - {"extra_parameters"}

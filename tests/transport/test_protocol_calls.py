@@ -17,12 +17,16 @@ from langchain_azure_llama.transport import (
     CapabilityStore,
     ChatRequest,
     NotFoundError,
+    RequestValidationError,
     StructuredOutputError,
+    TextRequest,
     achat,
     achat_stream,
+    acomplete,
     capability_key,
     chat,
     chat_stream,
+    complete,
 )
 from tests._support.transport import make_async, make_sync
 from tests.unit.transport.test_protocol_plan import JSON_SCHEMA, USER, WEATHER
@@ -238,3 +242,88 @@ async def test_a_404_from_a_base_model_says_what_to_use(kind: str) -> None:
     request = ChatRequest(USER, use_instead="Use AzureLlama for it.")
     with pytest.raises(NotFoundError, match=r"text-generation .base. model.*Use AzureLlama for it"):
         await _chat(kind, client, request)
+
+
+# -- what the calls make uniform for both front ends (issue 23 item 1) ---------------------------
+
+
+@pytest.fixture(scope="module")
+def native() -> Iterator[Emulator]:
+    with Emulator() as emu:
+        yield emu
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_native_streamed_call_comes_with_its_index_and_usage(
+    kind: str, native: Emulator
+) -> None:
+    """Azure streams a call whole, without `index`: the stream gives it one; usage is whole."""
+    client = _client(kind, native.url)
+    chunks = await _stream(kind, client, ChatRequest(USER, TOOLS, tool_calling="native"))
+    calls = [
+        c
+        for ch in chunks
+        if ch["choices"]
+        for c in ch["choices"][0]["delta"].get("tool_calls") or []
+    ]
+    assert [(c["function"]["name"], c["index"]) for c in calls] == [("get_weather", 0)]
+    (usage,) = [ch["usage"] for ch in chunks if ch.get("usage")]
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+def _text_handler(seen: list[str], *, status: int = 200) -> Any:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path == "/info":
+            return httpx.Response(
+                200, json={"model_name": "Llama-3.3-70B-Instruct", "model_type": "chat-completion"}
+            )
+        if status != 200:
+            return httpx.Response(status, text="NOT FOUND")
+        body = {
+            "id": "cmpl-1",
+            "model": "Meta-Llama-3.1-8B",
+            "choices": [{"index": 0, "text": "Math is fun", "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 3},
+        }
+        return httpx.Response(200, json=body)
+
+    return handler
+
+
+async def _complete(kind: str, client: Any, request: TextRequest) -> dict[str, Any]:
+    if kind == "sync":
+        return dict(complete(client, request))
+    return dict(await acomplete(client, request))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_text_call_normalises_usage(kind: str) -> None:
+    seen: list[str] = []
+    client = _fake_text(kind, seen)
+    answer = await _complete(kind, client, TextRequest("Math is", {"max_tokens": 8}))
+    assert answer["usage"] == {"prompt_tokens": 3, "completion_tokens": 3, "total_tokens": 6}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_text_call_refuses_max_tokens_before_sending(kind: str) -> None:
+    seen: list[str] = []
+    client = _fake_text(kind, seen)
+    request = TextRequest("Math is", {"max_tokens": 10**7}, model="Meta-Llama-3.1-8B")
+    with pytest.raises(RequestValidationError, match="max_tokens"):
+        await _complete(kind, client, request)
+    assert seen == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_text_call_to_a_chat_deployment_says_what_to_use(kind: str) -> None:
+    seen: list[str] = []
+    client = _fake_text(kind, seen, status=404)
+    request = TextRequest("Math is", use_instead="Use the chat model for it.")
+    with pytest.raises(NotFoundError, match=r"a chat model.*Use the chat model for it"):
+        await _complete(kind, client, request)
+
+
+def _fake_text(kind: str, seen: list[str], *, status: int = 200) -> Any:
+    handler = _text_handler(seen, status=status)
+    return make_sync(handler) if kind == "sync" else make_async(handler)

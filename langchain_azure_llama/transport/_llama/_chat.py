@@ -1,7 +1,10 @@
 """One chat call through the Llama protocol: plan, send, switch on refusal, parse back, repair.
 
 `chat` / `achat` return a native-looking chat completion dict; `chat_stream` / `achat_stream`
-return a `LlamaStream` / `AsyncLlamaStream` yielding native-looking chunk dicts. Whatever mode
+return a `LlamaStream` / `AsyncLlamaStream` yielding native-looking chunk dicts, every streamed
+tool call with its `index` (`_answers.ToolCallNumbers`) and `usage` normalised. A `max_tokens`
+above what the model can produce is refused before anything is sent; a 404 from a base-model
+deployment is explained (`explain_not_found`). Whatever mode
 was used, prompted tool calls come back as `tool_calls` (deltas on streams), a prompted JSON
 answer as its canonical JSON text, and the mode is reported in the answer's `llama_protocol`
 key (`{"tool_calling", "structured_output", "repaired"}`, plus `reason` / `format` / `family` when
@@ -22,7 +25,8 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar, cast
 
-from .._catalogue import aexplain_not_found, explain_not_found
+from .._answers import ToolCallNumbers, normalize_answer
+from .._catalogue import aexplain_not_found, check_max_tokens, explain_not_found
 from .._client import AsyncAzureLlamaClient, AzureLlamaClient
 from .._errors import AzureLlamaError, NotFoundError, ResponseDecodeError, StructuredOutputError
 from .._limits import Limits
@@ -36,7 +40,7 @@ from ._capabilities import (
     refused_feature,
 )
 from ._formats import style_of
-from ._plan import ChatRequest, Plan, model_facts, model_name, plan_chat
+from ._plan import ChatRequest, ModelFacts, Plan, model_facts, model_name, plan_chat
 from ._schema import repair_messages
 from ._tools import FILTERED, ToolCallBuffer, apply_to_completion
 
@@ -46,6 +50,7 @@ logger = logging.getLogger("langchain_azure_llama.transport")
 T = TypeVar("T")
 _ATTEMPTS = 3  # native, then at most one switch per feature (tools, response_format)
 _ERROR_TEXT = 1000  # characters of a forced stream's text kept for its error
+_NO_DELTA: dict[str, Any] = {}
 
 
 def _key(client: AzureLlamaClient | AsyncAzureLlamaClient, request: ChatRequest) -> CapabilityKey:
@@ -240,7 +245,7 @@ def chat(
             raise
         raise better from exc
     data["llama_protocol"] = _protocol(plan, repaired)
-    return data
+    return cast("dict[str, Any]", normalize_answer(data))
 
 
 async def achat(
@@ -273,7 +278,7 @@ async def achat(
             raise
         raise better from exc
     data["llama_protocol"] = _protocol(plan, repaired)
-    return data
+    return cast("dict[str, Any]", normalize_answer(data))
 
 
 def _send(
@@ -284,7 +289,7 @@ def _send(
 ) -> tuple[Plan, T]:
     store = capabilities or CAPABILITIES
     key = _key(client, request)
-    facts = model_facts(model_name(request, client.config.deployment))
+    facts = _checked_facts(request, client.config.deployment)
     for _ in range(_ATTEMPTS):
         plan = plan_chat(request, store.get(key), facts=facts)
         try:
@@ -303,7 +308,7 @@ async def _asend(
 ) -> tuple[Plan, T]:
     store = capabilities or CAPABILITIES
     key = _key(client, request)
-    facts = model_facts(model_name(request, client.config.deployment))
+    facts = _checked_facts(request, client.config.deployment)
     for _ in range(_ATTEMPTS):
         plan = plan_chat(request, store.get(key), facts=facts)
         try:
@@ -312,6 +317,16 @@ async def _asend(
             if not _learn(store, key, plan, request, exc):
                 raise
     raise AssertionError("unreachable: each retry follows a new refusal")  # pragma: no cover
+
+
+def _checked_facts(request: ChatRequest, deployment: str | None) -> ModelFacts:
+    """The model's facts, once a `max_tokens` above what it can produce is refused (before
+    anything is sent; by the same name the protocol decides by)."""
+    name = model_name(request, deployment)
+    max_tokens = request.params.get("max_tokens")
+    if max_tokens is not None:  # (the catalogue lookup behind the check is not free)
+        check_max_tokens(name, max_tokens)
+    return model_facts(name)
 
 
 def _explained(
@@ -352,6 +367,7 @@ class _Reader:
         self._forced = plan.tools == "prompt" and plan.forced and bool(plan.tool_names)
         self._native_call = self._filtered = False
         self._text = ""
+        self._numbers = ToolCallNumbers()
         prompted_schema = plan.schema is not None and plan.structured == "prompt"
         self._buffer = (
             ToolCallBuffer(plan.tool_names, hold_all=prompted_schema, limits=limits)
@@ -361,12 +377,15 @@ class _Reader:
 
     def feed(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
         if self.watching:
-            return self._watch(chunk)
+            return self._numbered(self._watch(chunk))
         if self._buffer is None:
+            choices = chunk.get("choices")
+            if choices and (choices[0].get("delta") or _NO_DELTA).get("tool_calls"):
+                self._numbers.number(choices[0]["delta"]["tool_calls"])
             return [chunk]
         if self._forced:
             self._note(chunk)
-        return self._buffer.feed(chunk)
+        return self._numbered(self._buffer.feed(chunk))
 
     def _note(self, chunk: dict[str, Any]) -> None:
         """What `_check_forced` needs of a forced prompted stream: a native call, a filtered
@@ -380,6 +399,14 @@ class _Reader:
         content = delta.get("content")
         if isinstance(content, str) and len(self._text) < _ERROR_TEXT:
             self._text += content[: _ERROR_TEXT - len(self._text)]
+
+    def _numbered(self, chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """`chunks` with an `index` on every tool call (`ToolCallNumbers`' one rule)."""
+        for chunk in chunks:
+            choices = chunk.get("choices")
+            if choices and (choices[0].get("delta") or _NO_DELTA).get("tool_calls"):
+                self._numbers.number(choices[0]["delta"]["tool_calls"])
+        return chunks
 
     def _watch(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
         self._waiting.append(chunk)
@@ -406,10 +433,10 @@ class _Reader:
             if self.plan.forced and self._waiting:
                 self.reask = True  # text where a tool was forced
                 return []
-            return self._decided()
+            return self._numbered(self._decided())
         if self._buffer is None:
             return []
-        out = self._buffer.close()
+        out = self._numbered(self._buffer.close())
         self._check_forced(out)
         schema = self.plan.schema
         if schema is None or self._buffer.called or self._buffer.passing:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .._catalogue import lookup
+from .._config import DEPLOYMENT_HEADER
 from .._request import Api
 from ._capabilities import NOTHING_REFUSED, Capabilities
 from ._formats import Family, family_of, prompted_history, style_of, tools_prompt
@@ -48,7 +49,6 @@ Rendering = Literal["native", "prompt", "none"]
 # endpoint refused native `tools` (now or before); it ignored them (answered as a model listed
 # without tools, or with text where a tool was forced) and the call was asked again.
 Reason = Literal["requested", "catalogue", "refused", "ignored"]
-_DEPLOYMENT_HEADER = "azureml-model-deployment"
 _DEFAULT_USE_INSTEAD = "Use the text-completion routes (/completions) for it."
 
 
@@ -109,7 +109,7 @@ def model_name(request: ChatRequest, deployment: str | None = None) -> str | Non
     if isinstance(model, str) and model:
         return model
     for key, value in (request.headers or {}).items():
-        if key.lower() == _DEPLOYMENT_HEADER and value:
+        if key.lower() == DEPLOYMENT_HEADER and value:
             return value
     return deployment or None
 

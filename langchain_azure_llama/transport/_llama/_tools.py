@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._answers import FILTERED_FINISH_REASONS as FILTERED
 from .._errors import ResponseDecodeError, ResponseTooLargeError, StructuredOutputError
 from .._limits import DEFAULT_LIMITS, Limits
 from ._bounds import excerpt, loads
@@ -65,7 +66,6 @@ _AUTO_RULE = (
 )
 _REQUIRED_RULE = "You must call one of these functions: respond with the JSON of the call only."
 _NAMED_RULE = 'You must call the function "{name}": respond with the JSON of the call only.'
-FILTERED = frozenset({"content_filter", "content_filter_error"})
 
 
 def new_call_id() -> str:

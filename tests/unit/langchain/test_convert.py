@@ -25,7 +25,9 @@ from langchain_azure_llama._convert import (
     wire_tool_calls,
 )
 from langchain_azure_llama._errors import RequestValidationError
+from langchain_azure_llama.transport import normalize_usage
 from tests._support.langchain import merged
+from tests._support.transported import transported
 
 CALL = {"name": "get_weather", "args": {"city": "Zürich"}, "id": "call_1", "type": "tool_call"}
 WIRE_CALL = {
@@ -224,7 +226,7 @@ def test_unknown_message_type_is_refused() -> None:
     ids=["none", "empty", "full", "no-total"],
 )
 def test_usage_to_metadata(usage: Any, expected: Any) -> None:
-    assert usage_to_metadata(usage) == expected
+    assert usage_to_metadata(normalize_usage(usage)) == expected
 
 
 def test_wire_tool_calls_keeps_bad_arguments_as_invalid() -> None:
@@ -304,7 +306,7 @@ USAGE = {"prompt_tokens": 6, "completion_tokens": 2, "total_tokens": 8}
 
 def _convert(chunks: list[dict[str, Any]]) -> list[AIMessageChunk]:
     converter = ChunkConverter("configured")
-    out = [converter.convert(chunk) for chunk in chunks]
+    out = [converter.convert(chunk) for chunk in transported(chunks)]
     out.append(converter.close())
     return [chunk for chunk in out if chunk is not None]
 

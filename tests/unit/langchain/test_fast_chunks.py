@@ -10,6 +10,7 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from langchain_azure_llama import _convert
 from langchain_azure_llama._convert import ChunkConverter, generation_chunk, text_chunk
+from tests._support.transported import transported
 
 
 def _state(chunk: AIMessageChunk) -> tuple[Any, ...]:
@@ -79,7 +80,7 @@ WIRE: list[dict[str, Any]] = [
 def _convert_all(monkeypatch: pytest.MonkeyPatch, trusted: bool) -> list[Any]:
     monkeypatch.setattr(_convert._TEXT_CHUNKS, "_trusted", trusted)
     converter = ChunkConverter("fallback")
-    out = [converter.convert(chunk) for chunk in WIRE]
+    out = [converter.convert(chunk) for chunk in transported(WIRE)]
     out.append(converter.close())
     return [None if c is None else _state(c) for c in out]
 

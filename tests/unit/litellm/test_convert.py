@@ -14,14 +14,15 @@ from litellm.types.utils import (
     Usage,
 )
 
+from langchain_azure_llama import transport as t
 from litellm_provider._convert import (
     StreamConverter,
     fill_response,
     fill_text_response,
-    finish_reason,
     plan_request,
     to_wire_messages,
 )
+from tests._support.transported import transported
 
 
 @pytest.mark.parametrize(
@@ -119,19 +120,10 @@ def test_to_wire_messages_cleans_litellm_message_objects() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        pytest.param("stop", "stop", id="stop"),
-        pytest.param("length", "length", id="length"),
-        pytest.param("tool_calls", "tool_calls", id="tool-calls"),
-        pytest.param("content_filter", "content_filter", id="content-filter"),
-        pytest.param("content_filter_error", "content_filter", id="content-filter-error"),
-        pytest.param(None, None, id="none"),
-    ],
-)
-def test_finish_reason(raw: str | None, expected: str | None) -> None:
-    assert finish_reason(raw) == expected
+@pytest.mark.parametrize("reason", sorted(t.OPENAI_FINISH_REASONS))
+def test_litellm_keeps_the_transports_finish_reasons_as_given(reason: str) -> None:
+    """The in-place fill writes these into LiteLLM's blank choice: `Choices` must keep them."""
+    assert Choices(finish_reason=reason).finish_reason == reason
 
 
 def test_fill_response_maps_choices_tool_calls_and_usage() -> None:
@@ -249,7 +241,8 @@ def test_stream_converter_indexes_azure_tool_calls_by_position() -> None:
         {"id": "a", "function": {"name": "f", "arguments": '{"x": 1}'}},
         {"id": "b", "function": {"name": "g", "arguments": "{}"}},
     ]
-    out = list(StreamConverter().convert(_chunk({"tool_calls": calls}, "tool_calls", USAGE)))
+    (wire,) = transported([_chunk({"tool_calls": calls}, "tool_calls", USAGE)])
+    out = list(StreamConverter().convert(wire))
     assert [c["tool_use"]["index"] for c in out] == [0, 1]
     assert [c["tool_use"]["type"] for c in out] == ["function", "function"]
     assert [c["tool_use"]["function"]["name"] for c in out] == ["f", "g"]
@@ -263,11 +256,12 @@ def test_stream_converter_keeps_openai_style_indexes_and_ids() -> None:
     first = {"index": 0, "id": "a", "function": {"name": "f", "arguments": ""}}
     more = {"index": 0, "function": {"arguments": '{"x"'}}
     other = {"id": "b", "function": {"name": "g", "arguments": "{}"}}
-    out = [
-        *converter.convert(_chunk({"tool_calls": [first]})),
-        *converter.convert(_chunk({"tool_calls": [more]})),
-        *converter.convert(_chunk({"tool_calls": [other]}, "tool_calls")),
+    wire = [
+        _chunk({"tool_calls": [first]}),
+        _chunk({"tool_calls": [more]}),
+        _chunk({"tool_calls": [other]}, "tool_calls"),
     ]
+    out = [piece for chunk in transported(wire) for piece in converter.convert(chunk)]
     assert [c["tool_use"]["index"] for c in out] == [0, 0, 1]
 
 
@@ -288,7 +282,7 @@ def _built(wire: dict[str, Any], *, text: bool = False) -> dict[str, Any]:
     response = ModelResponse()
     choices = []
     for i, choice in enumerate(wire["choices"]):
-        reason = finish_reason(choice.get("finish_reason")) or "stop"
+        reason = t.openai_finish_reason(choice.get("finish_reason")) or "stop"
         if text:
             message = Message(role="assistant", content=choice.get("text") or "")
             index = choice.get("index", i)
@@ -435,7 +429,8 @@ def test_usage_is_what_litellms_usage_builds(wire: dict[str, Any]) -> None:
         completion_tokens=completion,
         total_tokens=wire.get("total_tokens") or prompt + completion,
     )
-    first = fill_response(_wire(_says("a")) | {"usage": wire}, ModelResponse(), "m").usage
+    usage = t.normalize_usage(wire)  # as the transport's answer carries it
+    first = fill_response(_wire(_says("a")) | {"usage": usage}, ModelResponse(), "m").usage
     second = fill_response(_wire(_says("b")), ModelResponse(), "m").usage
     assert type(first) is Usage
     assert first.model_dump() == expected.model_dump()

@@ -153,3 +153,29 @@ def test_knows_no_azure_route(module: Path) -> None:
     from tests._support.route_knowledge import scan
 
     assert scan(module) == []
+
+
+# -- no Azure or Llama facts: the transport's calls apply them (issue 23 item 1) --------------
+
+# LiteLLM's exceptions carry an HTTP status (and its content-policy error OpenAI's code): the
+# error module gives its framework's classes what they need, and nothing else may.
+_ERROR_MODULE_ALLOWED = frozenset({400, 401, 403, 404, 408, 429, 500, 503, "content_filter"})
+
+
+@pytest.mark.parametrize("module", MODULES, ids=[m.stem for m in MODULES])
+def test_knows_no_azure_constant(module: Path) -> None:
+    from tests._support.route_knowledge import azure_scan
+
+    allowed = _ERROR_MODULE_ALLOWED if module.name == "_errors.py" else frozenset()
+    assert azure_scan(module, allowed=allowed) == []
+
+
+def test_the_provider_settings_are_client_settings() -> None:
+    """Issue 23 item 2: what the provider builds a client from is named as `ClientConfig.create`
+    names it (`transport.CLIENT_SETTINGS`)."""
+    from dataclasses import fields
+
+    from langchain_azure_llama import transport as t
+    from litellm_provider._clients import Settings
+
+    assert {f.name for f in fields(Settings)} <= set(t.CLIENT_SETTINGS)
