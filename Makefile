@@ -2,6 +2,8 @@
 # into .venv first (PyPI only), so they work on a fresh machine.
 PY ?= python3
 VENV := .venv
+PYRIGHT_VERSION := 1.1.414
+PYRIGHT := .tools/node_modules/.bin/pyright
 BIN := $(VENV)/bin
 # No network beyond loopback here: keep litellm from fetching its price map or a tokenizer.
 export LITELLM_LOCAL_MODEL_COST_MAP := True
@@ -15,6 +17,11 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet --constraint .ci/constraints.txt -e ".[entra,litellm,tokenizers,proxy]" --group dev
+	@# Pyright (npm; node ships with this machine's image) checks the README's documented calls
+	@# too: tests/test_docs_typecheck.py runs it, and fails without it under CI.
+	@if command -v npm >/dev/null; then \
+		test -x $(PYRIGHT) || npm install --silent --no-audit --no-fund --prefix .tools pyright@$(PYRIGHT_VERSION); \
+	else echo "npm not found: pyright is not installed (the README's blocks get mypy only)"; fi
 
 ## The main job: a chat and a stream against Azure if AZURE_INFERENCE_* are set, else the emulator.
 quickstart: install
