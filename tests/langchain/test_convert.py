@@ -20,6 +20,7 @@ from langchain_azure_llama._convert import (
     ChunkConverter,
     content_to_wire,
     message_to_wire,
+    messages_to_wire,
     response_to_messages,
     usage_to_metadata,
     wire_tool_calls,
@@ -102,6 +103,60 @@ MESSAGE_TABLE: list[tuple[str, BaseMessage, dict[str, Any]]] = [
 )
 def test_message_to_wire(message: BaseMessage, wire: dict[str, Any]) -> None:
     assert message_to_wire(message) == wire
+
+
+class _MyHuman(HumanMessage):
+    pass
+
+
+class _MyAI(AIMessage):
+    pass
+
+
+class _MyTool(ToolMessage):
+    pass
+
+
+def test_a_conversation_converts_as_its_messages_do_subclasses_included() -> None:
+    """`messages_to_wire` (one type lookup per exact class) sends what `message_to_wire` does,
+    and a subclass of a message class, or a chunk, converts as its base class."""
+    table = [m for _, m, _ in MESSAGE_TABLE]
+    assert messages_to_wire(table) == [w for _, _, w in MESSAGE_TABLE]
+    subclassed = [
+        _MyHuman("hi"),
+        _MyAI("", tool_calls=[CALL]),
+        AIMessageChunk(content="", tool_calls=[CALL]),
+        _MyTool("sunny", tool_call_id="call_1"),
+    ]
+    assert messages_to_wire(subclassed) == [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "tool_calls": [WIRE_CALL]},
+        {"role": "assistant", "tool_calls": [WIRE_CALL]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+    ]
+
+
+def test_a_conversation_with_an_unsendable_message_is_refused() -> None:
+    from langchain_core.messages import FunctionMessage
+
+    with pytest.raises(RequestValidationError, match="FunctionMessage"):
+        messages_to_wire([HumanMessage("hi"), FunctionMessage(name="f", content="x")])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param({"city": "Zürich", "emoji": "😀", "q": 'a "b" \\ c\n'}, id="unicode-escapes"),
+        pytest.param(
+            {"x": float("nan"), "y": float("inf"), "n": [1, 2.5, None, True]}, id="floats"
+        ),
+        pytest.param({"nested": {"a": [{"b": {}}]}, "": ""}, id="nested"),
+    ],
+)
+def test_tool_call_arguments_are_what_json_dumps_writes(args: dict[str, Any]) -> None:
+    call = {**CALL, "args": args}
+    wire = messages_to_wire([AIMessage("", tool_calls=[call])])[0]
+    assert wire["tool_calls"][0]["function"]["arguments"] == json.dumps(args, ensure_ascii=False)
 
 
 def test_tool_call_arguments_are_a_json_string() -> None:
