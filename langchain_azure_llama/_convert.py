@@ -131,11 +131,10 @@ def _assistant_to_wire(message: AIMessage) -> dict[str, Any]:
     if message.invalid_tool_calls:
         calls += [_invalid_call_to_wire(call) for call in message.invalid_tool_calls]
     content = message.content
-    if type(content) is not str:
-        content = content_to_wire(content, assistant=True)
+    wire_content = content if type(content) is str else content_to_wire(content, assistant=True)
     wire: dict[str, Any] = {"role": "assistant"}
-    if content or not calls:
-        wire["content"] = content
+    if wire_content or not calls:
+        wire["content"] = wire_content
     if calls:
         wire["tool_calls"] = calls
     return wire

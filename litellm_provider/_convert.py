@@ -228,17 +228,29 @@ def to_wire_messages(messages: Sequence[Any]) -> list[Any]:
 
 
 def _wire_message(message: Any) -> Any:
-    if not isinstance(message, Mapping) and not hasattr(message, "model_dump"):
+    # An agent's history is hundreds of messages per call: a plain dict is read in place (no
+    # copy); anything else is read through a dict of it.
+    if type(message) is dict:
+        source = message
+    elif isinstance(message, Mapping) or hasattr(message, "model_dump"):
+        source = _as_dict(message)
+    else:
         return message  # not a message at all: the transport refuses it with a clear error
-    source = _as_dict(message)
-    out = {key: source[key] for key in _MESSAGE_KEYS if source.get(key) is not None}
-    if out.get("role") == "developer":
+    out = {}
+    for key in _MESSAGE_KEYS:
+        value = source.get(key)
+        if value is not None:
+            out[key] = value
+    role = out.get("role")
+    if role == "developer":
         out["role"] = "system"
-    if isinstance(out.get("content"), list):
-        out["content"] = [_wire_part(part) for part in out["content"]]
-    if "tool_calls" in out:
-        out["tool_calls"] = [_wire_tool_call(call) for call in out["tool_calls"]]
-    if out.get("role") == "assistant" and "content" not in out and "tool_calls" not in out:
+    content = out.get("content")
+    if type(content) is not str and isinstance(content, list):
+        out["content"] = [_wire_part(part) for part in content]
+    calls = out.get("tool_calls")
+    if calls is not None:
+        out["tool_calls"] = [_wire_tool_call(call) for call in calls]
+    elif role == "assistant" and content is None:
         out["content"] = ""
     return out
 
@@ -254,8 +266,10 @@ def _wire_part(part: Any) -> Any:
 
 
 def _wire_tool_call(call: Any) -> dict[str, Any]:
-    data = _as_dict(call)
-    function = _as_dict(data.get("function") or {})
+    data = call if type(call) is dict else _as_dict(call)
+    function = data.get("function") or {}
+    if type(function) is not dict:
+        function = _as_dict(function)
     return {
         "id": data.get("id"),
         "type": data.get("type") or "function",
