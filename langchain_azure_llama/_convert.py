@@ -425,6 +425,7 @@ class _GenerationChunks:
 
 _GENERATION_CHUNKS = _GenerationChunks()
 _EMPTY: Mapping[str, Any] = {}
+_UNSEEN = object()
 
 
 class ChunkConverter:
@@ -442,14 +443,23 @@ class ChunkConverter:
         self.finish_reason: str | None = None
         self._model: str | None = None
         self._id: str | None = None
+        # The last chunk's raw `model` and `id` (a fresh stream matches no chunk's).
+        self._raw_model: Any = _UNSEEN
+        self._raw_id: Any = _UNSEEN
         self._usage_sent = False
         self._metadata_sent = False
         self._indexes: dict[str, int] = {}
 
     def convert(self, chunk: Mapping[str, Any]) -> AIMessageChunk | None:
         """The message chunk for one wire chunk, or None when it carries nothing."""
-        self._model = chunk.get("model") or self._model
-        self._id = _answer_id(chunk.get("id")) or self._id
+        raw_model = chunk.get("model")
+        raw_id = chunk.get("id")
+        if raw_model is not self._raw_model or raw_id is not self._raw_id:
+            # New values (the transport hands on the same `id`/`model` objects while a
+            # stream's events share them: nothing to redo then).
+            self._raw_model, self._raw_id = raw_model, raw_id
+            self._model = raw_model or self._model
+            self._id = _answer_id(raw_id) or self._id
         choices = chunk.get("choices")
         choice: Mapping[str, Any] = choices[0] if choices else _EMPTY
         delta = choice.get("delta") or _EMPTY
