@@ -426,6 +426,22 @@ def test_openai_style_fragments_with_index_still_merge() -> None:
     assert full.tool_calls == [{"name": "f", "args": {"a": 1}, "id": "c1", "type": "tool_call"}]
 
 
+def test_a_stream_names_the_latest_id_and_model_it_sent() -> None:
+    """Chunks share their `id`/`model` objects while a stream's events do (the transport's
+    template; here the list's): a chunk with new ones, or with none, is read as before."""
+    converter = ChunkConverter("fallback")
+    ids, models = ["a", "a", None, "", 5, "b", "b"], ["m1", "m1", None, "", "m2", "m2", None]
+    messages = [
+        converter.convert({"id": i, "model": m, "choices": [{"delta": {"content": "x"}}]})
+        for i, m in zip(ids, models, strict=True)
+    ]
+    assert [m.id for m in messages if m is not None] == ["a", "a", "a", "a", "a", "b", "b"]
+    last = converter.close()
+    assert last is not None
+    assert last.response_metadata["model_name"] == "m2"
+    assert last.response_metadata["id"] == "b"
+
+
 def test_stream_without_finish_reason_still_names_the_model_once() -> None:
     chunks = _convert([_chunk({"content": "Hi"})])
     assert [bool(c.response_metadata) for c in chunks] == [False, True]
