@@ -13,7 +13,7 @@ with prompted tool calls already turned into native-looking `tool_calls`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -422,6 +422,9 @@ def _usage(usage: Mapping[str, Any]) -> Usage:
 # -- streams ----------------------------------------------------------------------------------
 
 
+_NO_CHOICE: Mapping[str, Any] = {}
+
+
 class StreamConverter:
     """Wire chunks → `GenericStreamingChunk`s, for one stream.
 
@@ -435,31 +438,51 @@ class StreamConverter:
     (about 0.15 ms of CPU before the first chunk); its users see the same chunks either way.
     """
 
-    __slots__ = ("_ids", "_next", "_served")
+    __slots__ = ("_ids", "_next", "_raw_model", "_served")
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
         self._next = 0
         self._served = ""
+        self._raw_model: Any = None  # the last chunk's `model` (the same object while unchanged)
 
-    def convert(self, chunk: Mapping[str, Any]) -> Iterator[GenericStreamingChunk]:
-        """The chunks for one (shape-checked) wire chunk."""
+    def convert(self, chunk: Mapping[str, Any]) -> list[GenericStreamingChunk]:
+        """The chunks for one (shape-checked) wire chunk (a list: most chunks give one)."""
         choices = chunk.get("choices") or ()
-        choice = choices[0] if choices else {}
+        choice = choices[0] if choices else _NO_CHOICE
         delta = choice.get("delta")
         text = (delta.get("content") if delta is not None else choice.get("text")) or ""
         calls = (delta.get("tool_calls") if delta is not None else None) or ()
-        reason = finish_reason(choice.get("finish_reason"))
+        raw_reason = choice.get("finish_reason")
         usage = chunk.get("usage")
         served = chunk.get("model")
-        if isinstance(served, str) and served:
-            self._served = served
+        if served is not self._raw_model:
+            self._raw_model = served
+            if isinstance(served, str) and served:
+                self._served = served
+        if not (calls or raw_reason or usage):
+            # The common chunk: one token of text (or nothing at all).
+            if not text:
+                return []
+            out: GenericStreamingChunk = {
+                "text": text,
+                "tool_use": None,
+                "is_finished": False,
+                "finish_reason": "",
+                "usage": None,
+                "index": choice.get("index", 0) if choices else 0,
+            }
+            if self._served:
+                out["model"] = self._served  # type: ignore[typeddict-unknown-key]  # see below
+            return [out]
+        reason = finish_reason(raw_reason)
         if not (text or calls or reason or usage):
-            return
+            return []
+        outs = []
         last = len(calls) - 1 if calls else 0
         for i in range(max(len(calls), 1)):
             ended = i == last and bool(reason)
-            out: GenericStreamingChunk = {
+            out = {
                 "text": text if i == 0 else "",
                 "tool_use": self._tool_use(calls[i]) if calls else None,
                 "is_finished": ended,
@@ -473,7 +496,8 @@ class StreamConverter:
                 # from it, as it prices a whole answer from `response.model`. The bare name: the
                 # wrapper puts the provider's prefix in front itself.
                 out["model"] = self._served  # type: ignore[typeddict-unknown-key]
-            yield out
+            outs.append(out)
+        return outs
 
     def _tool_use(self, call: Mapping[str, Any]) -> Any:
         function = call.get("function") or {}
