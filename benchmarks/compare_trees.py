@@ -197,12 +197,15 @@ for server, url in (("emulator", emulator), ("lean", lean)):
     )
 wire = payloads.history_messages(200)
 call = _client("litellm-azure-llama", lean).prepare(wire, payloads.MODEL)
-for _ in range(5):
+for _ in range(10):
     call()
-c = time.process_time()
-for _ in range(30):
-    call()
-out["litellm azure_llama/ turn 200 (CPU µs/call)"] = (time.process_time() - c) / 30 * 1e6
+best = []
+for _ in range(3):
+    c = time.process_time()
+    for _ in range(30):
+        call()
+    best.append((time.process_time() - c) / 30 * 1e6)
+out["litellm azure_llama/ turn 200 (CPU µs/call)"] = min(best)
 print(json.dumps(out))
 """
 
