@@ -9,6 +9,9 @@ skipped. Any lower-layer error while reading (a bad chunk, a dropped connection,
 timeout) becomes `StreamInterruptedError` through `_boundary`, raised unchained: the
 lower-layer exception holds the request headers, and so the key.
 
+Azure's text events, which differ only in their token, are read by their template after the
+first one (`_template`: exactly what `json.loads` returns, anything else parsed in full).
+
 Memory is bounded by `Limits`: an event larger than `max_event_bytes` raises
 `ResponseTooLargeError`, and the text kept for `partial_text` is the last `max_partial_text`
 characters. Each event must arrive within `idle_timeout` seconds of the previous one.
