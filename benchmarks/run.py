@@ -607,6 +607,22 @@ def machine() -> str:
     )
 
 
+def _quick_note(settings: Settings) -> list[str]:
+    """The header line that says a file is from a short run, not the full `make bench`."""
+    if not settings.quick:
+        return []
+    parts = ", ".join(p for p in ALL_PARTS.split(",") if p in settings.parts)
+    return [
+        "",
+        f"**This file is from a quick run (`BENCH_QUICK=1`: {settings.rounds} rounds, "
+        f"{settings.calls} calls, {settings.chunks:,}-chunk streams, {settings.payload_calls} "
+        f"calls per payload, {settings.proxy_bursts} proxy burst; parts: {parts}) on a busy "
+        "shared machine, not the full `make bench`, which is to be rerun when the machine is "
+        "quiet.**",
+        "",
+    ]
+
+
 def report(
     settings: Settings,
     samples: dict[str, Samples],
@@ -625,6 +641,7 @@ def report(
         "",
         f"Written by `make bench` ({'quick run, ' if settings.quick else ''}benchmarks/run.py): "
         f"{machine()}.",
+        *_quick_note(settings),
         "Only ratios within this run mean anything: other work on the machine slows all clients.",
         "",
         "## Targets (issue #25: today's payloads, both servers, the proxy)",

@@ -65,8 +65,17 @@ _IMAGES = frozenset({"image", "image_url"})
 
 
 def messages_to_wire(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    """Convert a conversation, message by message (see `message_to_wire`)."""
-    return [message_to_wire(message) for message in messages]
+    """Convert a conversation, message by message (see `message_to_wire`).
+
+    An agent loop resends its whole history every turn, so this runs over hundreds of messages
+    per call: the exact LangChain classes are dispatched by type (one lookup, not a chain of
+    `isinstance` checks); subclasses take `message_to_wire`'s checks.
+    """
+    out = []
+    for message in messages:
+        convert = _BY_TYPE.get(type(message))
+        out.append(convert(message) if convert is not None else message_to_wire(message))
+    return out
 
 
 def message_to_wire(message: BaseMessage) -> dict[str, Any]:
@@ -77,20 +86,16 @@ def message_to_wire(message: BaseMessage) -> dict[str, Any]:
     has no such field for Llama.
     """
     if isinstance(message, SystemMessage):
-        return {"role": "system", "content": content_to_wire(message.content)}
+        return _system_to_wire(message)
     if isinstance(message, HumanMessage):
-        return {"role": "user", "content": content_to_wire(message.content)}
+        return _human_to_wire(message)
     if isinstance(message, AIMessage):
         return _assistant_to_wire(message)
     if isinstance(message, ToolMessage):
-        return {
-            "role": "tool",
-            "tool_call_id": message.tool_call_id,
-            "content": content_to_wire(message.content),
-        }
+        return _tool_to_wire(message)
     if isinstance(message, ChatMessage):
         role = _ROLES.get(message.role, message.role)
-        return {"role": role, "content": content_to_wire(message.content)}
+        return {"role": role, "content": _content(message.content)}
     raise RequestValidationError(
         f"{type(message).__name__} cannot be sent to Llama on Azure; use system, human, AI "
         "or tool messages.",
@@ -98,22 +103,56 @@ def message_to_wire(message: BaseMessage) -> dict[str, Any]:
     )
 
 
+def _content(content: str | list[str | dict[str, Any]]) -> str | list[dict[str, Any]]:
+    # Most content is a string: no call for it.
+    return content if type(content) is str else content_to_wire(content)
+
+
+def _system_to_wire(message: SystemMessage) -> dict[str, Any]:
+    return {"role": "system", "content": _content(message.content)}
+
+
+def _human_to_wire(message: HumanMessage) -> dict[str, Any]:
+    return {"role": "user", "content": _content(message.content)}
+
+
+def _tool_to_wire(message: ToolMessage) -> dict[str, Any]:
+    return {
+        "role": "tool",
+        "tool_call_id": message.tool_call_id,
+        "content": _content(message.content),
+    }
+
+
 def _assistant_to_wire(message: AIMessage) -> dict[str, Any]:
     calls = [tool_call_to_wire(call) for call in message.tool_calls]
-    calls += [_invalid_call_to_wire(call) for call in message.invalid_tool_calls]
-    content = content_to_wire(message.content, assistant=True)
+    if message.invalid_tool_calls:
+        calls += [_invalid_call_to_wire(call) for call in message.invalid_tool_calls]
+    content = message.content
+    wire_content = content if type(content) is str else content_to_wire(content, assistant=True)
     wire: dict[str, Any] = {"role": "assistant"}
-    if content or not calls:
-        wire["content"] = content
+    if wire_content or not calls:
+        wire["content"] = wire_content
     if calls:
         wire["tool_calls"] = calls
     return wire
 
 
+# The exact classes `messages_to_wire` dispatches on (ChatMessage maps its role: not here).
+_BY_TYPE: dict[type, Any] = {
+    SystemMessage: _system_to_wire,
+    HumanMessage: _human_to_wire,
+    AIMessage: _assistant_to_wire,
+    ToolMessage: _tool_to_wire,
+}
+# `json.dumps(args, ensure_ascii=False)` builds a new encoder per call; one serves every call
+# (same output: dumps' default separators, circular check and NaN handling).
+_ARGS_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
 def tool_call_to_wire(call: ToolCall) -> dict[str, Any]:
     """A LangChain tool call as a wire tool call (arguments as a JSON string)."""
-    arguments = json.dumps(call["args"], ensure_ascii=False)
-    function = {"name": call["name"], "arguments": arguments}
+    function = {"name": call["name"], "arguments": _ARGS_ENCODER.encode(call["args"])}
     return {"id": call.get("id") or "", "type": "function", "function": function}
 
 
@@ -381,6 +420,7 @@ class _GenerationChunks:
 
 _GENERATION_CHUNKS = _GenerationChunks()
 _EMPTY: Mapping[str, Any] = {}
+_UNSEEN = object()
 
 
 class ChunkConverter:
@@ -397,13 +437,22 @@ class ChunkConverter:
         self.finish_reason: str | None = None
         self._model: str | None = None
         self._id: str | None = None
+        # The last chunk's raw `model` and `id` (a fresh stream matches no chunk's).
+        self._raw_model: Any = _UNSEEN
+        self._raw_id: Any = _UNSEEN
         self._usage_sent = False
         self._metadata_sent = False
 
     def convert(self, chunk: Mapping[str, Any]) -> AIMessageChunk | None:
         """The message chunk for one wire chunk, or None when it carries nothing."""
-        self._model = chunk.get("model") or self._model
-        self._id = _answer_id(chunk.get("id")) or self._id
+        raw_model = chunk.get("model")
+        raw_id = chunk.get("id")
+        if raw_model is not self._raw_model or raw_id is not self._raw_id:
+            # New values (the transport hands on the same `id`/`model` objects while a
+            # stream's events share them: nothing to redo then).
+            self._raw_model, self._raw_id = raw_model, raw_id
+            self._model = raw_model or self._model
+            self._id = _answer_id(raw_id) or self._id
         choices = chunk.get("choices")
         choice: Mapping[str, Any] = choices[0] if choices else _EMPTY
         delta = choice.get("delta") or _EMPTY

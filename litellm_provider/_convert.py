@@ -15,7 +15,7 @@ transport (`t.openai_finish_reason`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -229,17 +229,29 @@ def to_wire_messages(messages: Sequence[Any]) -> list[Any]:
 
 
 def _wire_message(message: Any) -> Any:
-    if not isinstance(message, Mapping) and not hasattr(message, "model_dump"):
+    # An agent's history is hundreds of messages per call: a plain dict is read in place (no
+    # copy); anything else is read through a dict of it.
+    if type(message) is dict:
+        source = message
+    elif isinstance(message, Mapping) or hasattr(message, "model_dump"):
+        source = _as_dict(message)
+    else:
         return message  # not a message at all: the transport refuses it with a clear error
-    source = _as_dict(message)
-    out = {key: source[key] for key in _MESSAGE_KEYS if source.get(key) is not None}
-    if out.get("role") == "developer":
+    out = {}
+    for key in _MESSAGE_KEYS:
+        value = source.get(key)
+        if value is not None:
+            out[key] = value
+    role = out.get("role")
+    if role == "developer":
         out["role"] = "system"
-    if isinstance(out.get("content"), list):
-        out["content"] = [_wire_part(part) for part in out["content"]]
-    if "tool_calls" in out:
-        out["tool_calls"] = [_wire_tool_call(call) for call in out["tool_calls"]]
-    if out.get("role") == "assistant" and "content" not in out and "tool_calls" not in out:
+    content = out.get("content")
+    if type(content) is not str and isinstance(content, list):
+        out["content"] = [_wire_part(part) for part in content]
+    calls = out.get("tool_calls")
+    if calls is not None:
+        out["tool_calls"] = [_wire_tool_call(call) for call in calls]
+    elif role == "assistant" and content is None:
         out["content"] = ""
     return out
 
@@ -255,8 +267,10 @@ def _wire_part(part: Any) -> Any:
 
 
 def _wire_tool_call(call: Any) -> dict[str, Any]:
-    data = _as_dict(call)
-    function = _as_dict(data.get("function") or {})
+    data = call if type(call) is dict else _as_dict(call)
+    function = data.get("function") or {}
+    if type(function) is not dict:
+        function = _as_dict(function)
     return {
         "id": data.get("id"),
         "type": data.get("type") or "function",
@@ -401,6 +415,9 @@ _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 # -- streams ----------------------------------------------------------------------------------
 
 
+_NO_CHOICE: Mapping[str, Any] = {}
+
+
 class StreamConverter:
     """Wire chunks → `GenericStreamingChunk`s, for one stream.
 
@@ -411,29 +428,49 @@ class StreamConverter:
     (about 0.15 ms of CPU before the first chunk); its users see the same chunks either way.
     """
 
-    __slots__ = ("_served",)
+    __slots__ = ("_raw_model", "_served")
 
     def __init__(self) -> None:
         self._served = ""
+        self._raw_model: Any = None  # the last chunk's `model` (the same object while unchanged)
 
-    def convert(self, chunk: Mapping[str, Any]) -> Iterator[GenericStreamingChunk]:
-        """The chunks for one (shape-checked) wire chunk."""
+    def convert(self, chunk: Mapping[str, Any]) -> list[GenericStreamingChunk]:
+        """The chunks for one (shape-checked) wire chunk (a list: most chunks give one)."""
         choices = chunk.get("choices") or ()
-        choice = choices[0] if choices else {}
+        choice = choices[0] if choices else _NO_CHOICE
         delta = choice.get("delta")
         text = (delta.get("content") if delta is not None else choice.get("text")) or ""
         calls = (delta.get("tool_calls") if delta is not None else None) or ()
-        reason = t.openai_finish_reason(choice.get("finish_reason"))
+        raw_reason = choice.get("finish_reason")
         usage = chunk.get("usage")
         served = chunk.get("model")
-        if isinstance(served, str) and served:
-            self._served = served
+        if served is not self._raw_model:
+            self._raw_model = served
+            if isinstance(served, str) and served:
+                self._served = served
+        if not (calls or raw_reason or usage):
+            # The common chunk: one token of text (or nothing at all).
+            if not text:
+                return []
+            out: GenericStreamingChunk = {
+                "text": text,
+                "tool_use": None,
+                "is_finished": False,
+                "finish_reason": "",
+                "usage": None,
+                "index": choice.get("index", 0) if choices else 0,
+            }
+            if self._served:
+                out["model"] = self._served  # type: ignore[typeddict-unknown-key]  # see below
+            return [out]
+        reason = t.openai_finish_reason(raw_reason)
         if not (text or calls or reason or usage):
-            return
+            return []
+        outs = []
         last = len(calls) - 1 if calls else 0
         for i in range(max(len(calls), 1)):
             ended = i == last and bool(reason)
-            out: GenericStreamingChunk = {
+            out = {
                 "text": text if i == 0 else "",
                 "tool_use": self._tool_use(calls[i]) if calls else None,
                 "is_finished": ended,
@@ -447,7 +484,8 @@ class StreamConverter:
                 # from it, as it prices a whole answer from `response.model`. The bare name: the
                 # wrapper puts the provider's prefix in front itself.
                 out["model"] = self._served  # type: ignore[typeddict-unknown-key]
-            yield out
+            outs.append(out)
+        return outs
 
     @staticmethod
     def _tool_use(call: Mapping[str, Any]) -> Any:

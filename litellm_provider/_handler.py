@@ -599,12 +599,12 @@ class AzureLlamaLLM(CustomLLM):
             )
         with _mapped(model, call.schema):
             stream: t.AsyncLlamaStream = await self._asend(call, stream=True)
-        converter = StreamConverter()
+        convert = StreamConverter().convert
         try:
             with _mapped(model, call.schema):
                 async for chunk in stream:
-                    for out in converter.convert(chunk):
-                        yield _told(out, stream)
+                    for out in convert(chunk):
+                        yield _told(out, stream) if out["is_finished"] else out
         finally:
             await stream.aclose()
 
@@ -612,11 +612,12 @@ class AzureLlamaLLM(CustomLLM):
 def _sync_chunks(
     stream: t.LlamaStream, model: str, schema: str
 ) -> Generator[GenericStreamingChunk, None, None]:
-    converter = StreamConverter()
+    convert = StreamConverter().convert
     with _mapped(model, schema):
         for chunk in stream:
-            for out in converter.convert(chunk):
-                yield _told(out, stream)
+            for out in convert(chunk):
+                # Only the finishing chunk is told the protocol (a call saved per token).
+                yield _told(out, stream) if out["is_finished"] else out
 
 
 def _told(chunk: GenericStreamingChunk, stream: object) -> GenericStreamingChunk:

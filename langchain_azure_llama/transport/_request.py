@@ -240,17 +240,24 @@ def _check_messages(messages: Sequence[Mapping[str, Any]]) -> int:
     if not messages:
         raise RequestValidationError(_MESSAGES_HELP, param="messages")
     images = 0
+    # An agent's history is hundreds of messages per call: text content (the common case) is
+    # checked here, without a call per message; anything else takes `_check_content`.
     for i, message in enumerate(messages):
         if type(message) is not dict and not isinstance(message, Mapping):
             raise RequestValidationError(f"messages[{i}] is not a dict.", param="messages")
         role = message.get("role")
-        if role not in _ROLES:
+        try:
+            known = role in _ROLES
+        except TypeError:  # an unhashable role (a list, a dict): refused like any unknown one
+            known = False
+        if not known:
             raise RequestValidationError(
                 f"messages[{i}] has role {role!r}; Llama on Azure accepts "
                 "'system', 'user', 'assistant' and 'tool'.",
                 param="messages",
             )
-        images += _check_content(i, message)
+        if type(message.get("content")) is not str:
+            images += _check_content(i, message)
     return images
 
 

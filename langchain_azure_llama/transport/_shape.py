@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from ._errors import ResponseDecodeError
 
-__all__ = ["Kind", "check_chunk", "check_completion", "shape_problem"]
+__all__ = ["Kind", "check_chunk", "check_completion", "plain_chunk", "shape_problem"]
 
 Kind = Literal["chat", "text"]
 _USAGE_COUNTS = ("prompt_tokens", "completion_tokens", "total_tokens")
@@ -80,7 +80,7 @@ def check_chunk(
     `partial_text` may be a callable, called only when the chunk is refused: a stream's text
     so far costs a join of every piece, far too much to build for every good chunk.
     """
-    if _plain_chunk(body, kind):
+    if plain_chunk(body, kind):
         return
     problem = shape_problem(body, kind, chunk=True)
     if problem is not None:
@@ -92,7 +92,7 @@ def check_chunk(
         )
 
 
-def _plain_chunk(body: Any, kind: Kind) -> bool:
+def plain_chunk(body: Any, kind: Kind) -> bool:
     """The chunk nearly every event is (one choice, text or nothing, no tool calls, usage or
     finish reason), recognised in a few lookups; anything else takes the full check."""
     choices = body.get("choices") if body.__class__ is dict else None

@@ -9,6 +9,9 @@ skipped. Any lower-layer error while reading (a bad chunk, a dropped connection,
 timeout) becomes `StreamInterruptedError` through `_boundary`, raised unchained: the
 lower-layer exception holds the request headers, and so the key.
 
+Azure's text events, which differ only in their token, are read by their template after the
+first one (`_template`: exactly what `json.loads` returns, anything else parsed in full).
+
 Memory is bounded by `Limits`: an event larger than `max_event_bytes` raises
 `ResponseTooLargeError`, and the text kept for `partial_text` is the last `max_partial_text`
 characters. Each event must arrive within `idle_timeout` seconds of the previous one.
@@ -36,12 +39,16 @@ from ._errors import (
     StreamInterruptedError,
 )
 from ._limits import AsyncResponse, EventBytes, Limits, event_response
-from ._shape import Kind, check_chunk
+from ._shape import Kind, check_chunk, plain_chunk
+from ._template import EventTemplate, cut, learn
 
 __all__ = ["AsyncStream", "Stream"]
 
 T = TypeVar("T")
 _loads = json.loads
+# Templates a stream may learn (see `_template`): a server whose text events differ in more
+# than their token (a `created` per event) stops costing a learning parse after these.
+_TEMPLATES_PER_STREAM = 3
 
 
 class _StreamState:
@@ -58,6 +65,8 @@ class _StreamState:
         "on_model",
         "parts",
         "size",
+        "template",
+        "templates_left",
         "truncated",
         "usage",
     )
@@ -79,9 +88,24 @@ class _StreamState:
         self.done = False
         self.finish_reason: str | None = None
         self.usage: dict[str, Any] | None = None
+        self.template: EventTemplate | None = None
+        self.templates_left = _TEMPLATES_PER_STREAM if kind == "chat" else 0
 
     def feed(self, data: str) -> Any:
         """Parse one event's data; None means `[DONE]`."""
+        template = self.template
+        if template is not None:
+            token = template.token(data)
+            if token is not None:
+                # A plain text chunk, exactly as `json.loads` reads it and already checked in
+                # the event the template came from: only its token is new (see `_template`).
+                if token:
+                    self.parts.append(token)
+                    self.size += len(token)
+                    if self.size > 2 * self.cap:
+                        self._keep_tail()
+                self.chunks += 1
+                return template.build(token)
         if data == "[DONE]":
             self.done = True
             return None
@@ -121,8 +145,18 @@ class _StreamState:
         usage = chunk.get("usage")
         if usage:
             self.usage = chunk["usage"] = normalize_usage(usage)
+        elif self.templates_left and plain_chunk(chunk, "chat"):
+            self._learn(data, chunk)
         self.chunks += 1
         return chunk
+
+    def _learn(self, data: str, chunk: dict[str, Any]) -> None:
+        """Learn this text event's template (a token with escapes is skipped for free); a
+        template that stops fitting is kept for the events it still fits."""
+        parts = cut(data, chunk)
+        if parts is not None:
+            self.templates_left -= 1
+            self.template = learn(*parts, chunk) or self.template
 
     def _track(self, choice: dict[str, Any]) -> None:
         delta = choice.get("delta")

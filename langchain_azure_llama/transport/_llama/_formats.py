@@ -230,7 +230,17 @@ def pythonic_call(name: str, args: Mapping[str, Any]) -> str:
     return f"{name}(" + ", ".join(f"{k}={_literal(v)}" for k, v in args.items()) + ")"
 
 
+# `json.dumps(value, ensure_ascii=False)` builds an encoder per call; a history of N tool calls
+# replays every argument value every turn, so one encoder serves them all (same output).
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
 def _literal(value: Any) -> str:
+    kind = type(value)
+    if kind is str:  # most values: the encoder's own shortcut for a string, no iterencode
+        return _ENCODER.encode(value)
+    if kind is int:  # JSON writes an int as its repr
+        return repr(value)
     if value is True or value is False or value is None:
         return repr(value)
     if isinstance(value, Mapping):
@@ -238,4 +248,4 @@ def _literal(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_literal(v) for v in value) + "]"
     # JSON's escapes (\" \\ \n \uXXXX ...) are Python's too; numbers are JSON numbers.
-    return json.dumps(value, ensure_ascii=False)
+    return _ENCODER.encode(value)

@@ -244,6 +244,87 @@ def test_any_json_event_gives_chunks_or_a_typed_error(
     assert sync[0] == async_[0]
 
 
+# -- text events built from their template (transport/_template.py) ---------------------------
+
+# Characters that matter to JSON and to the template: quotes, escapes, structure, controls.
+HOSTILE_TEXT = st.text(
+    alphabet=st.sampled_from('ab "\\{}[],:\x00\x1f\n\ue000é😀') | st.characters()
+)
+
+
+def _azure_event(token: str, idv: str, model: str, created: int, ascii_only: bool) -> str:
+    """Azure's text event (compact, as Azure writes it; `ensure_ascii` as some servers do)."""
+    chunk = {
+        "choices": [{"delta": {"content": token}, "finish_reason": None, "index": 0}],
+        "created": created,
+        "id": idv,
+        "model": model,
+        "object": "chat.completion.chunk",
+    }
+    separators = (",", ":") if created % 2 else (", ", ": ")  # and a server's json.dumps
+    return json.dumps(chunk, separators=separators, ensure_ascii=ascii_only)
+
+
+def _splice(data: str, at: int, drop: int, junk: str) -> str:
+    at = at % (len(data) + 1)
+    return data[:at] + junk + data[at + drop :]
+
+
+EDITS = st.lists(
+    st.tuples(st.integers(0, 10_000), st.integers(0, 5), HOSTILE_TEXT), min_size=0, max_size=2
+)
+
+
+@FUZZ
+@given(
+    st.lists(st.tuples(HOSTILE_TEXT, EDITS), min_size=1, max_size=6),
+    st.text(max_size=12),
+    st.text(max_size=12),
+    st.integers(),
+    st.booleans(),
+)
+@example([("tok", []), ('a"b', []), ("x", [(12, 0, '","content":"y')])], "i", "m", 1, False)
+@example([("tok", []), ("x", [(10_000, 0, "}")]), ("y", [(0, 0, " ")])], "i", "m", 1, False)
+@example([("tok", []), ("\x00", [])], "", "", 0, False)
+@example([("tok", []), ("x", [(33, 2, "")])], "i", "m", 1, False)  # one quote for two
+def test_events_built_from_a_template_are_what_json_loads_reads(
+    tokens: list[tuple[str, list[tuple[int, int, str]]]],
+    idv: str,
+    model: str,
+    created: int,
+    ascii_only: bool,
+) -> None:
+    """The stream parser's template (Azure's text events differ only in their token) gives,
+    event by event, exactly the chunk, text so far, or typed error of a parser without it:
+    for well-formed events, tokens holding quotes, escapes and control characters, and events
+    edited anywhere (the template's own text included)."""
+    from langchain_azure_llama.transport._streaming import _StreamState
+
+    fast = _StreamState("fuzz.example", {}, 1000, "chat")
+    slow = _StreamState("fuzz.example", {}, 1000, "chat")
+    slow.templates_left = 0  # every event through json.loads
+    for n, (token, edits) in enumerate(tokens):
+        data = _azure_event(token, idv, model, created, ascii_only)
+        for at, drop, junk in edits:
+            data = _splice(data, at, drop, junk)
+        outcomes = []
+        for state in (fast, slow):
+            try:
+                chunk = state.feed(data)
+            except AzureLlamaError as exc:
+                outcomes.append((type(exc).__name__, str(exc), getattr(exc, "partial_text", None)))
+            else:
+                # json.dumps also compares key order; NaN is "NaN" on both sides.
+                outcomes.append(("chunk", json.dumps(chunk), state.text, state.chunks))
+        assert outcomes[0] == outcomes[1], data
+        if outcomes[0][0] != "chunk":
+            break
+        verbatim = json.dumps(token, ensure_ascii=ascii_only)[1:-1] == token
+        if n == 0 and not edits and token and verbatim:
+            assert fast.template is not None  # the template is really in use from here on
+    assert fast.finish_reason == slow.finish_reason and fast.usage == slow.usage
+
+
 # -- the error-body parser ----------------------------------------------------------------------
 
 ERROR_KEYS = st.sampled_from(

@@ -20,6 +20,7 @@ from langchain_azure_llama._convert import (
     ChunkConverter,
     content_to_wire,
     message_to_wire,
+    messages_to_wire,
     response_to_messages,
     usage_to_metadata,
     wire_tool_calls,
@@ -104,6 +105,60 @@ MESSAGE_TABLE: list[tuple[str, BaseMessage, dict[str, Any]]] = [
 )
 def test_message_to_wire(message: BaseMessage, wire: dict[str, Any]) -> None:
     assert message_to_wire(message) == wire
+
+
+class _MyHuman(HumanMessage):
+    pass
+
+
+class _MyAI(AIMessage):
+    pass
+
+
+class _MyTool(ToolMessage):
+    pass
+
+
+def test_a_conversation_converts_as_its_messages_do_subclasses_included() -> None:
+    """`messages_to_wire` (one type lookup per exact class) sends what `message_to_wire` does,
+    and a subclass of a message class, or a chunk, converts as its base class."""
+    table = [m for _, m, _ in MESSAGE_TABLE]
+    assert messages_to_wire(table) == [w for _, _, w in MESSAGE_TABLE]
+    subclassed = [
+        _MyHuman("hi"),
+        _MyAI("", tool_calls=[CALL]),
+        AIMessageChunk(content="", tool_calls=[CALL]),
+        _MyTool("sunny", tool_call_id="call_1"),
+    ]
+    assert messages_to_wire(subclassed) == [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "tool_calls": [WIRE_CALL]},
+        {"role": "assistant", "tool_calls": [WIRE_CALL]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+    ]
+
+
+def test_a_conversation_with_an_unsendable_message_is_refused() -> None:
+    from langchain_core.messages import FunctionMessage
+
+    with pytest.raises(RequestValidationError, match="FunctionMessage"):
+        messages_to_wire([HumanMessage("hi"), FunctionMessage(name="f", content="x")])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param({"city": "Zürich", "emoji": "😀", "q": 'a "b" \\ c\n'}, id="unicode-escapes"),
+        pytest.param(
+            {"x": float("nan"), "y": float("inf"), "n": [1, 2.5, None, True]}, id="floats"
+        ),
+        pytest.param({"nested": {"a": [{"b": {}}]}, "": ""}, id="nested"),
+    ],
+)
+def test_tool_call_arguments_are_what_json_dumps_writes(args: dict[str, Any]) -> None:
+    call = {**CALL, "args": args}
+    wire = messages_to_wire([AIMessage("", tool_calls=[call])])[0]
+    assert wire["tool_calls"][0]["function"]["arguments"] == json.dumps(args, ensure_ascii=False)
 
 
 def test_tool_call_arguments_are_a_json_string() -> None:
@@ -371,6 +426,22 @@ def test_openai_style_fragments_with_index_still_merge() -> None:
     chunks = [_chunk({"tool_calls": [head]})] + [_chunk({"tool_calls": [p]}) for p in parts]
     full = merged(_convert(chunks))
     assert full.tool_calls == [{"name": "f", "args": {"a": 1}, "id": "c1", "type": "tool_call"}]
+
+
+def test_a_stream_names_the_latest_id_and_model_it_sent() -> None:
+    """Chunks share their `id`/`model` objects while a stream's events do (the transport's
+    template; here the list's): a chunk with new ones, or with none, is read as before."""
+    converter = ChunkConverter("fallback")
+    ids, models = ["a", "a", None, "", 5, "b", "b"], ["m1", "m1", None, "", "m2", "m2", None]
+    messages = [
+        converter.convert({"id": i, "model": m, "choices": [{"delta": {"content": "x"}}]})
+        for i, m in zip(ids, models, strict=True)
+    ]
+    assert [m.id for m in messages if m is not None] == ["a", "a", "a", "a", "a", "b", "b"]
+    last = converter.close()
+    assert last is not None
+    assert last.response_metadata["model_name"] == "m2"
+    assert last.response_metadata["id"] == "b"
 
 
 def test_stream_without_finish_reason_still_names_the_model_once() -> None:

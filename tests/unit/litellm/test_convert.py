@@ -126,6 +126,36 @@ def test_litellm_keeps_the_transports_finish_reasons_as_given(reason: str) -> No
     assert Choices(finish_reason=reason).finish_reason == reason
 
 
+def test_to_wire_messages_reads_plain_dicts_without_changing_them() -> None:
+    import copy
+    from collections import OrderedDict
+
+    call = {"id": "c1", "function": {"name": "f", "arguments": None}, "extra": 1}
+    history = [
+        {"role": "assistant", "content": "", "tool_calls": [call], "function_call": None},
+        {"role": "assistant", "content": None},
+        OrderedDict(role="user", content=[{"type": "image_url", "image_url": "https://x.test/a"}]),
+    ]
+    before = copy.deepcopy(history)
+    wire = to_wire_messages(history)
+    assert history == before
+    assert wire == [
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "f", "arguments": ""}}
+            ],
+        },
+        {"role": "assistant", "content": ""},
+        {
+            "role": "user",
+            "content": [{"type": "image_url", "image_url": {"url": "https://x.test/a"}}],
+        },
+    ]
+    assert all(out is not given for out, given in zip(wire, history, strict=True))
+
+
 def test_fill_response_maps_choices_tool_calls_and_usage() -> None:
     wire = {
         "id": "abc",

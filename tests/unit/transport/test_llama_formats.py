@@ -15,6 +15,7 @@ from langchain_azure_llama.transport._llama._formats import (
     Family,
     family_of,
     prompted_history,
+    pythonic_call,
     tools_prompt,
 )
 from langchain_azure_llama.transport._llama._parse import parse_calls
@@ -164,3 +165,23 @@ def test_history_falls_back_to_json_when_pythonic_cannot_carry_the_arguments() -
     }
     out = prompted_history([{"role": "assistant", "content": None, "tool_calls": [odd]}], "llama4")
     assert out[0]["content"] == '{"name": "get_time", "parameters": {"from": 1}}'
+
+
+ARGUMENT_VALUES = [
+    pytest.param('Zürich 😀 "q" \\ \n\t\u0007', id="string-escapes-unicode"),
+    pytest.param(12345678901234567890, id="big-int"),
+    pytest.param(-0, id="zero"),
+    pytest.param(2.5e-300, id="float"),
+    pytest.param(True, id="bool"),
+    pytest.param(None, id="null"),
+    pytest.param({"a": [1, "x", {"b": None}], "": 0.5}, id="nested"),
+]
+
+
+@pytest.mark.parametrize("value", ARGUMENT_VALUES)
+def test_a_replayed_argument_is_written_as_json_writes_it_and_reads_back(value: Any) -> None:
+    text = f"[{pythonic_call('get_weather', {'city': value})}]"
+    if not isinstance(value, (dict, bool)) and value is not None:
+        assert text == f"[get_weather(city={json.dumps(value, ensure_ascii=False)})]"
+    calls = parse_calls(text, NAMES, max_chars=10_000, max_depth=16, max_calls=8)
+    assert calls == [("get_weather", {"city": value})]

@@ -76,7 +76,9 @@ REFUSALS = [
     pytest.param(["hello"], {}, {}, "messages", id="message-not-a-dict"),
     pytest.param([{"role": "robot", "content": "x"}], {}, {}, "messages", id="unknown-role"),
     pytest.param([{"role": "developer", "content": "x"}], {}, {}, "messages", id="developer-role"),
+    pytest.param([{"role": ["user"]}], {}, {}, "messages", id="unhashable-role"),
     pytest.param([{"role": "user"}], {}, {}, "messages", id="no-content"),
+    pytest.param([{"role": "user", "content": 7}], {}, {}, "messages", id="content-a-number"),
     pytest.param(
         [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}],
         {},

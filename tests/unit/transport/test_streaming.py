@@ -129,6 +129,60 @@ async def test_malformed_event(kind: str, data: str) -> None:
     assert info.value.partial_text == "Hello"
 
 
+def _text_event(token: str) -> str:
+    return json.dumps(chunk(token), separators=(",", ":"))
+
+
+# Events after a run of Azure text events (which the parser reads by their template, see
+# transport/_template.py): each one still reads exactly as JSON reads it.
+AFTER_TEXT = [
+    pytest.param(_text_event("x").replace('"x"', '"x","content":"y"'), id="duplicate-content"),
+    pytest.param(_text_event('say "hi" \\ \n'), id="escaped-token"),
+    pytest.param(_text_event("é😀").replace("é😀", "\\u00e9\\ud83d\\ude00"), id="unicode-escapes"),
+    pytest.param(_text_event("x").replace('"abc"', '"other-id"'), id="another-id"),
+    pytest.param(_text_event("x").replace('"created":1', '"created":2'), id="another-created"),
+    pytest.param(_text_event("x").replace('"index":0', '"index":0 '), id="a-space-more"),
+    pytest.param(_text_event("x").replace('"logprobs":null', '"logprobs":{"a":[1]}'), id="nested"),
+    pytest.param(_text_event("x").replace('"x"', '""'), id="empty-token"),
+    pytest.param(_text_event("x")[:-1] + ',"object":"other"}', id="duplicate-key-at-the-end"),
+    pytest.param(json.dumps(chunk(" there", "stop", usage=USAGE)), id="finish-with-usage"),
+]
+
+
+@pytest.mark.parametrize("event", AFTER_TEXT)
+@pytest.mark.parametrize("kind", KINDS)
+async def test_events_after_azure_text_events_read_as_json_reads_them(
+    kind: str, event: str
+) -> None:
+    texts = [_text_event(token) for token in ("Hello", " wor", "ld")]
+    events = [*texts, event, *texts]
+    chunks, stream = await collect(kind, sse(NORMAL[0], *events))
+    assert chunks == [NORMAL[0], *(json.loads(e) for e in events)]
+    assert [list(c) for c in chunks[1:]] == [list(json.loads(e)) for e in events]  # key order
+    pieces = [json.loads(e)["choices"][0]["delta"]["content"] for e in events]
+    assert stream.text == "".join(pieces)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param(_text_event("x").replace('"x"', '"a\x01b"'), id="raw-control-character"),
+        pytest.param(_text_event("x") + "}", id="trailing-brace"),
+        pytest.param(_text_event("x").replace('"x"', '"x"}'), id="brace-after-token"),
+        pytest.param(_text_event("x").replace('"x"', '"x'), id="unclosed-token"),
+        # The template's text before and after the token, sharing their quote.
+        pytest.param(_text_event("x").replace('"x"', '"'), id="one-quote-for-two"),
+        pytest.param(_text_event("x").replace('"x"', "5"), id="number-token"),
+    ],
+)
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_broken_event_after_azure_text_events_is_refused(kind: str, event: str) -> None:
+    texts = [_text_event(token) for token in ("Hello", " wor", "ld")]
+    with pytest.raises(ResponseDecodeError) as info:
+        await collect(kind, sse(NORMAL[0], *texts, event))
+    assert info.value.partial_text == "Hello world"
+
+
 @pytest.mark.parametrize("kind", KINDS)
 async def test_streaming_request_answered_with_json(kind: str) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
