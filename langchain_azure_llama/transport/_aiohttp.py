@@ -16,7 +16,7 @@ use. What the httpx path guarantees holds here too:
   endpoint (accepted only to loopback) never goes through one: the proxy would see the key.
 
 Everything above uses aiohttp's public API (`ClientSession`, `TCPConnector`, `ClientTimeout`,
-`DummyCookieJar`, `BasicAuth`). Two needs have no public API, and are met by the one adapter
+`DummyCookieJar`, `encode_basic_auth`). Two needs have no public API, and are met by the one adapter
 over aiohttp's internals at the end of this module, which `tests/unit/transport/test_adapters.py`
 pins against the installed aiohttp (a release that moves them fails CI, not users):
 
@@ -112,7 +112,7 @@ class Session:
             cookie_jar=aiohttp.DummyCookieJar(),
         )
         # Looked up here, without awaiting: two first calls racing must not open two sessions.
-        self._proxy, self._proxy_auth = _proxy_for(endpoint) if env_proxies else (None, None)
+        self._proxy, self._proxy_headers = _proxy_for(endpoint) if env_proxies else (None, None)
 
     async def send(
         self,
@@ -129,7 +129,7 @@ class Session:
             allow_redirects=False,
             timeout=_NO_TIMEOUTS,
             proxy=self._proxy,
-            proxy_auth=self._proxy_auth,
+            proxy_headers=self._proxy_headers,
         )
         return AioResponse(response)
 
@@ -146,14 +146,19 @@ class Session:
             _discard(self.session)
 
 
-def _proxy_for(endpoint: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
-    """The environment's proxy for `endpoint`, its credentials (if in the URL) apart, as aiohttp
-    wants them."""
+def _proxy_for(endpoint: str) -> tuple[URL | None, dict[str, str] | None]:
+    """The environment's proxy for `endpoint`, its credentials (if in the URL) apart, as a
+    `Proxy-Authorization` header (aiohttp's `BasicAuth` is deprecated in 3.14)."""
     proxy = env_proxy(endpoint)
-    if proxy is None:
-        return None, None
+    return (None, None) if proxy is None else _proxy_for_url(proxy)
+
+
+def _proxy_for_url(proxy: str) -> tuple[URL, dict[str, str] | None]:
     url = URL(proxy)
-    return url.with_user(None), aiohttp.BasicAuth.from_url(url)
+    if url.user is None:
+        return url, None
+    auth = aiohttp.encode_basic_auth(url.user, url.password or "")
+    return url.with_user(None), {"Proxy-Authorization": auth}
 
 
 # -- the one adapter over aiohttp internals (pinned by tests/unit/transport/test_adapters.py) --
