@@ -131,7 +131,7 @@ async def test_an_async_client_closed_on_one_loop_refuses_on_another(emulator: E
     def other_loop() -> None:
         try:
             asyncio.run(client.chat(USER))
-        except BaseException as exc:  # noqa: BLE001 - what the other loop saw is the result
+        except BaseException as exc:  # what the other loop saw is the result
             seen.append(exc)
 
     thread = threading.Thread(target=other_loop)

@@ -45,7 +45,7 @@ async def test_a_parser_error_reaches_the_body_being_read() -> None:
     body = aiohttp.StreamReader(protocol, 2**16, loop=asyncio.get_running_loop())
     protocol._payload = body
     protocol.set_exception(aiohttp.http_exceptions.TransferEncodingError("bad chunk size"))
-    with pytest.raises(aiohttp.ClientPayloadError, match="not completed: .*bad chunk size"):
+    with pytest.raises(aiohttp.ClientPayloadError, match=r"not completed: .*bad chunk size"):
         await asyncio.wait_for(body.readany(), 5)  # without the adapter: waits, then fails
 
 
