@@ -595,8 +595,9 @@ class AzureLlamaClient(_ClientBase):
 
         `httpx.Client.send` costs a third of a whole loopback call: request building with header
         and cookie merges, auth and redirect generators, hooks, a cookie pass over every answer.
-        The own pool is our own `httpx.BaseTransport` (`_pool`), which has no hooks, no base URL,
-        never follows redirects and keeps no cookies, so only what it does use is kept: auth as
+        The own pool is our own transport (`_pool`, held by this client: no lookup inside an
+        `httpx.Client`), with no hooks, no base URL, no redirects followed and no cookies kept,
+        so only what it does use is kept: auth as
         `KeyAuth` / `TokenAuth` apply it (a token refused with 401 is replaced once) and the
         closed-client check (`_send`).
         """
@@ -609,12 +610,18 @@ class AzureLlamaClient(_ClientBase):
             content=prepared.content,
             extensions={"timeout": deadline.attempt_timeouts(stream=prepared.stream)},
         )
-        response = transport.handle_request(request)
+        response = _handle(transport, request)
         if token is None or response.status_code != 401:
             return response
         response.close()
         self.auth.apply_sync(request.headers, refused=token)
-        return transport.handle_request(request)
+        return _handle(transport, request)
+
+
+def _handle(transport: httpx.BaseTransport, request: httpx.Request) -> httpx.Response:
+    response = transport.handle_request(request)
+    response.request = request  # what `httpx.Client.send` sets
+    return response
 
 
 def _closed_message(client: _ClientBase) -> str:

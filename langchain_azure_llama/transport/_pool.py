@@ -1,11 +1,10 @@
-"""The sync client's own pool: httpx's public transport interface over httpcore's public pool.
+"""The sync client's own pool: httpx's default transport over an httpcore pool of our own.
 
-`DeadlineTransport` is an `httpx.BaseTransport` (httpx's documented extension point) that does
-what `httpx.HTTPTransport.handle_request` does, over an `httpcore.ConnectionPool` (or
-`httpcore.HTTPProxy` / `SOCKSProxy`) built here with the public `network_backend=` argument:
-every socket operation of the pool goes through `_netdeadline.Backend`, which holds it to the
-call's deadline. httpx's own transport offers no such argument, and reaching into its pool
-(`_pool._network_backend`) is what this module replaces.
+`DeadlineTransport` is an `httpx.HTTPTransport` over an `httpcore.ConnectionPool` (or
+`httpcore.HTTPProxy` / `SOCKSProxy`) built here with httpcore's public `network_backend=`
+argument: every socket operation of the pool goes through `_netdeadline.Backend`, which holds
+it to the call's deadline. httpx's transport offers no such argument; see the class for the one
+attribute it sets.
 
 The proxy, if any, is the one the environment names for the endpoint (`_proxy.env_proxy`), built
 as httpx's own transport builds it: `httpcore.HTTPProxy` (CONNECT for https) or `SOCKSProxy`.
@@ -14,7 +13,6 @@ as httpx's own transport builds it: `httpcore.HTTPProxy` (CONNECT for https) or 
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
 from typing import Any
 
 import httpcore
@@ -27,87 +25,28 @@ __all__ = ["DeadlineTransport"]
 # httpx's defaults (`httpx.Limits()`), as the httpx.Client this pool replaces had.
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
 
-# httpcore's exceptions as httpx raises them (`httpx.HTTPTransport` does the same mapping): a
-# caller's error handling, and `_boundary`, see one family whichever pool answered. The most
-# specific class wins, as in httpx.
-_MAPPED: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
-    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
-    (httpcore.ReadTimeout, httpx.ReadTimeout),
-    (httpcore.WriteTimeout, httpx.WriteTimeout),
-    (httpcore.PoolTimeout, httpx.PoolTimeout),
-    (httpcore.TimeoutException, httpx.TimeoutException),
-    (httpcore.ConnectError, httpx.ConnectError),
-    (httpcore.ReadError, httpx.ReadError),
-    (httpcore.WriteError, httpx.WriteError),
-    (httpcore.NetworkError, httpx.NetworkError),
-    (httpcore.ProxyError, httpx.ProxyError),
-    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
-    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
-    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
-    (httpcore.ProtocolError, httpx.ProtocolError),
-)
-_HTTPCORE_ERRORS = tuple(low for low, _ in _MAPPED)
 
+class DeadlineTransport(httpx.HTTPTransport):
+    """httpx's default transport over a pool whose socket operations are held to the current
+    call's deadline.
 
-def _mapped(exc: Exception) -> httpx.TransportError:
-    for low, high in _MAPPED:  # most specific first
-        if isinstance(exc, low):
-            return high(str(exc))
-    raise AssertionError("unreachable: only httpcore's errors are mapped")  # pragma: no cover
-
-
-class _Body(httpx.SyncByteStream):
-    """A response body from the pool, its errors as httpx's."""
-
-    __slots__ = ("_inner",)
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            yield from self._inner
-        except _HTTPCORE_ERRORS as exc:
-            raise _mapped(exc) from exc
-
-    def close(self) -> None:
-        self._inner.close()
-
-
-class DeadlineTransport(httpx.BaseTransport):
-    """An httpx transport whose socket operations are held to the current call's deadline."""
+    Built with `httpx.HTTPTransport`'s public constructor, then given our own httpcore pool
+    (the one adapter over httpx internals: `HTTPTransport.handle_request` sends through
+    `self._pool`, pinned by tests/unit/transport/test_adapters.py). Its `handle_request` is
+    httpx's own, not a copy: the httpcore errors mapped as httpx maps them, and tools that patch
+    httpx's default transport (vcrpy records and replays cassettes that way) see every request.
+    """
 
     def __init__(self, ssl_context: ssl.SSLContext, proxy: str | None = None) -> None:
-        self.pool = _new_pool(ssl_context, proxy)
+        super().__init__(verify=ssl_context, limits=_LIMITS, trust_env=False)
+        httpx_pool = self._pool
+        self._pool = self.pool = _new_pool(ssl_context, proxy)
+        httpx_pool.close()  # never opened a connection: nothing to release, but say so
         self.is_closed = False
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        core = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
-        try:
-            answer = self.pool.handle_request(core)
-        except _HTTPCORE_ERRORS as exc:
-            raise _mapped(exc) from exc
-        response = httpx.Response(
-            status_code=answer.status,
-            headers=answer.headers,
-            stream=_Body(answer.stream),
-            extensions=answer.extensions,
-        )
-        response.request = request
-        return response
 
     def close(self) -> None:
         self.is_closed = True
-        self.pool.close()
+        super().close()
 
 
 def _new_pool(

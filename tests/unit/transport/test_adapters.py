@@ -1,10 +1,12 @@
 """The transport's few reaches below public APIs, pinned against the installed versions.
 
-The sync pool uses public httpx/httpcore APIs only (`httpx.BaseTransport`,
-`httpcore.ConnectionPool(network_backend=...)`). aiohttp has no public API for two needs, met
-by one adapter at the end of `transport/_aiohttp.py`; a release that moves what it reaches
-for fails here, loudly, before any user sees the fallback (a timeout instead of a connection
-error for a body malformed mid-way; sockets left to the garbage collector on a closed loop).
+The sync pool is httpx's public `HTTPTransport` over a public `httpcore.ConnectionPool(
+network_backend=...)`, handed over through the one attribute httpx's transport sends through
+(`_pool`: kept so that vcrpy, which patches `HTTPTransport.handle_request`, still sees every
+request). aiohttp has no public API for two needs, met by one adapter at the end of
+`transport/_aiohttp.py`. A release that moves what they reach for fails here, loudly, before
+any user sees the fallback (a timeout instead of a connection error for a body malformed
+mid-way; sockets left to the garbage collector on a closed loop).
 Also: the environment's proxy, read with the standard library for both default paths.
 """
 
@@ -66,8 +68,14 @@ async def test_the_closed_loop_release_finds_what_it_closes() -> None:
 def test_the_sync_pool_takes_our_network_backend_through_public_arguments() -> None:
     for pool in (httpcore.ConnectionPool, httpcore.HTTPProxy):
         assert "network_backend" in inspect.signature(pool).parameters, pool
+    # httpx's transport sends through `self._pool`, the one attribute `DeadlineTransport` sets.
+    plain = httpx.HTTPTransport()
+    assert isinstance(vars(plain)["_pool"], httpcore.ConnectionPool)
+    assert "self._pool.handle_request(" in inspect.getsource(httpx.HTTPTransport.handle_request)
+    plain.close()
     transport = _pool.DeadlineTransport(ssl.create_default_context())
-    assert isinstance(transport, httpx.BaseTransport)
+    assert isinstance(transport, httpx.HTTPTransport)
+    assert transport._pool is transport.pool
     assert isinstance(transport.pool, httpcore.ConnectionPool)
     assert issubclass(Backend, httpcore.NetworkBackend)
     transport.close()
