@@ -38,10 +38,12 @@ class Pools:
 
     The transport releases its own sockets: a dropped sync client closes its pool, and each
     async pool closes when its event loop shuts down. `copy`/`deepcopy` share the pools rather
-    than clone open connections. A forked child (gunicorn ``--preload``, Celery prefork) can keep
-    using the model: each transport client rebuilds its connection pools in the child rather than
-    share the parent's sockets. A caller's `http_client` that was used before the fork is
-    refused in the child with a `RequestValidationError` (it cannot be rebuilt).
+    than clone open connections, so closing a model closes them for its copies too (a closed
+    client refuses to send, as httpx's does). A forked child (gunicorn ``--preload``, Celery
+    prefork) can keep using the model: each transport client rebuilds its connection pools in
+    the child rather than share the parent's sockets. A caller's `http_client` that was used
+    before the fork is refused in the child with a `RequestValidationError` (it cannot be
+    rebuilt).
     """
 
     __slots__ = ("async_", "sync")

@@ -417,11 +417,13 @@ class _AzureLlamaSettings(_Base):
     # -- lifecycle ------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the sync connection pool."""
+        """Close the sync connection pool: sync calls are refused from then on (`RuntimeError`,
+        as a closed httpx or openai client refuses); async calls are closed by `aclose`."""
         self._client.close()
 
     async def aclose(self) -> None:
-        """Close the async connection pool of the running event loop."""
+        """Close the async client: async calls are refused from then on (`RuntimeError`), on
+        every event loop; the running loop's pool closes now."""
         await self._async_client.aclose()
 
 

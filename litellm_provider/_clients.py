@@ -17,8 +17,6 @@ the moment of the fork (it would never be released there).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import threading
 import weakref
@@ -105,10 +103,10 @@ class ClientCache:
         _caches.add(self)
 
     def sync(self, settings: Settings) -> t.AzureLlamaClient:
-        return self._get(self._sync, settings, t.AzureLlamaClient, _close_sync)
+        return self._get(self._sync, settings, t.AzureLlamaClient, _drop)
 
     def async_(self, settings: Settings) -> t.AsyncAzureLlamaClient:
-        return self._get(self._async, settings, t.AsyncAzureLlamaClient, _close_async_later)
+        return self._get(self._async, settings, t.AsyncAzureLlamaClient, _drop)
 
     def _get(
         self,
@@ -140,9 +138,11 @@ class ClientCache:
             client.close()
 
     async def aclose(self) -> None:
-        """Close the async pools of the running event loop (other loops' pools stay usable)."""
+        """Close the async clients (a closed client refuses to send: the next call builds a new
+        one). The running loop's pools close now; other loops' when those loops shut down."""
         with self._lock:
             clients = list(self._async.values())
+            self._async.clear()
         for client in clients:
             await client.aclose()
 
@@ -159,12 +159,8 @@ if hasattr(os, "register_at_fork"):  # POSIX only
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _close_sync(client: t.AzureLlamaClient) -> None:
-    client.close()
-
-
-def _close_async_later(client: t.AsyncAzureLlamaClient) -> None:
-    """An evicted async client: close the current loop's pool (other loops' pools are dropped
-    by the client itself once their loop has closed)."""
-    with contextlib.suppress(RuntimeError):  # no running loop: nothing was opened from here
-        asyncio.get_running_loop().create_task(client.aclose())
+def _drop(client: object) -> None:
+    """An evicted (or duplicate) client is dropped, not closed: a call on another thread or task
+    may have taken it from the cache a moment ago, and a closed client refuses to send. Its own
+    finalizer closes its pools once the last such call is done (the sync pool at once, each
+    async pool on its own loop)."""

@@ -15,11 +15,21 @@ use. What the httpx path guarantees holds here too:
   request, in a thread); a variable changed later applies to sessions opened later. A plain-http
   endpoint (accepted only to loopback) never goes through one: the proxy would see the key.
 
-Two aiohttp quirks are handled: a body that turns malformed mid-way (an invalid chunk size after
-good chunks) — aiohttp 3.14 records the parser error on the connection but not on the body being
-read, and stops the read timeout, so the reader would wait forever; `_ResponseHandler` hands the
-error to the body. And `Session.discard()` releases a session without awaiting, for a pool whose
-event loop closed before the pool could close on it.
+Everything above uses aiohttp's public API (`ClientSession`, `TCPConnector`, `ClientTimeout`,
+`DummyCookieJar`, `encode_basic_auth`). Two needs have no public API, and are met by the one adapter
+over aiohttp's internals at the end of this module, which `tests/unit/transport/test_adapters.py`
+pins against the installed aiohttp (a release that moves them fails CI, not users):
+
+- a body that turns malformed mid-way (an invalid chunk size after good chunks): aiohttp (3.9 to
+  3.14 at least) records the parser error on the connection but not on the body being read, and
+  stops the read timer, so the reader would wait for its idle timeout and report a timeout;
+  `_PayloadErrors` hands the error to the body (the connection error arrives at once);
+- `Session.discard()` releases a session without awaiting, for a pool whose event loop closed
+  before the pool could close on it: aiohttp's `close()` needs the loop.
+
+Should an internal move anyway, the adapter degrades, never breaks a call: the first case then
+ends in the idle timeout (`APITimeoutError`), the second leaves the sockets to the garbage
+collector.
 """
 
 from __future__ import annotations
@@ -32,10 +42,11 @@ from typing import Any
 
 import aiohttp
 import httpx
-from aiohttp.client_proto import ResponseHandler
+from aiohttp.client_proto import ResponseHandler  # for the adapter at the end only
 from yarl import URL
 
 from .._version import __version__
+from ._proxy import env_proxy
 
 __all__ = ["USER_AGENT", "AioResponse", "Session"]
 
@@ -49,17 +60,6 @@ _KEEPALIVE_S = 5.0
 # deadline (`within`), and a stream to its idle timeout per read (`EventBytes`). aiohttp's
 # would be a second set of timers per request, one rescheduled on every network read.
 _NO_TIMEOUTS = aiohttp.ClientTimeout(total=None, connect=None, sock_connect=None, sock_read=None)
-
-
-class _ResponseHandler(ResponseHandler):
-    def set_exception(self, exc: BaseException, *args: Any) -> None:
-        payload = self._payload
-        super().set_exception(exc, *args)
-        if payload is not None and payload.exception() is None and not payload.is_eof():
-            reason = str(getattr(exc, "message", "") or exc).strip().split("\n")[0]
-            error = aiohttp.ClientPayloadError(f"Response payload is not completed: {reason}")
-            error.__cause__ = exc
-            payload.set_exception(error)
 
 
 class AioResponse:
@@ -103,10 +103,7 @@ class Session:
         connector = aiohttp.TCPConnector(
             limit=_MAX_CONNECTIONS, keepalive_timeout=_KEEPALIVE_S, ssl=ssl_context
         )
-        # The connector builds one protocol per connection from this factory.
-        connector._factory = functools.partial(  # type: ignore[assignment]
-            _ResponseHandler, loop=connector._loop
-        )
+        _payload_errors(connector)
         self.session = aiohttp.ClientSession(
             connector=connector,
             auto_decompress=False,
@@ -115,8 +112,7 @@ class Session:
             cookie_jar=aiohttp.DummyCookieJar(),
         )
         # Looked up here, without awaiting: two first calls racing must not open two sessions.
-        # (A proxy's credentials may come from ~/.netrc: one small read per session.)
-        self._proxy, self._proxy_auth = _env_proxy(endpoint) if env_proxies else (None, None)
+        self._proxy, self._proxy_headers = _proxy_for(endpoint) if env_proxies else (None, None)
 
     async def send(
         self,
@@ -133,7 +129,7 @@ class Session:
             allow_redirects=False,
             timeout=_NO_TIMEOUTS,
             proxy=self._proxy,
-            proxy_auth=self._proxy_auth,
+            proxy_headers=self._proxy_headers,
         )
         return AioResponse(response)
 
@@ -143,30 +139,71 @@ class Session:
     def discard(self) -> None:
         """Release the session now, without awaiting: its event loop has closed.
 
-        aiohttp closes transports through the loop (`call_soon`), which a closed loop refuses;
-        the sockets are closed directly instead, then the connector is marked closed (aiohttp
-        skips its transports itself when the loop is closed). No "Unclosed client session",
-        "Unclosed connector" or "unclosed transport" warnings follow at garbage collection.
+        No "Unclosed client session", "Unclosed connector" or "unclosed transport" warnings
+        follow at garbage collection (see `_discard`).
         """
-        session = self.session
-        if session.closed:
-            return
-        connector = session.connector
-        if connector is None:
-            return
-        protocols = [proto for conns in connector._conns.values() for proto, _ in conns]
-        for proto in [*protocols, *connector._acquired]:
-            _close_now(proto.transport)
-        connector._close()
+        if not self.session.closed:
+            _discard(self.session)
 
 
-def _env_proxy(url: str) -> tuple[URL | None, aiohttp.BasicAuth | None]:
-    from aiohttp.helpers import get_env_proxy_for_url
+def _proxy_for(endpoint: str) -> tuple[URL | None, dict[str, str] | None]:
+    """The environment's proxy for `endpoint`, its credentials (if in the URL) apart, as a
+    `Proxy-Authorization` header (aiohttp's `BasicAuth` is deprecated in 3.14)."""
+    proxy = env_proxy(endpoint)
+    return (None, None) if proxy is None else _proxy_for_url(proxy)
 
-    try:
-        return get_env_proxy_for_url(URL(url))
-    except LookupError:  # no proxy for this scheme, or the host is in NO_PROXY
-        return None, None
+
+def _proxy_for_url(proxy: str) -> tuple[URL, dict[str, str] | None]:
+    url = URL(proxy)
+    if url.user is None:
+        return url, None
+    auth = aiohttp.encode_basic_auth(url.user, url.password or "")
+    return url.with_user(None), {"Proxy-Authorization": auth}
+
+
+# -- the one adapter over aiohttp internals (pinned by tests/unit/transport/test_adapters.py) --
+
+
+class _PayloadErrors(ResponseHandler):
+    """aiohttp's protocol, with a parser error handed on to the body being read."""
+
+    def set_exception(self, exc: BaseException, *args: Any) -> None:
+        payload = self._payload
+        super().set_exception(exc, *args)
+        if payload is not None and payload.exception() is None and not payload.is_eof():
+            reason = str(getattr(exc, "message", "") or exc).strip().split("\n")[0]
+            error = aiohttp.ClientPayloadError(f"Response payload is not completed: {reason}")
+            error.__cause__ = exc
+            payload.set_exception(error)
+
+
+def _payload_errors(connector: aiohttp.TCPConnector) -> None:
+    """Build the connector's protocols as `_PayloadErrors` (aiohttp builds one per connection
+    from `connector._factory`, a partial of `ResponseHandler`)."""
+    factory = getattr(connector, "_factory", None)
+    if isinstance(factory, functools.partial) and factory.func is ResponseHandler:
+        connector._factory = functools.partial(  # type: ignore[assignment]
+            _PayloadErrors, *factory.args, **factory.keywords
+        )
+
+
+def _discard(session: aiohttp.ClientSession) -> None:
+    """Close a session's sockets without its (closed) event loop.
+
+    aiohttp closes transports through the loop (`call_soon`), which a closed loop refuses; the
+    sockets are closed directly instead, then the connector is marked closed (aiohttp skips its
+    transports itself when the loop is closed).
+    """
+    connector = session.connector
+    if connector is None:
+        return
+    idle = getattr(connector, "_conns", {})
+    protocols = [proto for conns in idle.values() for proto, _ in conns]
+    for proto in [*protocols, *getattr(connector, "_acquired", ())]:
+        _close_now(getattr(proto, "transport", None))
+    close = getattr(connector, "_close", None)
+    if callable(close):
+        close()
 
 
 def _close_now(transport: Any) -> None:

@@ -36,7 +36,7 @@ from ._config import (
     is_serverless_host,
     routes_by_model,
 )
-from ._deadline import Deadline, hold_to_deadline, within
+from ._deadline import Deadline, within
 from ._error_body import error_from_response, foundry_route_hint, parse_error_body
 from ._errors import (
     APIConnectionError,
@@ -66,6 +66,7 @@ if TYPE_CHECKING:  # asyncio and aiohttp are imported on first async use (see `_
     from yarl import URL
 
     from ._aiohttp import Session
+    from ._pool import DeadlineTransport
 
 __all__ = ["AsyncAzureLlamaClient", "AzureLlamaClient", "normalize_model_type"]
 
@@ -399,19 +400,32 @@ class AzureLlamaClient(_ClientBase):
         super().__init__(endpoint, **kwargs)
         # Built by the first sync send (async-only use never pays for it); rebuilt in a forked
         # child, which must not share the parent's sockets (see _fork).
-        env_proxies = self.config.proxies_from_env
-        self._pool = _fork.ProcessLocal(
-            http_client, functools.partial(_new_sync_client, trust_env=env_proxies)
+        own = functools.partial(
+            _new_sync_pool, self.config.endpoint, trust_env=self.config.proxies_from_env
         )
+        self._pool: _fork.ProcessLocal[httpx.Client | DeadlineTransport] = _fork.ProcessLocal(
+            http_client, own
+        )
+        self._closed = False
         # A client dropped without close() still releases its sockets (a caller-supplied
         # http_client belongs to the caller and is left alone).
         self._closer = weakref.finalize(self, self._pool.close_own)
 
     @property
-    def _http(self) -> httpx.Client:
+    def _http(self) -> httpx.Client | DeadlineTransport:
         return self._pool.get()
 
+    @property
+    def is_closed(self) -> bool:
+        """True once `close()` was called: the client then refuses to send, as httpx's does."""
+        return self._closed
+
     def close(self) -> None:
+        """Close the connection pool; the client refuses to send from then on (`RuntimeError`).
+
+        A caller's `http_client` is closed too, as httpx closes the transport it was given.
+        """
+        self._closed = True
         self._closer()
         self._pool.close()
 
@@ -518,11 +532,13 @@ class AzureLlamaClient(_ClientBase):
         raise error  # outside the except block: nothing chains to the request (and the key)
 
     def _send(self, prepared: PreparedRequest, deadline: Deadline) -> httpx.Response:
+        if self._closed:
+            raise RuntimeError(_closed_message(self))
         attempt = 0
         while True:
             http = self._http
             try:
-                if self._pool.supplied:
+                if isinstance(http, httpx.Client):
                     # Never follow: the caller's client may, and would carry `api-key` elsewhere.
                     response = http.send(
                         self._build(http, prepared, deadline),
@@ -552,15 +568,17 @@ class AzureLlamaClient(_ClientBase):
             attempt += 1
 
     def _send_direct(
-        self, http: httpx.Client, prepared: PreparedRequest, deadline: Deadline
+        self, transport: DeadlineTransport, prepared: PreparedRequest, deadline: Deadline
     ) -> httpx.Response:
         """One attempt on the client's own pool, straight to its transport.
 
         `httpx.Client.send` costs a third of a whole loopback call: request building with header
         and cookie merges, auth and redirect generators, hooks, a cookie pass over every answer.
-        The own pool has no hooks, no base URL and never follows redirects, so only what it does
-        use is kept: the proxy mount for the URL and auth as `KeyAuth` / `TokenAuth` apply it (a
-        token refused with 401 is replaced once). No cookies: see `_no_cookies`.
+        The own pool is our own transport (`_pool`, held by this client: no lookup inside an
+        `httpx.Client`), with no hooks, no base URL, no redirects followed and no cookies kept,
+        so only what it does use is kept: auth as
+        `KeyAuth` / `TokenAuth` apply it (a token refused with 401 is replaced once) and the
+        closed-client check (`_send`).
         """
         headers = self._fresh_headers(prepared)
         token = self.auth.apply_sync(headers)
@@ -571,7 +589,6 @@ class AzureLlamaClient(_ClientBase):
             content=prepared.content,
             extensions={"timeout": deadline.attempt_timeouts(stream=prepared.stream)},
         )
-        transport = http._transport_for_url(request.url)
         response = _handle(transport, request)
         if token is None or response.status_code != 401:
             return response
@@ -582,8 +599,17 @@ class AzureLlamaClient(_ClientBase):
 
 def _handle(transport: httpx.BaseTransport, request: httpx.Request) -> httpx.Response:
     response = transport.handle_request(request)
-    response.request = request
+    response.request = request  # what `httpx.Client.send` sets
     return response
+
+
+def _closed_message(client: _ClientBase) -> str:
+    # httpx says "Cannot send a request, as the client has been closed."; ours names the client.
+    return (
+        f"Cannot send a request, as the {type(client).__name__} has been closed "
+        "(close() / aclose() was called, directly or by the model that owns it). "
+        "Build a new client to send more."
+    )
 
 
 class AsyncAzureLlamaClient(_ClientBase):
@@ -608,6 +634,7 @@ class AsyncAzureLlamaClient(_ClientBase):
         self._process = _fork.process()
         self._aio_urls: dict[tuple[object, ...], URL] = {}
         self._aio_headers: dict[str, str] | None = None  # on first aiohttp send
+        self._closed = False
         # Dropped without aclose(): each pool still closes, on its own loop if that loop still
         # runs, or at once if it has closed (see `_LoopPool.release`); never in another process.
         weakref.finalize(self, _release_pools, self._pools)
@@ -655,8 +682,19 @@ class AsyncAzureLlamaClient(_ClientBase):
         for pool in pools:
             pool.discard()
 
+    @property
+    def is_closed(self) -> bool:
+        """True once `aclose()` was called: the client then refuses to send, as httpx's does."""
+        return self._closed
+
     async def aclose(self) -> None:
-        """Close the pool of the current loop now (pools also close when their loop shuts down)."""
+        """Close the client: it refuses to send from then on (`RuntimeError`), on every loop.
+
+        The pool of the current loop closes now. A pool another event loop opened is left to the
+        work still running on it (a stream being read there); it closes when that loop shuts
+        down, or when the client is dropped (idle connections also close after 5 s).
+        """
+        self._closed = True
         pools = self._own_pools()
         with self._pools_lock:
             pool = pools.pop(_running_loop(), None)
@@ -754,6 +792,8 @@ class AsyncAzureLlamaClient(_ClientBase):
         raise error
 
     async def _send(self, prepared: PreparedRequest, deadline: Deadline) -> AsyncResponse:
+        if self._closed:
+            raise RuntimeError(_closed_message(self))
         http = await self._http()
         attempt = 0
         while True:
@@ -883,13 +923,13 @@ def _no_cookies() -> CookieJar:
 
 # `trust_env=False` (plain http, accepted only to loopback): no `HTTP_PROXY`, which would
 # receive the key in clear; the TLS context is ours either way.
-def _new_sync_client(*, trust_env: bool = True) -> httpx.Client:
-    """The default sync client: never follows redirects; socket operations held to the deadline;
-    keeps no cookies."""
-    client = httpx.Client(
-        verify=_ssl_context(), follow_redirects=False, trust_env=trust_env, cookies=_no_cookies()
-    )
-    return hold_to_deadline(client)
+def _new_sync_pool(endpoint: str, *, trust_env: bool = True) -> DeadlineTransport:
+    """The default sync pool: an httpx transport of our own (`_pool`), its socket operations
+    held to the deadline; the proxy the environment names for the endpoint, if any."""
+    from ._pool import DeadlineTransport  # imports httpcore: on first sync send
+    from ._proxy import env_proxy
+
+    return DeadlineTransport(_ssl_context(), env_proxy(endpoint) if trust_env else None)
 
 
 def _new_httpx_async_client(*, trust_env: bool = True) -> httpx.AsyncClient:

@@ -3,7 +3,8 @@
 httpx's timeouts apply to each socket operation, so a server trickling a byte every 200 ms
 never trips them. The deadline is enforced:
 
-- sync, on the client's own pool: a network backend (`_netdeadline`) that clamps every
+- sync, on the client's own pool: a network backend (`_netdeadline`), given to httpcore's pool
+  through its public `network_backend=` argument (`_pool`), that clamps every
   connect/read/write timeout to what is left of the deadline (held in a context variable for
   the current call);
 - async: `asyncio.timeout` around the request and the body read;
@@ -23,11 +24,9 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-import httpx
-
 from ._errors import APITimeoutError
 
-__all__ = ["NET_DEADLINE", "Deadline", "hold_to_deadline", "net_deadline", "within"]
+__all__ = ["NET_DEADLINE", "Deadline", "net_deadline", "within"]
 
 T = TypeVar("T")
 
@@ -103,24 +102,3 @@ async def within(seconds: float | None, awaitable: Awaitable[T]) -> T:
         return await asyncio.wait_for(awaitable, seconds)
     except asyncio.TimeoutError:  # pragma: no cover - not the builtin before 3.11
         raise TimeoutError from None
-
-
-def hold_to_deadline(client: httpx.Client) -> httpx.Client:
-    """`client` with every socket operation of its transports held to the call's deadline: its
-    own and the proxy mounts it built from the environment (`HTTP(S)_PROXY`), which httpx only
-    builds for a client left to create its own transport.
-
-    httpx has no public hook for the network backend; its pool keeps it in `_network_backend`
-    (httpcore >= 0.17). Should that change, the client still works, per-operation timeouts only.
-    """
-    import httpcore  # loaded by httpx's transports anyway; not at import (see `_netdeadline`)
-
-    from ._netdeadline import Backend
-
-    mounts = getattr(client, "_mounts", {})
-    for transport in [getattr(client, "_transport", None), *mounts.values()]:
-        pool = getattr(transport, "_pool", None)
-        inner = getattr(pool, "_network_backend", None)
-        if isinstance(inner, httpcore.NetworkBackend):
-            pool._network_backend = Backend(inner)  # type: ignore[union-attr]
-    return client

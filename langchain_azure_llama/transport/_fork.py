@@ -25,9 +25,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any, Protocol
-
-import httpx
+from typing import Any, Generic, Protocol, TypeVar
 
 from ._errors import RequestValidationError
 
@@ -41,6 +39,13 @@ _callbacks: weakref.WeakSet[_ForkAware] = weakref.WeakSet()
 
 class _ForkAware(Protocol):
     def _after_fork_in_child(self) -> None: ...
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Closable)
 
 
 def process() -> tuple[int, int]:
@@ -73,10 +78,11 @@ if hasattr(os, "register_at_fork"):  # POSIX; there is no fork on Windows
     os.register_at_fork(after_in_child=_in_child)
 
 
-class ProcessLocal:
-    """A sync ``httpx.Client``, built on first use and rebuilt in a forked child.
+class ProcessLocal(Generic[C]):
+    """A sync pool (the own transport, or a caller's ``httpx.Client``), built on first use and
+    rebuilt in a forked child.
 
-    The own client is made by the first `get`: building one imports httpcore and may load the
+    The own pool is made by the first `get`: building one imports httpcore and may load the
     CA bundle, which a client never used for sync calls should not pay for. `close` before
     that has nothing to close and builds nothing.
 
@@ -86,7 +92,7 @@ class ProcessLocal:
     to adopt, which keeps "build the model at import, call it in the workers" working.
     """
 
-    def __init__(self, supplied: httpx.Client | None, make: Callable[[], httpx.Client]) -> None:
+    def __init__(self, supplied: C | None, make: Callable[[], C]) -> None:
         self._supplied = supplied is not None
         self._make = make
         self._value = supplied  # None until the first `get` builds the own client
@@ -98,8 +104,8 @@ class ProcessLocal:
     def _after_fork_in_child(self) -> None:
         self._lock = threading.Lock()
 
-    def get(self) -> httpx.Client:
-        """The client for this process (for sending), built on first use."""
+    def get(self) -> C:
+        """The pool for this process (for sending), built on first use."""
         value = self._value
         if value is None or self._owner != process():
             with self._lock:

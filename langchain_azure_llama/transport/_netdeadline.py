@@ -1,8 +1,9 @@
 """The sync deadline's network backend: every socket operation clamped to the call's deadline.
 
-Separate from `_deadline` because it subclasses httpcore's classes: httpx imports httpcore only
-when a transport is built, and so does this module (`hold_to_deadline`), which keeps
-`import langchain_azure_llama.transport` from paying httpcore's (and h2's) import.
+Separate from `_deadline` because it subclasses httpcore's public `NetworkBackend` and
+`NetworkStream`: httpx imports httpcore only when a transport is built, and so does this module
+(through `_pool`, on the first sync send), which keeps `import langchain_azure_llama.transport`
+from paying httpcore's (and h2's) import.
 """
 
 from __future__ import annotations

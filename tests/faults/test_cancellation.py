@@ -28,7 +28,7 @@ _MAX_TICKS = 200
 
 
 def sync_busy(client: t.AzureLlamaClient) -> int:
-    pool = client._http._transport._pool  # type: ignore[attr-defined]
+    pool = client._http.pool  # type: ignore[union-attr]  # the own transport's httpcore pool
     active = [c for c in pool.connections if not (c.is_idle() or c.is_closed())]
     return len(active) + len(pool._requests)
 

@@ -303,9 +303,11 @@ async def test_model_copy_to_another_endpoint_and_key_sends_there(mode: str) -> 
         for each in (copy, model, cooler):
             if mode == "ainvoke":
                 await each.ainvoke("hi")
-                await each.aclose()
             else:
                 each.invoke("hi")
+        # `cooler` shares `model`'s clients (same endpoint and key): closed once, after both.
+        for each in (copy, model):
+            await each.aclose()
             each.close()
     assert copy.endpoint == new_url and copy.api_key is not None
     assert copy.api_key.get_secret_value() == OTHER_KEY

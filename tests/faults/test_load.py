@@ -134,6 +134,7 @@ async def test_concurrent_streams_complete_and_memory_returns_to_baseline(
     front = Front(name, emulator_url)
     await run_round(front, 20)  # warm-up: imports, lazy caches, LiteLLM's model map
     await front.close()
+    front = Front(name, emulator_url)  # a closed client stays closed: new ones for the load
     gc.collect()
     tracemalloc.start()
     try:

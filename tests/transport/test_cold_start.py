@@ -1,6 +1,6 @@
 """What a client costs before its first call: the sync pool is built by the first sync send.
 
-Building an `httpx.Client` imports httpcore and loads the CA bundle (100-200 ms once per
+Building the own pool imports httpcore and loads the CA bundle (100-200 ms once per
 process); a client used only for async calls, or never used, must not pay it, and closing or
 dropping a client that never sent must not build a pool just to close it.
 """
@@ -29,13 +29,14 @@ def emulator() -> Iterator[Emulator]:
 
 
 class Counting:
-    """A `make` for `ProcessLocal` that counts the clients it builds."""
+    """A `make` for `ProcessLocal` that counts the pools it builds (the client's own builder)."""
 
     def __init__(self) -> None:
-        self.made: list[httpx.Client] = []
+        self.made: list[Any] = []
+        self._build = _client._new_sync_pool
 
-    def __call__(self, **settings: Any) -> httpx.Client:
-        self.made.append(httpx.Client(**settings))
+    def __call__(self, *args: Any, **settings: Any) -> Any:
+        self.made.append(self._build(*args, **settings) if args else httpx.Client(**settings))
         return self.made[-1]
 
 
@@ -72,7 +73,7 @@ def test_a_callers_client_is_taken_as_is() -> None:
 def make(monkeypatch: pytest.MonkeyPatch) -> Counting:
     """Count the pools `AzureLlamaClient` builds for itself."""
     counting = Counting()
-    monkeypatch.setattr(_client, "_new_sync_client", counting)
+    monkeypatch.setattr(_client, "_new_sync_pool", counting)
     return counting
 
 
