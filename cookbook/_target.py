@@ -47,7 +47,9 @@ def _emulated(**emulator_options: Any) -> Iterator[Target]:
     options = {"model_name": _model(), **emulator_options}
     config = EmulatorConfig(**options)
     with Emulator(config) as emulator:
-        yield Target(emulator.url, config.api_key, config.model_name, True, emulator)
+        # A Foundry resource's OpenAI v1 route lives under /openai/v1, as on Azure.
+        url = f"{emulator.url}/openai/v1" if config.kind == "openai-v1" else emulator.url
+        yield Target(url, config.api_key, config.model_name, True, emulator)
 
 
 @contextmanager

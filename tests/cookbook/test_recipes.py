@@ -190,9 +190,11 @@ def test_router_fails_over_and_loads_the_proxy_config(run: Run) -> None:
     assert lines(out, "5 calls answered by") == ["{'swedencentral': 5}"] * 2
     # one refusal each, then the cooldown keeps traffic away from eastus2
     assert out.count("eastus2 refused 1 request(s), then the Router cooled it down") == 2
-    assert lines(out, "model groups") == ["['llama-3.1-70b', 'llama-3.1-8b']"]
-    (answer,) = lines(out, "llama-3.1-8b")
-    assert answer == reply("Say hello from your region.")
+    # The config's groups: Llama 3.3 (two regions) and Maverick, its content fallback; the
+    # Llama 3.3 deployment answers (the config names it after its model, the cookbook default).
+    assert lines(out, "model groups") == ["['llama-3.3-70b', 'llama-4-maverick']"]
+    (answer,) = lines(out, "llama-3.3-70b")
+    assert answer == reply("Say hello from your region.", model="Llama-3.3-70B-Instruct")
 
 
 def test_terminal_chat_streams_each_turn_with_usage_and_cost(run: Run) -> None:

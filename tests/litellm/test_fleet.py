@@ -20,7 +20,7 @@ import sys
 import time
 import types
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,7 @@ from tests.litellm import test_proxy as single  # noqa: E402  (its helpers, not 
 ROOT = Path(__file__).parents[2]
 FLEET_CONFIG = ROOT / "cookbook" / "litellm_proxy_fleet.yaml"
 RPM, COOL, NO_TOOLS = "fleet-rpm-3", "fleet-cool", "fleet-no-tools"
+LLAMA33, MAVERICK = "Llama-3.3-70B-Instruct", "Llama-4-Maverick-17B-128E-Instruct-FP8"
 MESSAGES = [{"role": "user", "content": "hello there"}]
 TOOL = {
     "type": "function",
@@ -233,14 +234,20 @@ class Fleet:
 
 
 def _config(path: Path) -> Path:
-    """The fleet config plus three test groups: rpm 3, two regions to cool down, no tools."""
+    """The fleet config plus three test groups on Foundry resources' v1 route: rpm 3, two
+    regions to cool down, and a deployment under the operator's own name ("my-llama") that
+    refuses native tools: the catalogue cannot tell its model from that name, so "auto" tries
+    native tools there once (the cookbook's Llama 3.3 and Maverick are prompted from the first
+    call, as Azure lists them without tool calling: nothing to refuse, nothing to learn)."""
     config = yaml.safe_load(FLEET_CONFIG.read_text())
 
-    def deployment(group: str, env: str, **extra: Any) -> dict[str, Any]:
+    def deployment(group: str, env: str, name: str = LLAMA33, **extra: Any) -> dict[str, Any]:
         params = {
-            "model": "azure_llama/Meta-Llama-3.1-8B-Instruct",
+            "model": f"azure_llama/{name}",
             "api_base": f"os.environ/AZURE_LLAMA_{env}_ENDPOINT",
             "api_key": f"os.environ/AZURE_LLAMA_{env}_KEY",
+            "endpoint_kind": "openai-v1",  # a loopback URL's host says nothing
+            "timeout": 60,
             **extra,
         }
         return {"model_name": group, "litellm_params": params}
@@ -249,7 +256,7 @@ def _config(path: Path) -> Path:
         deployment(RPM, "LIMITED", rpm=3),
         deployment(COOL, "FLAKY"),
         deployment(COOL, "STEADY"),
-        deployment(NO_TOOLS, "TOOLS"),
+        deployment(NO_TOOLS, "TOOLS", name="my-llama"),
     ]
     path.write_text(yaml.safe_dump(config))
     return path
@@ -261,12 +268,13 @@ def fleet(redis_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     assert cli is not None, "the `litellm` CLI is not installed next to this Python"
     folder = tmp_path_factory.mktemp("fleet")
     config = _config(folder / "config.yaml")
+    v1 = EmulatorConfig(api_key=KEY, kind="openai-v1", models=(LLAMA33,))
     with (
-        Emulator(EmulatorConfig(api_key=KEY)) as default,
-        Emulator(EmulatorConfig(api_key=KEY)) as limited,
-        Emulator(EmulatorConfig(api_key=KEY)) as flaky,
-        Emulator(EmulatorConfig(api_key=KEY)) as steady,
-        Emulator(EmulatorConfig(api_key=KEY, tool_mode="reject")) as no_tools,
+        Emulator(replace(v1, models=(LLAMA33, MAVERICK))) as default,
+        Emulator(v1) as limited,
+        Emulator(v1) as flaky,
+        Emulator(v1) as steady,
+        Emulator(replace(v1, models=(f"my-llama={LLAMA33}",), tool_mode="reject")) as no_tools,
     ):
         env = {
             **os.environ,
@@ -280,14 +288,13 @@ def fleet(redis_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         emulators = {
             "EASTUS2": default,
             "SWEDEN": default,
-            "70B": default,
             "LIMITED": limited,
             "FLAKY": flaky,
             "STEADY": steady,
             "TOOLS": no_tools,
         }
         for name, emu in emulators.items():
-            env[f"AZURE_LLAMA_{name}_ENDPOINT"] = emu.url
+            env[f"AZURE_LLAMA_{name}_ENDPOINT"] = f"{emu.url}/openai/v1"
             env[f"AZURE_LLAMA_{name}_KEY"] = KEY
         ports = (single._free_port(), single._free_port())
         # Logs go to files: a pipe nobody reads blocks the proxy once ~64 KB are logged.

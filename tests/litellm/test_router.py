@@ -17,6 +17,8 @@ COOKBOOK = Path(__file__).parents[2] / "cookbook" / "litellm_proxy_config.yaml"
 # Azure's serverless quota per deployment (docs/wire-protocol.md §14): 1,000 requests/min and
 # 200,000 tokens/min (the Llama 3.1 launch text said 400,000; the lower figure is configured).
 RPM, TPM = 1000, 200_000
+# The cookbook's deployments (on Foundry resources, named after their models).
+LLAMA33, MAVERICK = "Llama-3.3-70B-Instruct", "Llama-4-Maverick-17B-128E-Instruct-FP8"
 
 
 @pytest.fixture
@@ -163,33 +165,42 @@ async def test_without_fallback_the_content_policy_error_surfaces(
         router.completion(model="llama", messages=[{"role": "user", "content": "BLOCKME"}])
 
 
-def test_cookbook_config_routes_through_the_provider(
-    regions: tuple[Emulator, Emulator], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The proxy's config.yaml, loaded into a Router with its `os.environ/` references set: its
-    content fallback is another filtered deployment, so a blocked prompt stays blocked."""
-    east, west = regions
+def test_cookbook_config_routes_through_the_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proxy's config.yaml, loaded into a Router with its `os.environ/` references set (two
+    Foundry resources' v1 routes): Llama 3.3 answers, and its content fallback is Maverick on
+    the same filtered resources, so a blocked prompt stays blocked."""
     config = yaml.safe_load(COOKBOOK.read_text())
     (entry,) = config["litellm_settings"]["custom_provider_map"]
     assert entry == {"provider": "azure_llama", "custom_handler": "litellm_provider.handler"}
     assert config["router_settings"]["optional_pre_call_checks"] == ["enforce_model_rate_limits"]
-    with Emulator(EmulatorConfig(api_key=KEY, model_name="Meta-Llama-3.1-70B-Instruct")) as big:
-        for name, emu in (("EASTUS2", east), ("SWEDEN", west), ("70B", big)):
-            monkeypatch.setenv(f"AZURE_LLAMA_{name}_ENDPOINT", emu.url)
+    assert config["router_settings"]["content_policy_fallbacks"] == [
+        {"llama-3.3-70b": ["llama-4-maverick"]}
+    ]
+    resource = EmulatorConfig(api_key=KEY, kind="openai-v1", models=(LLAMA33, MAVERICK))
+    with Emulator(resource) as east, Emulator(resource) as west:
+        for name, emu in (("EASTUS2", east), ("SWEDEN", west)):
+            monkeypatch.setenv(f"AZURE_LLAMA_{name}_ENDPOINT", f"{emu.url}/openai/v1")
             monkeypatch.setenv(f"AZURE_LLAMA_{name}_KEY", KEY)
-        group = [d for d in config["model_list"] if d["model_name"] == "llama-3.1-8b"]
-        assert [(d["litellm_params"]["rpm"], d["litellm_params"]["tpm"]) for d in group] == [
-            (RPM, TPM),
-            (RPM, TPM),
-        ]
+        for group, deployment in (("llama-3.3-70b", LLAMA33), ("llama-4-maverick", MAVERICK)):
+            params = [d["litellm_params"] for d in config["model_list"] if d["model_name"] == group]
+            assert [(p["model"], p["rpm"], p["tpm"]) for p in params] == [
+                (f"azure_llama/{deployment}", RPM, TPM)
+            ] * 2
         router = litellm.Router(model_list=config["model_list"], **config["router_settings"])
-        response = router.completion(model="llama-3.1-8b", messages=MESSAGES)
-        assert response.choices[0].message.content.endswith("hello there")
+        response = router.completion(model="llama-3.3-70b", messages=MESSAGES)
+        assert response.choices[0].message.content == f"Emulated reply from {LLAMA33}: hello there"
+        assert response.model == f"azure_llama/{LLAMA33}"
         with pytest.raises(litellm.ContentPolicyViolationError):
             router.completion(
-                model="llama-3.1-8b", messages=[{"role": "user", "content": "BLOCKME"}]
+                model="llama-3.3-70b", messages=[{"role": "user", "content": "BLOCKME"}]
             )
-        assert any(r.path.endswith("/chat/completions") for r in big.requests)  # tried there
+        asked = [
+            r.json["model"]
+            for emu in (east, west)
+            for r in emu.requests
+            if r.path == "/openai/v1/chat/completions"
+        ]
+        assert MAVERICK in asked  # tried there, and blocked there too
 
 
 @pytest.mark.parametrize("use_async", [False, True], ids=["completion", "acompletion"])
