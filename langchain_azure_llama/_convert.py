@@ -29,11 +29,9 @@ from langchain_core.messages.tool import (
     tool_call,
     tool_call_chunk,
 )
-from langchain_core.outputs import ChatGenerationChunk
 
 from ._errors import RequestValidationError
-from ._fast import same_model as _same_model
-from ._fast import text_message
+from ._fast import generation_chunk, text_chunk, text_message
 
 __all__ = [
     "PROVIDER",
@@ -326,99 +324,6 @@ def _metadata(
     return metadata
 
 
-def text_chunk(text: str, id: str | None) -> AIMessageChunk:
-    """`AIMessageChunk(content=text, tool_call_chunks=[], id=id)`, without re-validating.
-
-    Most chunks of a stream are one token of text, and for those langchain-core's validators
-    do nothing; running them is still a third of a stream's time. So a validated chunk serves
-    as a template: a copy with fresh containers and the new text and id is the same object
-    field for field (fields set included). `_TextChunks` checks that once against the real
-    constructor and falls back to it if a langchain-core version ever makes them differ.
-    """
-    return _TEXT_CHUNKS.make(text, id)
-
-
-class _TextChunks:
-    __slots__ = ("_template", "_trusted")
-
-    def __init__(self) -> None:
-        self._template: AIMessageChunk | None = None
-        self._trusted: bool | None = None  # None until checked
-
-    def make(self, text: str, id: str | None) -> AIMessageChunk:
-        if self._trusted is None:
-            self._trusted = self._check()
-        if not self._trusted or self._template is None:
-            return AIMessageChunk(content=text, tool_call_chunks=[], id=id)
-        chunk = self._template.__copy__()
-        values = chunk.__dict__
-        values["content"] = text
-        values["id"] = id
-        # Fresh containers: chunks must never share a mutable field.
-        values["additional_kwargs"] = {}
-        values["response_metadata"] = {}
-        values["tool_calls"] = []
-        values["invalid_tool_calls"] = []
-        values["tool_call_chunks"] = []
-        return chunk
-
-    def _check(self) -> bool:
-        self._template = AIMessageChunk(content="", tool_call_chunks=[], id=None)
-        self._trusted = True
-        for text, id in (("tok", "chatcmpl-1"), (" é😀", None)):
-            fast = self.make(text, id)
-            real = AIMessageChunk(content=text, tool_call_chunks=[], id=id)
-            if not _same_model(fast, real):
-                return False
-        return True
-
-
-_TEXT_CHUNKS = _TextChunks()
-
-
-def generation_chunk(message: AIMessageChunk) -> ChatGenerationChunk:
-    """`ChatGenerationChunk(message=message)`, without re-validating a text chunk.
-
-    The constructor validates `message` (an instance, kept as is) and sets `text` through
-    pydantic's `__setattr__`; per streamed token that is a third of what this package adds.
-    For text content `text` is the content itself, so a copy of a validated template with the
-    new message and text is the same object; checked once, as `text_chunk` is.
-    """
-    return _GENERATION_CHUNKS.make(message)
-
-
-class _GenerationChunks:
-    __slots__ = ("_template", "_trusted")
-
-    def __init__(self) -> None:
-        self._template: ChatGenerationChunk | None = None
-        self._trusted: bool | None = None  # None until checked
-
-    def make(self, message: AIMessageChunk) -> ChatGenerationChunk:
-        if self._trusted is None:
-            self._trusted = self._check()
-        text = message.content
-        if not self._trusted or self._template is None or type(text) is not str:
-            return ChatGenerationChunk(message=message)
-        generation = self._template.__copy__()
-        values = generation.__dict__
-        values["message"] = message
-        values["text"] = text
-        return generation
-
-    def _check(self) -> bool:
-        self._template = ChatGenerationChunk(message=AIMessageChunk(content=""))
-        self._trusted = True
-        for message in (
-            AIMessageChunk(content="tok", id="chatcmpl-1"),
-            AIMessageChunk(content=" é😀", response_metadata={"finish_reason": "stop"}),
-        ):
-            if not _same_model(self.make(message), ChatGenerationChunk(message=message)):
-                return False
-        return True
-
-
-_GENERATION_CHUNKS = _GenerationChunks()
 _EMPTY: Mapping[str, Any] = {}
 _UNSEEN = object()
 
@@ -464,7 +369,7 @@ class ChunkConverter:
             if not text:
                 return None
             if type(text) is str:
-                return _TEXT_CHUNKS.make(text, self._id)
+                return text_chunk(text, self._id)
             return AIMessageChunk(content=text, tool_call_chunks=[], id=self._id)
         return self._full(choice, text, wire_calls or [], usage)
 
@@ -485,7 +390,7 @@ class ChunkConverter:
         if not (text or calls or fields):
             return None
         if not (calls or fields) and type(text) is str:
-            return _TEXT_CHUNKS.make(text, self._id)
+            return text_chunk(text, self._id)
         return AIMessageChunk(content=text, tool_call_chunks=calls, id=self._id, **fields)
 
     def close(self) -> AIMessageChunk | None:

@@ -1,13 +1,14 @@
-"""The LangChain objects of a whole text answer, built without re-validating (issue 14).
+"""The LangChain objects of text answers and text stream chunks, built without re-validating.
 
-`AIMessage(...)`, `ChatGeneration(message=...)` and `ChatResult(generations=...)` run
-langchain-core's validators on values this package has just built and checked, and for a text
-answer those validators change nothing; running them is a fifth of what `invoke` adds to an
-HTTP call. So, as for stream chunks (`_convert.text_chunk`), a validated object serves as a
-template: a shallow copy with the new values and fresh containers is the same object field for
-field (fields set included). Each `_Copier` checks that once against the real constructor and
-falls back to the constructor for good if a langchain-core version ever makes them differ.
-Anything but plain text (tool calls, list content) always takes the constructor.
+`AIMessage(...)`, `ChatGeneration(message=...)`, `ChatResult(generations=...)`,
+`AIMessageChunk(...)` and `ChatGenerationChunk(message=...)` run langchain-core's validators on
+values this package has just built and checked, and for text those validators change nothing;
+running them is a fifth of what `invoke` adds to an HTTP call and a third of a stream's time. So
+a validated object serves as a template: a shallow copy with the new values and fresh containers
+is the same object field for field (fields set included). One `_Copier` per kind checks that
+once against the real constructor and falls back to the constructor for good if a
+langchain-core version ever makes them differ. Anything but plain text (tool calls, list
+content) always takes the constructor.
 """
 
 from __future__ import annotations
@@ -15,12 +16,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import BaseModel
 
-__all__ = ["chat_generation", "chat_result", "same_model", "text_message"]
+__all__ = [
+    "chat_generation",
+    "chat_result",
+    "generation_chunk",
+    "same_model",
+    "text_chunk",
+    "text_message",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -116,9 +124,49 @@ class _Results(_Copier[ChatResult]):
         return ({"generations": [one]}, {"generations": [one, one]}, {"generations": []})
 
 
+class _TextChunks(_Copier[AIMessageChunk]):
+    __slots__ = ()
+
+    def build(self, **fields: Any) -> AIMessageChunk:
+        return AIMessageChunk(content=fields["content"], tool_call_chunks=[], id=fields["id"])
+
+    def fresh(self) -> dict[str, Any]:
+        return {
+            "additional_kwargs": {},
+            "response_metadata": {},
+            "tool_calls": [],
+            "invalid_tool_calls": [],
+            "tool_call_chunks": [],
+        }
+
+    def samples(self) -> Sequence[dict[str, Any]]:
+        return (
+            {"content": "", "id": None},
+            {"content": "tok", "id": "chatcmpl-1"},
+            {"content": " é😀", "id": None},
+        )
+
+
+class _GenerationChunks(_Copier[ChatGenerationChunk]):
+    __slots__ = ()
+
+    def build(self, **fields: Any) -> ChatGenerationChunk:
+        return ChatGenerationChunk(message=fields["message"])
+
+    def samples(self) -> Sequence[dict[str, Any]]:
+        finished = AIMessageChunk(content=" é😀", response_metadata={"finish_reason": "stop"})
+        return (
+            {"message": AIMessageChunk(content=""), "text": ""},
+            {"message": AIMessageChunk(content="tok", id="chatcmpl-1"), "text": "tok"},
+            {"message": finished, "text": " é😀"},
+        )
+
+
 _TEXT_MESSAGES = _TextMessages()
 _GENERATIONS = _Generations()
 _RESULTS = _Results()
+_TEXT_CHUNKS = _TextChunks()
+_GENERATION_CHUNKS = _GenerationChunks()
 
 
 def text_message(
@@ -146,3 +194,18 @@ def chat_generation(message: AIMessage) -> ChatGeneration:
 def chat_result(generations: list[ChatGeneration]) -> ChatResult:
     """`ChatResult(generations=generations)` (the list is the caller's, kept as is)."""
     return _RESULTS.make(generations=generations)
+
+
+def text_chunk(text: str, id: str | None) -> AIMessageChunk:
+    """`AIMessageChunk(content=text, tool_call_chunks=[], id=id)`: most chunks of a stream are
+    one token of text."""
+    return _TEXT_CHUNKS.make(content=text, id=id)
+
+
+def generation_chunk(message: AIMessageChunk) -> ChatGenerationChunk:
+    """`ChatGenerationChunk(message=message)`; a copy only for text content (`text` is the
+    content, which the constructor would set through pydantic's `__setattr__`)."""
+    content = message.content
+    if type(content) is not str:
+        return ChatGenerationChunk(message=message)
+    return _GENERATION_CHUNKS.make(message=message, text=content)

@@ -8,8 +8,9 @@ import pytest
 from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
 
-from langchain_azure_llama import _convert
-from langchain_azure_llama._convert import ChunkConverter, generation_chunk, text_chunk
+from langchain_azure_llama import _fast
+from langchain_azure_llama._convert import ChunkConverter
+from langchain_azure_llama._fast import generation_chunk, text_chunk
 from tests._support.transported import transported
 
 
@@ -54,9 +55,9 @@ def test_text_chunks_share_no_mutable_field() -> None:
 def test_falls_back_to_the_constructor_when_the_copy_would_differ(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_convert, "_same_model", lambda left, right: False)
-    chunks = _convert._TextChunks()
-    chunk = chunks.make("tok", "id")
+    monkeypatch.setattr(_fast, "same_model", lambda left, right: False)
+    chunks = _fast._TextChunks()
+    chunk = chunks.make(content="tok", id="id")
     assert chunks._trusted is False
     assert _state(chunk) == _state(AIMessageChunk(content="tok", tool_call_chunks=[], id="id"))
 
@@ -78,7 +79,7 @@ WIRE: list[dict[str, Any]] = [
 
 
 def _convert_all(monkeypatch: pytest.MonkeyPatch, trusted: bool) -> list[Any]:
-    monkeypatch.setattr(_convert._TEXT_CHUNKS, "_trusted", trusted)
+    monkeypatch.setattr(_fast._TEXT_CHUNKS, "_trusted", trusted)
     converter = ChunkConverter("fallback")
     out = [converter.convert(chunk) for chunk in transported(WIRE)]
     out.append(converter.close())
@@ -88,8 +89,8 @@ def _convert_all(monkeypatch: pytest.MonkeyPatch, trusted: bool) -> list[Any]:
 def test_a_stream_converts_the_same_with_and_without_the_fast_path(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _convert._TEXT_CHUNKS.make("warm", None)  # run the one-time check first
-    assert _convert._TEXT_CHUNKS._trusted is True
+    text_chunk("warm", None)  # run the one-time check first
+    assert _fast._TEXT_CHUNKS._trusted is True
     fast = _convert_all(monkeypatch, trusted=True)
     slow = _convert_all(monkeypatch, trusted=False)
     assert fast == slow
@@ -126,9 +127,9 @@ def test_generation_chunk_equals_a_validated_one(message: AIMessageChunk) -> Non
 def test_generation_chunk_falls_back_when_the_copy_would_differ(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_convert, "_same_model", lambda left, right: False)
-    generations = _convert._GenerationChunks()
+    monkeypatch.setattr(_fast, "same_model", lambda left, right: False)
+    generations = _fast._GenerationChunks()
     message = AIMessageChunk(content="tok")
-    fast = generations.make(message)
+    fast = generations.make(message=message, text="tok")
     assert generations._trusted is False
     assert _generation_state(fast) == _generation_state(ChatGenerationChunk(message=message))
