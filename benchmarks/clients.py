@@ -296,7 +296,7 @@ class Transport(Client):
     group = "ours"
 
     def load(self) -> None:
-        import langchain_azure_llama.transport as t
+        import azure_llama_transport as t
 
         self.t = t
 
@@ -422,9 +422,9 @@ class LiteLLMAzureLlama(_LiteLLM):
 
     def load(self) -> None:
         self._import()
-        import litellm_provider
+        import litellm_azure_llama
 
-        litellm_provider.register()
+        litellm_azure_llama.register()
 
 
 class LiteLLMAzureAI(_LiteLLM):

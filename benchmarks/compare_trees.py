@@ -38,7 +38,7 @@ import asyncio, json, sys, time
 sys.path.insert(0, sys.argv[3])
 from clients import KEY, MESSAGES, MODEL, PROMPT, reply_headers
 from langchain_azure_llama import ChatAzureLlama
-from langchain_azure_llama.transport import AsyncAzureLlamaClient, AzureLlamaClient
+from azure_llama_transport import AsyncAzureLlamaClient, AzureLlamaClient
 url, n = sys.argv[1], int(sys.argv[2])
 params = {"model": MODEL}
 out = {}
@@ -115,8 +115,8 @@ out[f"ChatAzureLlama, turn {turns} (CPU µs/call)"] = ours
 out[f"ChatAzureLlama / floor, turn {turns} (x)"] = ours / floor
 from langchain_core.messages import convert_to_messages
 from langchain_azure_llama._convert import messages_to_wire
-from langchain_azure_llama.transport import ChatRequest, plan_chat
-from langchain_azure_llama.transport._request import build_chat_request
+from azure_llama_transport import ChatRequest, plan_chat
+from azure_llama_transport._request import build_chat_request
 lc = list(convert_to_messages(wire))
 params = {"model": payloads.MODEL}
 out[f"messages_to_wire, turn {turns} (µs)"] = cpu(lambda: messages_to_wire(lc), 200)
@@ -129,7 +129,7 @@ print(json.dumps(out))
 
 _CHUNKS = r"""
 import json, sys, time
-from langchain_azure_llama.transport._streaming import _StreamState
+from azure_llama_transport._streaming import _StreamState
 from langchain_azure_llama._convert import ChunkConverter
 n = int(sys.argv[2])
 

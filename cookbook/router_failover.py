@@ -32,8 +32,8 @@ import litellm
 import yaml
 from _target import Target, deployments  # cookbook/ is on sys.path when run as a script
 
-import litellm_provider
-from langchain_azure_llama.emulator import Fault
+import litellm_azure_llama
+from azure_llama_emulator import Fault
 
 CONFIG = Path(__file__).with_name("litellm_proxy_config.yaml")
 RPM, TPM = 1000, 200_000  # Azure's serverless quota per deployment
@@ -79,7 +79,7 @@ def proxy_config() -> None:
     print("== cookbook/litellm_proxy_config.yaml loaded into a Router ==")
     config = yaml.safe_load(CONFIG.read_text())
     # The proxy registers the provider from litellm_settings.custom_provider_map; in-process:
-    litellm_provider.register()
+    litellm_azure_llama.register()
     router = litellm.Router(model_list=config["model_list"], **config["router_settings"])
     print("model groups:", sorted({d["model_name"] for d in config["model_list"]}))
     response = router.completion(model="llama-3.1-8b", messages=MESSAGES, max_tokens=32)
@@ -90,7 +90,7 @@ def main() -> None:
     with deployments({"EASTUS2": {}, "SWEDEN": {}, "70B": {}}) as found:
         if found["EASTUS2"].emulated:
             litellm.disable_hf_tokenizer_download = True  # offline: no tokenizer download
-        litellm_provider.register()
+        litellm_azure_llama.register()
         failover(found["EASTUS2"], found["SWEDEN"])
         proxy_config()
 

@@ -47,7 +47,8 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Literal, Protocol
 
-from . import transport as _t
+import azure_llama_transport as _t
+
 from ._errors import RequestValidationError
 
 __all__ = [

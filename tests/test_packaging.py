@@ -43,7 +43,7 @@ def test_the_langchain_half_works_without_litellm() -> None:
         import sys
         sys.modules["litellm"] = None
         from langchain_azure_llama import AzureLlama, ChatAzureLlama
-        from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+        from azure_llama_emulator import Emulator, EmulatorConfig
         with Emulator(EmulatorConfig(api_key="k", model_name="Meta-Llama-3.1-8B-Instruct")) as emu:
             model = ChatAzureLlama(endpoint=emu.url, api_key="k", max_tokens=5)
             print(type(model.invoke("hi").content).__name__)
@@ -60,7 +60,7 @@ def test_litellm_provider_without_litellm_names_the_extra() -> None:
         import sys
         sys.modules["litellm"] = None
         try:
-            import litellm_provider
+            import litellm_azure_llama
         except ImportError as exc:
             print(exc.name, "|", exc)
         else:
@@ -141,7 +141,7 @@ def test_type_checkers_see_the_transports_lazy_names(tmp_path: Path) -> None:
     use) are their real types under mypy, not the `Any` of the module's `__getattr__`; its
     `TYPE_CHECKING` imports name exactly the lazy names, each from the module `_LAZY` says."""
     names = sorted(transport._LAZY)
-    revealed = _revealed(tmp_path, "langchain_azure_llama.transport", names)
+    revealed = _revealed(tmp_path, "azure_llama_transport", names)
     assert [name for name, shown in zip(names, revealed, strict=True) if shown == "Any"] == []
     assert _type_checking_imports(Path(transport.__file__)) == transport._LAZY
 

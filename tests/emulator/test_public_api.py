@@ -9,16 +9,16 @@ from collections.abc import Iterable
 
 import pytest
 
-import langchain_azure_llama.emulator as emulator_pkg
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
-from langchain_azure_llama.emulator._faults import FaultQueue, FaultSyntaxError, parse_fault
-from langchain_azure_llama.emulator._limits import RateLimiter
+import azure_llama_emulator as emulator_pkg
+from azure_llama_emulator import Emulator, EmulatorConfig, Fault
+from azure_llama_emulator._faults import FaultQueue, FaultSyntaxError, parse_fault
+from azure_llama_emulator._limits import RateLimiter
 
 
 def test_exported_members() -> None:
     assert emulator_pkg.__all__ == ["Emulator", "EmulatorConfig", "Fault", "RecordedRequest"]
     for name in emulator_pkg.__all__:
-        assert getattr(emulator_pkg, name).__module__.startswith("langchain_azure_llama.emulator")
+        assert getattr(emulator_pkg, name).__module__.startswith("azure_llama_emulator")
 
 
 def test_emulator_shares_no_code_with_transport_or_frameworks() -> None:
@@ -47,7 +47,7 @@ def test_emulator_does_not_know_the_library_prompts() -> None:
     root = package.parent.parent
     library = [
         path
-        for folder in ("langchain_azure_llama", "litellm_provider")
+        for folder in ("langchain_azure_llama", "litellm_azure_llama")
         for path in (root / folder).rglob("*.py")
         if package not in path.parents
     ]

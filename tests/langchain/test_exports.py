@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 import langchain_azure_llama
-from langchain_azure_llama.emulator import Emulator
+from azure_llama_emulator import Emulator
 from tests._support.langchain import EMULATOR_KEY, MODEL
 
 EXPORTS = {
@@ -47,8 +47,8 @@ def test_exports() -> None:
 
 def test_the_retired_model_warning_is_the_transports_own_class() -> None:
     # One class, so one filter silences it whichever front end warned.
+    import azure_llama_transport as t
     from langchain_azure_llama import RetiredModelWarning
-    from langchain_azure_llama import transport as t
 
     assert RetiredModelWarning is t.RetiredModelWarning
     assert issubclass(RetiredModelWarning, UserWarning)
@@ -56,7 +56,7 @@ def test_the_retired_model_warning_is_the_transports_own_class() -> None:
 
 def test_transport_import_loads_no_framework() -> None:
     code = (
-        "import sys, langchain_azure_llama.transport; "
+        "import sys, azure_llama_transport; "
         "print('langchain_core' in sys.modules, 'litellm' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -75,7 +75,7 @@ def test_a_model_loads_the_protocol_and_the_sync_pool_when_first_used(native_emu
         url, key, name = sys.argv[1:]
         model = ChatAzureLlama(endpoint=url, api_key=key, model=name, max_tokens=5)
         def loaded():
-            names = ("langchain_azure_llama.transport._llama", "httpcore")
+            names = ("azure_llama_transport._llama", "httpcore")
             return [name in sys.modules for name in names]
         print(loaded())
         print(type(asyncio.run(model.ainvoke("hi")).content).__name__, loaded())

@@ -32,10 +32,10 @@ from typing import Any
 import pytest
 from langchain_core.tools import tool
 
+import azure_llama_transport as _t
 import langchain_azure_llama
+from azure_llama_emulator import Emulator
 from langchain_azure_llama import ChatAzureLlama
-from langchain_azure_llama import transport as _t
-from langchain_azure_llama.emulator import Emulator
 from tests._support.langchain import EMULATOR_KEY, MODEL, Api, merged
 
 PACKAGE = Path(langchain_azure_llama.__file__).parent

@@ -31,7 +31,7 @@ import httpx
 import pytest
 import yaml
 
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
+from azure_llama_emulator import Emulator, EmulatorConfig, Fault
 from tests._support.litellm import KEY
 
 _PROXY_MODULES = ("fastapi", "uvicorn", "backoff", "apscheduler", "fastapi_sso", "mcp")

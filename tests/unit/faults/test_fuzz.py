@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from langchain_azure_llama.transport import (
+from azure_llama_transport import (
     APIStatusError,
     AsyncAzureLlamaClient,
     AuthenticationError,
@@ -298,7 +298,7 @@ def test_events_built_from_a_template_are_what_json_loads_reads(
     event by event, exactly the chunk, text so far, or typed error of a parser without it:
     for well-formed events, tokens holding quotes, escapes and control characters, and events
     edited anywhere (the template's own text included)."""
-    from langchain_azure_llama.transport._streaming import _StreamState
+    from azure_llama_transport._streaming import _StreamState
 
     fast = _StreamState("fuzz.example", {}, 1000, "chat")
     slow = _StreamState("fuzz.example", {}, 1000, "chat")

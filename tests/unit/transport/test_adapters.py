@@ -23,9 +23,9 @@ import httpx
 import pytest
 from aiohttp.client_proto import ResponseHandler
 
-from langchain_azure_llama.transport import _aiohttp, _pool
-from langchain_azure_llama.transport._netdeadline import Backend
-from langchain_azure_llama.transport._proxy import env_proxy
+from azure_llama_transport import _aiohttp, _pool
+from azure_llama_transport._netdeadline import Backend
+from azure_llama_transport._proxy import env_proxy
 
 
 async def test_aiohttp_builds_its_protocols_from_a_partial_we_can_replace() -> None:

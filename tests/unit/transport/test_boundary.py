@@ -6,12 +6,12 @@ import json
 import subprocess
 import sys
 
-import langchain_azure_llama.transport as transport
+import azure_llama_transport as transport
 
 PROBE = """
 import json, sys
-import langchain_azure_llama.transport
-import langchain_azure_llama.emulator
+import azure_llama_transport
+import azure_llama_emulator
 heavy = sorted({m.split(".")[0] for m in sys.modules} & {"langchain_core", "litellm", "langchain"})
 print(json.dumps(heavy))
 """
@@ -33,10 +33,10 @@ def test_protocol_and_catalogue_load_on_first_use() -> None:
     they load when a name of theirs is first read, which then works as an ordinary import."""
     probe = """
 import sys
-import langchain_azure_llama.transport as t
-lazy = ["langchain_azure_llama.transport._llama", "langchain_azure_llama.transport._catalogue"]
+import azure_llama_transport as t
+lazy = ["azure_llama_transport._llama", "azure_llama_transport._catalogue"]
 print([m in sys.modules for m in lazy])
-from langchain_azure_llama.transport import CAPABILITIES, chat
+from azure_llama_transport import CAPABILITIES, chat
 print([m in sys.modules for m in lazy], t.chat is chat, t.lookup("Llama-3.3-70B-Instruct").name)
 """
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
