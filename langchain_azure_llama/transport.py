@@ -10,6 +10,7 @@ them from `azure_llama_transport`. Importing this alias loads the LangChain pack
 import warnings as _warnings
 
 from azure_llama_transport import *  # noqa: F403
+from azure_llama_transport import __all__ as __all__
 
 _warnings.warn(
     "langchain_azure_llama.transport is deprecated: import azure_llama_transport instead",
