@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 
 import litellm
 import pytest
@@ -82,6 +84,49 @@ def test_proxy_style_reference_resolves_to_the_handler() -> None:
     module_name, _, attribute = "litellm_azure_llama.handler".rpartition(".")
     module = __import__(module_name)
     assert getattr(module, attribute) is litellm_azure_llama.handler
+
+
+@pytest.fixture
+def forget_old_name() -> Iterator[None]:
+    """Let `litellm_provider` be imported afresh (so it warns again); restored afterwards."""
+    saved = sys.modules.pop("litellm_provider", None)
+    yield
+    sys.modules.pop("litellm_provider", None)
+    if saved is not None:
+        sys.modules["litellm_provider"] = saved
+
+
+@pytest.mark.usefixtures("forget_old_name")
+def test_the_old_name_is_a_deprecated_alias() -> None:
+    """`import litellm_provider` warns at the importing line, naming the new package, and its
+    public names are `litellm_azure_llama`'s own objects; private modules are not aliased."""
+    with pytest.warns(DeprecationWarning, match="import litellm_azure_llama instead") as caught:
+        import litellm_provider
+    assert [w.filename for w in caught] == [__file__]
+    assert litellm_provider.__all__ == litellm_azure_llama.__all__
+    for name in litellm_provider.__all__:
+        assert getattr(litellm_provider, name) is getattr(litellm_azure_llama, name), name
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("litellm_provider._handler")
+
+
+@pytest.mark.usefixtures("forget_old_name")
+def test_a_proxy_config_naming_the_old_handler_still_serves(
+    emu: Emulator, empty_map: list[dict[str, object]]
+) -> None:
+    """A proxy config's ``custom_handler: litellm_provider.handler``, resolved as the proxy does
+    (`get_instance_fn`) and registered in `litellm.custom_provider_map`, answers a completion."""
+    from litellm.proxy.types_utils.utils import get_instance_fn
+    from litellm.utils import custom_llm_setup
+
+    with pytest.warns(DeprecationWarning, match="litellm_provider is deprecated"):
+        handler = get_instance_fn("litellm_provider.handler")
+    assert handler is litellm_azure_llama.handler
+    empty_map.append({"provider": "azure_llama", "custom_handler": handler})
+    custom_llm_setup()  # type: ignore[no-untyped-call]
+    answer = litellm.completion(**call_kwargs(emu))
+    assert answer.choices[0].message.content
+    assert [r.path for r in emu.requests] == ["/chat/completions"]
 
 
 def test_import_boundaries() -> None:
