@@ -244,7 +244,7 @@ def test_any_json_event_gives_chunks_or_a_typed_error(
     assert sync[0] == async_[0]
 
 
-# -- text events built from their template (transport/_template.py) ---------------------------
+# -- text events built from their template (azure_llama_transport/_template.py) -------------
 
 # Characters that matter to JSON and to the template: quotes, escapes, structure, controls.
 HOSTILE_TEXT = st.text(

@@ -134,7 +134,7 @@ def _text_event(token: str) -> str:
 
 
 # Events after a run of Azure text events (which the parser reads by their template, see
-# transport/_template.py): each one still reads exactly as JSON reads it.
+# azure_llama_transport/_template.py): each one still reads exactly as JSON reads it.
 AFTER_TEXT = [
     pytest.param(_text_event("x").replace('"x"', '"x","content":"y"'), id="duplicate-content"),
     pytest.param(_text_event('say "hi" \\ \n'), id="escaped-token"),
