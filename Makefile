@@ -34,7 +34,7 @@ bench: install
 	$(BIN)/python -m pip install --quiet --constraint .ci/constraints.txt -e ".[entra,litellm,tokenizers,proxy,bench]" --group dev
 	@# pip byte-compiles an installed package, not an editable one: compiled here, not inside
 	@# the first round's timed import (the peers' were compiled when pip installed them).
-	$(BIN)/python -m compileall -q langchain_azure_llama litellm_provider benchmarks
+	$(BIN)/python -m compileall -q azure_llama_transport azure_llama_emulator langchain_azure_llama litellm_azure_llama benchmarks
 	$(BIN)/python benchmarks/run.py --output benchmarks/RESULTS.md
 
 ## Everything CI runs: lint, types, then the whole test suite.

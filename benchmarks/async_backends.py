@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 import httpx
 
-from langchain_azure_llama.transport import AsyncAzureLlamaClient
+from azure_llama_transport import AsyncAzureLlamaClient
 
 KEY = "bench-key"
 BODY = {"messages": [{"role": "user", "content": "Hello there"}], "max_tokens": 16}
@@ -38,7 +38,7 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable,
         "-m",
-        "langchain_azure_llama.emulator",
+        "azure_llama_emulator",
         "--port",
         str(port),
         "--api-key",

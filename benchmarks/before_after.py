@@ -31,13 +31,13 @@ from clients import KEY, MESSAGES, MODEL, PROMPT, reply_headers  # noqa: E402
 from langchain_core.messages import AIMessageChunk  # noqa: E402
 from run import servers  # noqa: E402
 
-from langchain_azure_llama import ChatAzureLlama, _convert  # noqa: E402
-from langchain_azure_llama.transport import (  # noqa: E402
+from azure_llama_transport import (  # noqa: E402
     AsyncAzureLlamaClient,
     AzureLlamaClient,
     _client,
     _request,
 )
+from langchain_azure_llama import ChatAzureLlama, _convert  # noqa: E402
 
 
 def _old_build(self: Any, client: Any, prepared: Any, timeout: float | None) -> httpx.Request:

@@ -296,9 +296,9 @@ class Transport(Client):
     group = "ours"
 
     def load(self) -> None:
-        import langchain_azure_llama.transport as t
+        from layout import transport
 
-        self.t = t
+        self.t = transport()
 
     def setup(self) -> None:
         self.client = self.t.AzureLlamaClient(self.url, api_key=KEY)
@@ -422,9 +422,9 @@ class LiteLLMAzureLlama(_LiteLLM):
 
     def load(self) -> None:
         self._import()
-        import litellm_provider
+        from layout import provider
 
-        litellm_provider.register()
+        provider().register()
 
 
 class LiteLLMAzureAI(_LiteLLM):

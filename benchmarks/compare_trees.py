@@ -38,7 +38,9 @@ import asyncio, json, sys, time
 sys.path.insert(0, sys.argv[3])
 from clients import KEY, MESSAGES, MODEL, PROMPT, reply_headers
 from langchain_azure_llama import ChatAzureLlama
-from langchain_azure_llama.transport import AsyncAzureLlamaClient, AzureLlamaClient
+from layout import transport
+AsyncAzureLlamaClient = transport().AsyncAzureLlamaClient
+AzureLlamaClient = transport().AzureLlamaClient
 url, n = sys.argv[1], int(sys.argv[2])
 params = {"model": MODEL}
 out = {}
@@ -115,8 +117,9 @@ out[f"ChatAzureLlama, turn {turns} (CPU µs/call)"] = ours
 out[f"ChatAzureLlama / floor, turn {turns} (x)"] = ours / floor
 from langchain_core.messages import convert_to_messages
 from langchain_azure_llama._convert import messages_to_wire
-from langchain_azure_llama.transport import ChatRequest, plan_chat
-from langchain_azure_llama.transport._request import build_chat_request
+from layout import transport
+ChatRequest, plan_chat = transport().ChatRequest, transport().plan_chat
+build_chat_request = transport("._request").build_chat_request
 lc = list(convert_to_messages(wire))
 params = {"model": payloads.MODEL}
 out[f"messages_to_wire, turn {turns} (µs)"] = cpu(lambda: messages_to_wire(lc), 200)
@@ -129,7 +132,9 @@ print(json.dumps(out))
 
 _CHUNKS = r"""
 import json, sys, time
-from langchain_azure_llama.transport._streaming import _StreamState
+sys.path.insert(0, sys.argv[3])
+from layout import transport
+_StreamState = transport("._streaming")._StreamState
 from langchain_azure_llama._convert import ChunkConverter
 n = int(sys.argv[2])
 
@@ -216,7 +221,7 @@ def probe(tree: str, name: str, urls: dict[str, str], chunks: int) -> dict[str, 
     args = {
         "hot": [_PROBE, urls["lean"], str(chunks), str(HERE)],
         "history": [_HISTORY, urls["lean"], "200", str(HERE)],
-        "chunks": [_CHUNKS, "", str(max(chunks, 20_000))],
+        "chunks": [_CHUNKS, "", str(max(chunks, 20_000)), str(HERE)],
         "litellm": [_LITELLM, urls["lean"], urls["emulator"], "2000", str(HERE)],
     }[name]
     # `python -c` puts the working directory first on sys.path: run in the tree itself.

@@ -136,10 +136,10 @@ def _client_main(scenario: str, url: str, seconds: float) -> None:
     import resource
     import tracemalloc
 
+    import azure_llama_transport  # noqa: F401
+
     # Imports first: the numbers are the call's, from a warm process (peak traced memory is
     # above the level after imports; RSS is the whole process, imports included).
-    import langchain_azure_llama.chat_models
-    import langchain_azure_llama.transport  # noqa: F401
 
     traced = not scenario.startswith("endless")
     if traced:
@@ -184,8 +184,8 @@ _RECEIVED = [0]
 def _run(scenario: str, url: str) -> None:
     import asyncio
 
+    from azure_llama_transport import AsyncAzureLlamaClient, AzureLlamaClient
     from langchain_azure_llama import ChatAzureLlama
-    from langchain_azure_llama.transport import AsyncAzureLlamaClient, AzureLlamaClient
 
     messages = [{"role": "user", "content": "hi"}]
     retries = 2 if scenario.startswith("silent") else 0

@@ -51,7 +51,7 @@ def _config(lean_url: str) -> str:
         "litellm_settings:\n"
         "  custom_provider_map:\n"
         "    - provider: azure_llama\n"
-        "      custom_handler: litellm_provider.handler\n"
+        "      custom_handler: litellm_azure_llama.handler\n"
         "general_settings:\n"
         "  master_key: os.environ/LITELLM_MASTER_KEY\n"
     )

@@ -171,7 +171,7 @@ def servers() -> Iterator[dict[str, str]]:
         "emulator": [
             sys.executable,
             "-m",
-            "langchain_azure_llama.emulator",
+            "azure_llama_emulator",
             "--port",
             str(emu_port),
             "--api-key",
@@ -352,7 +352,7 @@ def client_table(samples: dict[str, Samples], settings: Settings) -> list[str]:
 
 
 IMPORT_LABELS = {
-    "transport": "import langchain_azure_llama.transport",
+    "transport": "import azure_llama_transport",
     "chat-azure-llama": "from langchain_azure_llama import ChatAzureLlama",
     "litellm-azure-ai": "import litellm",
     "httpx": "import httpx",

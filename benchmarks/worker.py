@@ -19,16 +19,17 @@ import sys
 import time
 
 # What each client's user writes first; timed in a fresh process.
+_LITELLM_OURS = "import litellm, litellm_azure_llama; litellm_azure_llama.register()"
 IMPORTS: dict[str, str | tuple[str, str]] = {
     "raw-httpx": "import json, httpx",
     "raw-aiohttp": "import json, aiohttp",
     "langchain-core-floor": "from langchain_core.language_models import BaseChatModel",
     "litellm-floor": "import litellm",
-    "transport": "import langchain_azure_llama.transport",
+    "transport": "import azure_llama_transport",
     "chat-azure-llama": "from langchain_azure_llama import ChatAzureLlama",
     "chat-azure-llama-prompted": "from langchain_azure_llama import ChatAzureLlama",
-    "litellm-azure-llama": "import litellm, litellm_provider; litellm_provider.register()",
-    "litellm-azure-llama-tuned": "import litellm, litellm_provider; litellm_provider.register()",
+    "litellm-azure-llama": _LITELLM_OURS,
+    "litellm-azure-llama-tuned": _LITELLM_OURS,
     "litellm-azure-ai": "import litellm",
     "chat-openai": "from langchain_openai import ChatOpenAI",
     "langchain-azure-ai": (
@@ -48,7 +49,7 @@ IMPORTS: dict[str, str | tuple[str, str]] = {
         "from langchain_core.language_models import BaseChatModel",
         "from langchain_azure_llama import ChatAzureLlama",
     ),
-    "transport after httpx": ("import httpx", "import langchain_azure_llama.transport"),
+    "transport after httpx": ("import httpx", "import azure_llama_transport"),
 }
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from langchain_azure_llama.emulator import Emulator
+    from azure_llama_emulator import Emulator
 
 DEFAULT_MODEL = "Llama-3.3-70B-Instruct"
 
@@ -42,7 +42,7 @@ def _model() -> str:
 
 @contextmanager
 def _emulated(**emulator_options: Any) -> Iterator[Target]:
-    from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+    from azure_llama_emulator import Emulator, EmulatorConfig
 
     options = {"model_name": _model(), **emulator_options}
     config = EmulatorConfig(**options)

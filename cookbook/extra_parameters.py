@@ -21,8 +21,8 @@ from typing import Any
 from _target import Target, target  # cookbook/ is on sys.path when a recipe runs as a script
 from langchain_core.messages import HumanMessage
 
+from azure_llama_transport import AzureLlamaClient, BadRequestError
 from langchain_azure_llama import ChatAzureLlama, RequestValidationError
-from langchain_azure_llama.transport import AzureLlamaClient, BadRequestError
 
 QUESTION = "Name three primary colours."
 EXTRAS = {"logprobs": True, "top_logprobs": 2}

@@ -40,9 +40,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no tokenizer download either
 
 import litellm
 
-import litellm_provider
+import litellm_azure_llama
+from azure_llama_emulator import Emulator
 from langchain_azure_llama import ChatAzureLlama
-from langchain_azure_llama.emulator import Emulator
 
 MAVERICK = "Llama-4-Maverick-17B-128E-Instruct-FP8"
 DEPLOYMENT = "my-maverick"  # offline; on Azure, AZURE_LLAMA_DEPLOYMENT
@@ -107,7 +107,7 @@ def foundry_resource() -> Iterator[Resource]:
         deployment = os.environ.get("AZURE_LLAMA_DEPLOYMENT", DEPLOYMENT)
         yield Resource(endpoint, key, deployment, ShowingCredential(DefaultAzureCredential()), None)
         return
-    from langchain_azure_llama.emulator import EmulatorConfig
+    from azure_llama_emulator import EmulatorConfig
 
     config = EmulatorConfig(
         kind="openai-v1",
@@ -187,7 +187,7 @@ def show_requests(r: Resource, emulator: Emulator) -> None:
 
 
 def main() -> None:
-    litellm_provider.register()
+    litellm_azure_llama.register()
     with foundry_resource() as r:
         where = "the built-in emulator (offline)" if r.emulator else "Azure"
         print(f"Talking to deployment {r.deployment} at {r.endpoint} via {where}")

@@ -35,7 +35,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # and no tokenizer download
 import litellm
 from _target import target  # cookbook/ is on sys.path when run as a script
 
-import litellm_provider
+import litellm_azure_llama
 from langchain_azure_llama import ChatAzureLlama
 
 DEPLOYMENTS = {
@@ -131,7 +131,7 @@ def entra_langchain(e: Endpoint) -> None:
 
 def entra_litellm(e: Endpoint) -> None:
     print("\n== Entra ID, LiteLLM: completion(deployment=..., azure_ad_token_provider=...) ==")
-    litellm_provider.register()
+    litellm_azure_llama.register()
     for deployment in e.deployments:
         response = litellm.completion(
             model=f"azure_llama/{DEPLOYMENTS.get(deployment, deployment)}",

@@ -23,7 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no tokenizer download either
 
 from _target import Target, target  # cookbook/ is on sys.path when a recipe runs as a script
 
-from langchain_azure_llama.transport import AzureLlamaClient
+from azure_llama_transport import AzureLlamaClient
 
 QUESTION = "In one sentence, what is the distance from the Earth to the Moon?"
 
@@ -76,10 +76,10 @@ def langchain_demo(t: Target) -> None:
 def litellm_demo(t: Target) -> None:
     import litellm
 
-    import litellm_provider
+    import litellm_azure_llama
 
     print("\n== LiteLLM: litellm.completion(model='azure_llama/...') ==")
-    litellm_provider.register()
+    litellm_azure_llama.register()
     if t.emulated:
         # Offline: LiteLLM would try to download a Llama tokenizer to count stream tokens.
         litellm.disable_hf_tokenizer_download = True

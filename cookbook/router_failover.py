@@ -37,8 +37,8 @@ import litellm
 import yaml
 from _target import DEFAULT_MODEL, Target, deployments  # cookbook/ is on sys.path when run
 
-import litellm_provider
-from langchain_azure_llama.emulator import Fault
+import litellm_azure_llama
+from azure_llama_emulator import Fault
 
 CONFIG = Path(__file__).with_name("litellm_proxy_config.yaml")
 RPM, TPM = 1000, 200_000  # the seed page's quota per deployment; a Foundry one's: the portal
@@ -95,7 +95,7 @@ def proxy_config() -> None:
     print("== cookbook/litellm_proxy_config.yaml loaded into a Router ==")
     config = yaml.safe_load(CONFIG.read_text())
     # The proxy registers the provider from litellm_settings.custom_provider_map; in-process:
-    litellm_provider.register()
+    litellm_azure_llama.register()
     router = litellm.Router(model_list=config["model_list"], **config["router_settings"])
     print("model groups:", sorted({d["model_name"] for d in config["model_list"]}))
     response = router.completion(model="llama-3.3-70b", messages=MESSAGES, max_tokens=32)
@@ -106,7 +106,7 @@ def main() -> None:
     with deployments({"EASTUS2": RESOURCE, "SWEDEN": RESOURCE}) as found:
         if found["EASTUS2"].emulated:
             litellm.disable_hf_tokenizer_download = True  # offline: no tokenizer download
-        litellm_provider.register()
+        litellm_azure_llama.register()
         failover(found["EASTUS2"], found["SWEDEN"])
         proxy_config()
 

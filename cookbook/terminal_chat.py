@@ -2,7 +2,7 @@
 
 Shows: `ChatAzureLlama.stream` over a growing history (the model sees the whole conversation),
 `usage_metadata` from the stream, and the cost from the serverless per-token prices that
-`litellm_provider.MODELS` records with their sources (importing it does not import LiteLLM).
+`litellm_azure_llama.MODELS` records with their sources (importing it does not import LiteLLM).
 Type a message and press Enter; `/quit` or Ctrl-D ends. Lines can be piped in too:
     printf 'Hello\\nWhat did I just say?\\n' | .venv/bin/python cookbook/terminal_chat.py
 
@@ -26,7 +26,7 @@ from langchain_core.messages import (
 )
 
 from langchain_azure_llama import ChatAzureLlama
-from litellm_provider import MODELS
+from litellm_azure_llama import MODELS
 
 PRICES = {m.name: m for m in MODELS if m.input_cost_per_token is not None}
 

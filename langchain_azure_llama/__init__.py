@@ -1,7 +1,11 @@
 """Meta Llama on Azure AI for LangChain, over the shared transport.
 
-The package root is lazy: ``import langchain_azure_llama.transport`` (or the emulator)
-must not pay for langchain-core, so the LangChain names load on first attribute access.
+The transport is its own package, `azure_llama_transport` (which never imports this one), and
+the emulator `azure_llama_emulator`; ``langchain_azure_llama.transport`` and
+``langchain_azure_llama.emulator`` are deprecated aliases of them (README, "Package layout").
+
+The package root is lazy: ``import langchain_azure_llama`` (for `__version__`, say) loads neither
+langchain-core nor the transport, and each name below loads its module on first access.
 """
 
 from __future__ import annotations
@@ -38,11 +42,11 @@ _ERRORS = (
     "UnprocessableEntityError",
 )
 
-# public name -> submodule that defines it
+# public name -> module that defines it (relative to this package, or absolute)
 _LAZY: dict[str, str] = {
     "AzureLlama": ".llms",
     "ChatAzureLlama": ".chat_models",
-    "RetiredModelWarning": ".transport",
+    "RetiredModelWarning": "azure_llama_transport",
     **dict.fromkeys(_ERRORS, "._errors"),
 }
 
@@ -50,10 +54,11 @@ __all__ = ["AzureLlama", "ChatAzureLlama", "RetiredModelWarning", "__version__",
 
 # Type checkers see the real classes (at run time `__getattr__` loads them on first access).
 if TYPE_CHECKING:  # pragma: no cover
+    from azure_llama_transport import RetiredModelWarning
+
     from ._errors import *  # noqa: F403
     from .chat_models import ChatAzureLlama
     from .llms import AzureLlama
-    from .transport import RetiredModelWarning
 
 
 def __getattr__(name: str) -> Any:

@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage
 
-from . import transport as _t
+import azure_llama_transport as _t
+
 from ._convert import messages_to_wire
 from ._errors import RequestValidationError
 from ._typos import CALL_NAMES, warn_call_typos

@@ -58,7 +58,7 @@ from langchain_core.exceptions import (
     OutputParserException,
 )
 
-from . import transport as _t
+import azure_llama_transport as _t
 
 # What the package root exports from here: the transport's error names (a literal, which type
 # checkers read; a test checks it is `transport._errors.__all__`) and the warning. `map_error`

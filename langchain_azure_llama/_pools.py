@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pydantic
 
-from . import transport as _t
+import azure_llama_transport as _t
+
 from ._errors import map_error
 
 __all__ = ["Pools", "settings_errors"]

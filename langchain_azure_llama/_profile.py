@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from langchain_core.language_models.model_profile import ModelProfile
 
-from . import transport as _t
+import azure_llama_transport as _t
 
 __all__ = ["profile_for"]
 

@@ -34,8 +34,9 @@ from pydantic import (
 )
 from typing_extensions import Self
 
+import azure_llama_transport as _t
+
 from . import __version__, _tokens
-from . import transport as _t
 from ._calls import LLAMA_PARAMS, refuse_llama_fields
 from ._convert import PROVIDER
 from ._errors import mapped_errors

@@ -41,7 +41,8 @@ from langchain_core.utils.function_calling import (
 )
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
-from . import transport as _t
+import azure_llama_transport as _t
+
 from ._errors import RequestValidationError, StructuredOutputError
 
 if TYPE_CHECKING:

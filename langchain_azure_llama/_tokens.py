@@ -17,8 +17,8 @@ install and which would count the wrong vocabulary anyway. Here:
 * An image is never counted as text (its base64 or URL is not the prompt): each `image_url`
   part costs `transport.image_tokens(model)`, an upper bound from Meta's Llama 4 image layout
   (2,467 tokens: 16 tiles and a global one of 144 patch tokens each, with their separators;
-  see `transport/_images.py`), or 1 for Llama 3.2 Vision (one ``<|image|>`` token; the image
-  enters through cross-attention).
+  see `azure_llama_transport/_images.py`), or 1 for Llama 3.2 Vision (one ``<|image|>`` token;
+  the image enters through cross-attention).
 * Without one, the text of each message is estimated from the pieces Llama 3's pre-tokenizer
   splits it into (its split pattern, with `re` classes): a word of up to 8 letters is one token
   and every further 5 letters one more; a number group of up to 3 digits is one; punctuation
@@ -47,7 +47,8 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any, Literal, Protocol
 
-from . import transport as _t
+import azure_llama_transport as _t
+
 from ._errors import RequestValidationError
 
 __all__ = [

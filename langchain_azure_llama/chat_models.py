@@ -20,8 +20,9 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel
 
+import azure_llama_transport as _t
+
 from . import _tokens
-from . import transport as _t
 from ._calls import build_request, choice_logprobs, wire_tool_choice
 from ._convert import ChunkConverter, generation_chunk, response_to_messages
 from ._errors import ContentFilterWarning, RequestValidationError, mapped_errors
@@ -58,7 +59,7 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
         export AZURE_INFERENCE_CREDENTIAL="<the resource or endpoint key>"
         ```
 
-        Offline, ``azure-llama-emulator`` (or ``langchain_azure_llama.emulator.Emulator``)
+        Offline, ``azure-llama-emulator`` (or ``azure_llama_emulator.Emulator``)
         serves the same routes on loopback.
 
     Key init args — completion params:

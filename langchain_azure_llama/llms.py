@@ -12,7 +12,8 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackMana
 from langchain_core.language_models import BaseLLM
 from langchain_core.outputs import Generation, GenerationChunk, LLMResult
 
-from . import transport as _t
+import azure_llama_transport as _t
+
 from ._calls import LLAMA_PARAMS, merge_params
 from ._errors import ContentFilterWarning, mapped_errors
 from ._settings import _AzureLlamaSettings, known_signature

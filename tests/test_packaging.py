@@ -1,4 +1,5 @@
-"""What installing the package gives: LiteLLM only with its extra, real types for type checkers."""
+"""What installing the package gives: four top-level packages (and the deprecated aliases), one
+version from the metadata, LiteLLM only with its extra, real types for type checkers."""
 
 from __future__ import annotations
 
@@ -10,17 +11,20 @@ import textwrap
 from importlib.metadata import version
 from pathlib import Path
 
+import httpx
+import pytest
 from packaging.requirements import Requirement
 
+import azure_llama_transport as transport
 import langchain_azure_llama
-from langchain_azure_llama import transport
+from tests._support.layout import PACKAGES, ROOT, TOP_LEVEL_ALIASES
+from tests._support.transport import make_sync
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - the dev group installs tomli there
     import tomli as tomllib
 
-ROOT = Path(__file__).parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # Extras for measuring peers, not for using the library: `make install` need not pull them.
 _NOT_INSTALLED_BY_MAKE = {"bench"}
@@ -43,7 +47,7 @@ def test_the_langchain_half_works_without_litellm() -> None:
         import sys
         sys.modules["litellm"] = None
         from langchain_azure_llama import AzureLlama, ChatAzureLlama
-        from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+        from azure_llama_emulator import Emulator, EmulatorConfig
         with Emulator(EmulatorConfig(api_key="k", model_name="Meta-Llama-3.1-8B-Instruct")) as emu:
             model = ChatAzureLlama(endpoint=emu.url, api_key="k", max_tokens=5)
             print(type(model.invoke("hi").content).__name__)
@@ -54,13 +58,15 @@ def test_the_langchain_half_works_without_litellm() -> None:
     assert out.stdout.split() == ["str", "AzureLlama"]
 
 
-def test_litellm_provider_without_litellm_names_the_extra() -> None:
+@pytest.mark.parametrize("package", ["litellm_azure_llama", "litellm_provider"])
+def test_the_litellm_provider_without_litellm_names_the_extra(package: str) -> None:
     out = _run(
-        """
-        import sys
+        f"""
+        import sys, warnings
+        warnings.simplefilter("ignore", DeprecationWarning)  # litellm_provider: the old name
         sys.modules["litellm"] = None
         try:
-            import litellm_provider
+            import {package}
         except ImportError as exc:
             print(exc.name, "|", exc)
         else:
@@ -71,6 +77,69 @@ def test_litellm_provider_without_litellm_names_the_extra() -> None:
     name, _, message = out.stdout.strip().partition(" | ")
     assert name == "litellm"
     assert "pip install 'langchain-azure-llama[litellm]'" in message
+
+
+def test_the_wheel_holds_the_four_packages_and_the_old_name() -> None:
+    """The wheel's packages are the four of the picture plus `litellm_provider` (the deprecated
+    alias; the other two aliases live inside `langchain_azure_llama`), and every one of them is a
+    package in this tree; mypy checks the same list, and no other package sits at the top."""
+    wheel = PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    assert wheel == [*PACKAGES, *TOP_LEVEL_ALIASES]
+    assert PYPROJECT["tool"]["mypy"]["packages"] == wheel
+    here = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "benchmarks", "cookbook"}
+    assert here == set(wheel)
+    aliases = [ROOT / "langchain_azure_llama" / "transport.py"]
+    aliases += [ROOT / "langchain_azure_llama" / "emulator" / "__init__.py"]
+    assert all(path.is_file() for path in aliases)
+
+
+def test_the_console_script_starts_the_emulator_package() -> None:
+    script = PYPROJECT["project"]["scripts"]["azure-llama-emulator"]
+    assert script == "azure_llama_emulator.__main__:main"
+    out = _run(
+        """
+        import importlib, sys
+        module = importlib.import_module("azure_llama_emulator.__main__")
+        print(callable(module.main), "langchain_azure_llama" in sys.modules)
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "False"]
+
+
+def test_one_version_read_from_the_metadata() -> None:
+    """pyproject.toml declares the version once; both packages report the installed
+    distribution's, and the transport sends it in its User-Agent."""
+    assert "version" not in PYPROJECT["project"].get("dynamic", [])
+    installed = version("langchain-azure-llama")
+    assert transport.__version__ == installed == langchain_azure_llama.__version__
+    sent = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers["user-agent"])
+        return httpx.Response(401, json={"error": {"code": "Unauthorized", "message": "no"}})
+
+    with pytest.raises(transport.AuthenticationError):
+        make_sync(handler, max_retries=0).chat([{"role": "user", "content": "hi"}])
+    assert sent == [f"langchain-azure-llama/{installed} httpx/{httpx.__version__}"]
+
+
+@pytest.mark.parametrize("package", ["azure_llama_transport", "langchain_azure_llama"])
+def test_a_tree_without_metadata_says_its_version_is_unknown(package: str) -> None:
+    out = _run(
+        f"""
+        import importlib.metadata as metadata
+
+        def missing(name):
+            raise metadata.PackageNotFoundError(name)
+
+        metadata.version = missing
+        import {package}
+        print({package}.__version__)
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0+unknown"
 
 
 def test_litellm_is_an_extra_not_a_dependency() -> None:
@@ -133,7 +202,9 @@ def test_type_checkers_see_the_real_classes(tmp_path: Path) -> None:
     names = sorted(name for name in langchain_azure_llama.__all__ if name != "__version__")
     revealed = _revealed(tmp_path, "langchain_azure_llama", names)
     for name, shown in zip(names, revealed, strict=True):
-        assert re.search(rf"-> langchain_azure_llama\.[\w.]+\.{name}$", shown), (name, shown)
+        # The warning is the transport's own class (one filter silences it for both front ends).
+        home = "azure_llama_transport" if name == "RetiredModelWarning" else "langchain_azure_llama"
+        assert re.search(rf"-> {home}\.[\w.]+\.{name}$", shown), (name, shown)
 
 
 def test_type_checkers_see_the_transports_lazy_names(tmp_path: Path) -> None:
@@ -141,7 +212,7 @@ def test_type_checkers_see_the_transports_lazy_names(tmp_path: Path) -> None:
     use) are their real types under mypy, not the `Any` of the module's `__getattr__`; its
     `TYPE_CHECKING` imports name exactly the lazy names, each from the module `_LAZY` says."""
     names = sorted(transport._LAZY)
-    revealed = _revealed(tmp_path, "langchain_azure_llama.transport", names)
+    revealed = _revealed(tmp_path, "azure_llama_transport", names)
     assert [name for name, shown in zip(names, revealed, strict=True) if shown == "Any"] == []
     assert _type_checking_imports(Path(transport.__file__)) == transport._LAZY
 

@@ -16,10 +16,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import litellm
 from litellm.exceptions import MidStreamFallbackError
 
-import litellm_provider
+import azure_llama_transport as t
+import litellm_azure_llama
 from langchain_azure_llama import ChatAzureLlama
-from langchain_azure_llama import transport as t
-from litellm_provider._clients import Settings
+from litellm_azure_llama._clients import Settings
 
 # Distinctive, so that a scan for it cannot match anything else.
 KEY = "fault-suite-key-5e0c9d7a41b2f386"
@@ -174,7 +174,7 @@ class Driver:
             return self.model._client, self.model._async_client
         # The provider caches one transport client per (endpoint, key hash, api-version,
         # retries): these are the ones LiteLLM calls with these settings will use.
-        cache = litellm_provider.handler._clients
+        cache = litellm_azure_llama.handler._clients
         cached = Settings(self.endpoint, self.key or "", t.DEFAULT_API_VERSION, self.max_retries)
         return cache.sync(cached), cache.async_(cached)
 

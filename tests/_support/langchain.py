@@ -7,7 +7,7 @@ from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
 
-from langchain_azure_llama.emulator import Emulator
+from azure_llama_emulator import Emulator
 
 # Distinctive, so that the cassette scan cannot miss it.
 EMULATOR_KEY = "emu-key-3f9c27d1b6a84e05"

@@ -15,7 +15,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import litellm
 from litellm.exceptions import MidStreamFallbackError
 
-from langchain_azure_llama.emulator import Emulator
+from azure_llama_emulator import Emulator
 
 KEY = "emulator-key"
 MODEL = "Meta-Llama-3.1-8B-Instruct"

@@ -7,6 +7,7 @@ of them in code. Docstrings and comments may (they explain); string constants in
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 # Any code string containing one of these is route knowledge.
@@ -63,6 +64,8 @@ TRANSPORT_STEPS = frozenset(
         "explain_not_found",
     }
 )
+# A caught 404 (`NotFoundError`, `t.NotFoundError`) is the 404 explanation again.
+_NOT_FOUND = re.compile(r"(?<![A-Za-z])NotFoundError")
 # Usage counts read with a default are usage normalised again: the transport's answers carry all
 # three counts as ints.
 USAGE_COUNTS = frozenset({"prompt_tokens", "completion_tokens", "total_tokens"})
@@ -97,7 +100,7 @@ def azure_knowledge(source: str, *, allowed: frozenset[object] = frozenset()) ->
             if name in TRANSPORT_STEPS:
                 found.append(f"{where}: does the transport's {name}")
         elif isinstance(node, ast.ExceptHandler) and node.type is not None:
-            if "NotFoundError" in ast.unparse(node.type):
+            if _NOT_FOUND.search(ast.unparse(node.type)):
                 found.append(f"{where}: catches NotFoundError (the 404 explanation)")
         elif (
             isinstance(node, ast.Call)

@@ -16,8 +16,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import litellm
 
+from azure_llama_emulator import Emulator
 from langchain_azure_llama import AzureLlama, ChatAzureLlama
-from langchain_azure_llama.emulator import Emulator
 
 KEY = "routes-key-5c1e0a77d2b94f18"
 CHAT_MODEL = "Meta-Llama-3.1-8B-Instruct"

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from langchain_azure_llama import transport as t
+import azure_llama_transport as t
 
 
 def transported(chunks: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from langchain_azure_llama.transport import lookup
+from azure_llama_transport import lookup
 from tests.cookbook._recipes import COOKBOOK, EMULATED, constant, offline_env, reply
 
 RECIPE = COOKBOOK / "llama4_foundry.py"

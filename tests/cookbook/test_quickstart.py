@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from langchain_azure_llama.transport import lookup
+from azure_llama_transport import lookup
 from tests.cookbook._recipes import (
     COOKBOOK,
     DEFAULT_MODEL,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from litellm_provider import MODELS
+from litellm_azure_llama import MODELS
 from tests.cookbook._recipes import (
     COOKBOOK,
     DEFAULT_MODEL,

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+from azure_llama_emulator import Emulator, EmulatorConfig
 from tests._support.emulator import AUTH
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_azure_llama.emulator import Emulator
+from azure_llama_emulator import Emulator
 from tests._support.emulator import chunks, data_lines, user
 
 MODEL = "Meta-Llama-3.1-8B-Instruct"

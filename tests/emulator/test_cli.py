@@ -18,7 +18,7 @@ SCRIPT = Path(sys.executable).parent / "azure-llama-emulator"
     "command",
     [
         pytest.param([str(SCRIPT)], id="console-script"),
-        pytest.param([sys.executable, "-m", "langchain_azure_llama.emulator"], id="python-m"),
+        pytest.param([sys.executable, "-m", "azure_llama_emulator"], id="python-m"),
     ],
 )
 def test_cli_serves_until_terminated(command: list[str]) -> None:
@@ -71,14 +71,14 @@ def test_cli_serves_until_terminated(command: list[str]) -> None:
 
 
 def test_cli_rejects_a_bad_deployment_flag() -> None:
-    from langchain_azure_llama.emulator.__main__ import main
+    from azure_llama_emulator.__main__ import main
 
     with pytest.raises(SystemExit):
         main(["--deployment", "no-equals-sign"])
 
 
 def test_help_documents_every_flag() -> None:
-    from langchain_azure_llama.emulator.__main__ import _parser
+    from azure_llama_emulator.__main__ import _parser
 
     actions = [a for a in _parser()._actions if a.option_strings]
     assert len(actions) >= 17

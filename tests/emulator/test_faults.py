@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from langchain_azure_llama.emulator import Emulator, Fault
+from azure_llama_emulator import Emulator, Fault
 from tests._support.emulator import user
 
 STREAM = {**user("one two three four five six"), "stream": True}

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+from azure_llama_emulator import Emulator, EmulatorConfig
 from tests._support.emulator import AUTH
 
 MODELS = ("Meta-Llama-3.1-8B-Instruct", "Llama-3.3-70B-Instruct")
@@ -122,7 +122,7 @@ def test_config_refuses_mixed_settings(settings: dict[str, object]) -> None:
 
 
 def test_cli_models_flag_serves_foundry() -> None:
-    command = [sys.executable, "-m", "langchain_azure_llama.emulator", "--port", "0"]
+    command = [sys.executable, "-m", "azure_llama_emulator", "--port", "0"]
     args = ["--api-key", "cli-key", "--models", ",".join(MODELS)]
     with subprocess.Popen(
         [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

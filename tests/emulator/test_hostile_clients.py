@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from langchain_azure_llama.emulator import Emulator
+from azure_llama_emulator import Emulator
 from tests._support.emulator import KEY
 
 DECLARED = 60 * 1024 * 1024  # the body each request announces and never sends

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+from azure_llama_emulator import Emulator, EmulatorConfig
 from tests._support.emulator import AUTH, KEY, chunks
 
 MAVERICK = "Llama-4-Maverick-17B-128E-Instruct-FP8"
@@ -283,7 +283,7 @@ def test_curl_works_unchanged(v1_emulator: Emulator) -> None:
 
 
 def test_cli_serves_openai_v1_with_mapped_deployments() -> None:
-    command = [sys.executable, "-m", "langchain_azure_llama.emulator", "--port", "0"]
+    command = [sys.executable, "-m", "azure_llama_emulator", "--port", "0"]
     args = ["--kind", "openai-v1", "--api-key", "cli-key", "--models", ",".join(DEPLOYMENTS)]
     with subprocess.Popen(
         [*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

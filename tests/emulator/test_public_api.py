@@ -9,26 +9,32 @@ from collections.abc import Iterable
 
 import pytest
 
-import langchain_azure_llama.emulator as emulator_pkg
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
-from langchain_azure_llama.emulator._faults import FaultQueue, FaultSyntaxError, parse_fault
-from langchain_azure_llama.emulator._limits import RateLimiter
+import azure_llama_emulator as emulator_pkg
+from azure_llama_emulator import Emulator, EmulatorConfig, Fault
+from azure_llama_emulator._faults import FaultQueue, FaultSyntaxError, parse_fault
+from azure_llama_emulator._limits import RateLimiter
+from tests._support.layout import (
+    EMULATOR,
+    LANGCHAIN,
+    LITELLM,
+    MAY_IMPORT,
+    TRANSPORT,
+    forbidden_imports,
+    package_files,
+)
 
 
 def test_exported_members() -> None:
     assert emulator_pkg.__all__ == ["Emulator", "EmulatorConfig", "Fault", "RecordedRequest"]
     for name in emulator_pkg.__all__:
-        assert getattr(emulator_pkg, name).__module__.startswith("langchain_azure_llama.emulator")
+        assert getattr(emulator_pkg, name).__module__.startswith("azure_llama_emulator")
 
 
 def test_emulator_shares_no_code_with_transport_or_frameworks() -> None:
-    import pathlib
-
-    sources = pathlib.Path(emulator_pkg.__file__).parent.glob("*.py")
-    text = "\n".join(path.read_text() for path in sources)
-    for banned in ("transport", "langchain_core", "litellm"):
-        assert f"import {banned}" not in text and f"from {banned}" not in text
-        assert f".{banned} import" not in text
+    """No import of the transport, a front end or a framework (read from every module's AST;
+    tests/unit/transport/test_boundary.py checks the same at run time)."""
+    assert forbidden_imports(EMULATOR) == []
+    assert MAY_IMPORT[EMULATOR] == frozenset()
 
 
 def _long_literals(paths: Iterable[pathlib.Path]) -> set[str]:
@@ -43,15 +49,11 @@ def _long_literals(paths: Iterable[pathlib.Path]) -> set[str]:
 def test_emulator_does_not_know_the_library_prompts() -> None:
     # Prompted tools and structured output must be understood as Meta documents them, so no
     # sentence the library writes may be something the emulator looks for.
-    package = pathlib.Path(emulator_pkg.__file__).parent
-    root = package.parent.parent
     library = [
-        path
-        for folder in ("langchain_azure_llama", "litellm_provider")
-        for path in (root / folder).rglob("*.py")
-        if package not in path.parents
+        path for package in (TRANSPORT, LANGCHAIN, LITELLM) for path in package_files(package)
     ]
-    assert not _long_literals(package.glob("*.py")) & _long_literals(library)
+    assert any(path.name == "_tools.py" for path in library)  # the prompts are the transport's
+    assert not _long_literals(package_files(EMULATOR)) & _long_literals(library)
 
 
 def test_config_defaults_match_the_brief() -> None:

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_azure_llama.emulator import Emulator
-from langchain_azure_llama.emulator._schema import instance
+from azure_llama_emulator import Emulator
+from azure_llama_emulator._schema import instance
 from tests._support.emulator import chunks, user
 
 WEATHER_DEF = {

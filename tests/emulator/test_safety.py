@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from langchain_azure_llama.emulator import Emulator
+from azure_llama_emulator import Emulator
 from tests._support.emulator import chunks, user
 
 FILTER_MESSAGE = (

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_azure_llama.emulator import Emulator
+from azure_llama_emulator import Emulator
 from tests._support.emulator import AUTH, chunks
 
 LLAMA33 = "Llama-3.3-70B-Instruct"
@@ -371,7 +371,7 @@ def test_tool_mode_ignore_answers_tools_in_plain_text(
 
 
 def test_cli_tools_mode_ignore_is_documented_and_served() -> None:
-    command = [sys.executable, "-m", "langchain_azure_llama.emulator"]
+    command = [sys.executable, "-m", "azure_llama_emulator"]
     usage = subprocess.run([*command, "--help"], capture_output=True, text=True, check=True)
     for documented in ("--tools-mode", "ignore", "openai-v1", "NAME=MODEL", "parallel-calls"):
         assert documented in usage.stdout

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from langchain_azure_llama.emulator import Emulator
+from azure_llama_emulator import Emulator
 from tests._support.emulator import AUTH, chunks, user
 
 USAGE = {"prompt_tokens": 4, "completion_tokens": 3, "total_tokens": 7}

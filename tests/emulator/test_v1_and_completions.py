@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_azure_llama.emulator import Emulator
+from azure_llama_emulator import Emulator
 from tests._support.emulator import chunks, user
 
 BASE = "Meta-Llama-3.1-8B"
@@ -26,7 +26,7 @@ LLAMA_EXTRAS = {
 
 @pytest.fixture(scope="module")
 def base_model() -> Iterator[Emulator]:
-    from langchain_azure_llama.emulator import EmulatorConfig
+    from azure_llama_emulator import EmulatorConfig
 
     with Emulator(EmulatorConfig(model_name=BASE, model_type="text-generation")) as emu:
         yield emu

@@ -11,7 +11,7 @@ import litellm
 import openai
 import pytest
 
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+from azure_llama_emulator import Emulator, EmulatorConfig
 from tests._support.emulator import KEY
 
 MAVERICK = "Llama-4-Maverick-17B-128E-Instruct-FP8"

@@ -33,8 +33,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import litellm
 
-import litellm_provider
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+import litellm_azure_llama
+from azure_llama_emulator import Emulator, EmulatorConfig
 
 _HERE = Path(__file__).parent
 litellm.suppress_debug_info = True  # LiteLLM prints a banner for every exception it maps
@@ -109,7 +109,7 @@ def raw_server() -> Iterator[RawServer]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _registered() -> None:
-    litellm_provider.register()
+    litellm_azure_llama.register()
 
 
 @pytest.fixture
@@ -118,5 +118,5 @@ async def drive(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Drivers]:
     yield drivers
     for driver in drivers.made:
         await driver.aclose()
-    await litellm_provider.handler.aclose()
-    litellm_provider.handler.close()
+    await litellm_azure_llama.handler.aclose()
+    litellm_azure_llama.handler.close()

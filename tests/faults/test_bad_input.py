@@ -13,8 +13,8 @@ from langchain_core.exceptions import ModelInvalidRequestError
 from langchain_core.messages import ChatMessage, HumanMessage
 
 import langchain_azure_llama as lc
+from azure_llama_emulator import Emulator
 from langchain_azure_llama import ChatAzureLlama
-from langchain_azure_llama.emulator import Emulator
 from tests._support.faults import ALL_MODES, KEY, LITELLM_MODES, MODEL, Case, Drivers, Lookups
 
 IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}

@@ -16,8 +16,8 @@ from typing import Any
 import litellm
 import pytest
 
-from langchain_azure_llama import transport as t
-from langchain_azure_llama.emulator import Emulator
+import azure_llama_transport as t
+from azure_llama_emulator import Emulator
 from tests._support.faults import KEY, REPLY, Driver, Drivers
 
 LONG = {"x-emulator-reply-tokens": "3000"}

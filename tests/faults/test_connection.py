@@ -16,7 +16,7 @@ import pytest
 from langchain_core.exceptions import ModelConnectionError, ModelTimeoutError
 
 import langchain_azure_llama as lc
-from langchain_azure_llama.emulator import Emulator
+from azure_llama_emulator import Emulator
 from tests._support.faults import ALL_MODES, KEY, Case, Drivers, FakeClock, Lookups
 from tests._support.raw_server import closed_port_url
 

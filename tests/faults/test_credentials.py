@@ -17,7 +17,7 @@ import pytest
 from langchain_core.exceptions import ModelAuthenticationError
 
 import langchain_azure_llama as lc
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+from azure_llama_emulator import Emulator, EmulatorConfig
 from tests._support.faults import ALL_MODES, KEY, LITELLM_MODES, REPLY, Case, Driver, Drivers
 
 GOOD = "entra-token-good-4c2d"

@@ -14,8 +14,8 @@ from typing import Any
 import litellm
 import pytest
 
+import azure_llama_transport as t
 import langchain_azure_llama as lc
-from langchain_azure_llama import transport as t
 from tests._support.faults import ALL_MODES, KEY, Case, Drivers
 from tests._support.raw_server import MAX_SECONDS, Write, closed_port_url, head, serving, trickle
 

@@ -24,8 +24,8 @@ import httpx
 import litellm
 import pytest
 
+import azure_llama_transport as t
 from langchain_azure_llama import ChatAzureLlama
-from langchain_azure_llama import transport as t
 from tests._support.faults import KEY, LITELLM_MODEL, MODEL
 from tests._support.raw_server import RawServer, Request, responder
 
@@ -301,7 +301,7 @@ def test_callers_http_client_unused_before_fork_works_in_the_child(echo: str) ->
 def test_litellm_cache_lock_held_at_fork_is_free_in_the_child(echo: str) -> None:
     """A parent's thread inside the client cache at the moment of the fork must not leave the
     child waiting for a lock nobody will release."""
-    import litellm_provider
+    import litellm_azure_llama
 
     def ask() -> str:
         response = litellm.completion(
@@ -314,6 +314,6 @@ def test_litellm_cache_lock_held_at_fork_is_free_in_the_child(echo: str) -> None
         )
         return str(response.choices[0].message.content)
 
-    lock = litellm_provider.handler._clients._lock
+    lock = litellm_azure_llama.handler._clients._lock
     with lock:
         assert _in_child(ask) == ["ok", "echo:child"]

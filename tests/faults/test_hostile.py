@@ -36,9 +36,9 @@ import pytest
 from langchain_core.exceptions import ModelError
 from langchain_core.tracers.run_collector import RunCollectorCallbackHandler
 
+import azure_llama_transport as t
 import langchain_azure_llama as lc
 from langchain_azure_llama import AzureLlama, ChatAzureLlama
-from langchain_azure_llama import transport as t
 from tests._support.faults import KEY, LITELLM_MODEL, MODEL, Reply
 from tests._support.raw_server import (
     Connection,
@@ -614,7 +614,7 @@ async def test_each_answer_is_logged_at_debug_without_the_key(
 ) -> None:
     """The own pools skip httpx's send, and so its "HTTP Request: ..." log line: ours says the
     same at DEBUG, once per attempt, the key never in it."""
-    caplog.set_level(logging.DEBUG, logger="langchain_azure_llama.transport")
+    caplog.set_level(logging.DEBUG, logger="azure_llama_transport")
     busy = http_response("503 Service Unavailable", b"{}", headers={"Retry-After": "0"})
     messages = [{"role": "user", "content": "hi"}]
     with RawServer([reply(busy), reply(http_response(body=COMPLETION))]) as server:
@@ -671,7 +671,7 @@ LEFT_BEHIND = """
 import asyncio, gc, sys, warnings
 warnings.simplefilter("error", ResourceWarning)
 from tests._support.raw_server import RawServer, chat_completion
-from langchain_azure_llama import transport as t
+import azure_llama_transport as t
 
 body = chat_completion("hi")
 head = b"HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\nContent-Length: %d\\r\\n\\r\\n"

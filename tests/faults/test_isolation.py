@@ -22,9 +22,9 @@ from typing import Any
 import litellm
 import pytest
 
+import azure_llama_transport as t
+from azure_llama_emulator import Emulator, EmulatorConfig
 from langchain_azure_llama import ChatAzureLlama, RequestValidationError
-from langchain_azure_llama import transport as t
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
 from tests._support.faults import KEY, LITELLM_MODEL, MODEL, REPLY, TOKENS_HEADER
 from tests._support.raw_server import RawServer, chat_completion, http_response, reply
 

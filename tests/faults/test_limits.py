@@ -20,8 +20,8 @@ from typing import Any
 import litellm
 import pytest
 
+import azure_llama_transport as t
 import langchain_azure_llama as lc
-from langchain_azure_llama import transport as t
 from tests._support.faults import KEY, Case, Drivers
 from tests._support.raw_server import Write, gzip_bomb, head, serving, until_hang_up
 

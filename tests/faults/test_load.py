@@ -1,7 +1,7 @@
 """Load: hundreds of concurrent streams on one event loop, every chunk accounted for, and memory
 back to its baseline once the pools are closed.
 
-The emulator runs in its own process (the `python -m langchain_azure_llama.emulator` CLI, which
+The emulator runs in its own process (the `python -m azure_llama_emulator` CLI, which
 never records requests), so that the memory traced here is the client's alone and the server does
 not share this process's GIL.
 
@@ -32,9 +32,9 @@ from collections.abc import Iterator
 import litellm
 import pytest
 
-import litellm_provider
+import azure_llama_transport as t
+import litellm_azure_llama
 from langchain_azure_llama import ChatAzureLlama
-from langchain_azure_llama import transport as t
 from tests._support.faults import KEY, LITELLM_MODEL, MODEL
 
 SOAK = os.environ.get("SOAK") == "1"
@@ -52,7 +52,7 @@ pytestmark = pytest.mark.soak
 
 @pytest.fixture(scope="module")
 def emulator_url() -> Iterator[str]:
-    command = [sys.executable, "-m", "langchain_azure_llama.emulator"]
+    command = [sys.executable, "-m", "azure_llama_emulator"]
     args = ["--host", "127.0.0.1", "--port", "0", "--api-key", KEY, "--model", MODEL]
     with subprocess.Popen([*command, *args], stdout=subprocess.PIPE, text=True) as proc:
         try:
@@ -107,7 +107,7 @@ class Front:
     async def close(self) -> None:
         await self.client.aclose()
         await self.model.aclose()
-        await litellm_provider.handler.aclose()
+        await litellm_azure_llama.handler.aclose()
         # Closed connections are released by callbacks on the next loop iterations.
         for _ in range(20):
             await asyncio.sleep(0)

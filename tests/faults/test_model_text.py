@@ -21,10 +21,10 @@ import litellm
 import pytest
 from langchain_core.messages import AIMessage
 
+import azure_llama_transport as t
 import langchain_azure_llama as lc
-from langchain_azure_llama import transport as t
-from langchain_azure_llama.transport._llama._bounds import json_depth, unfence
-from langchain_azure_llama.transport._llama._schema import repair_messages
+from azure_llama_transport._llama._bounds import json_depth, unfence
+from azure_llama_transport._llama._schema import repair_messages
 from tests._support.faults import ALL_MODES, Case, Drivers
 from tests._support.raw_server import RawServer, delta, http_response, reply, sse_event
 

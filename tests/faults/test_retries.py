@@ -13,7 +13,7 @@ import pytest
 from langchain_core.exceptions import ModelAPIError, ModelRateLimitError
 
 import langchain_azure_llama as lc
-from langchain_azure_llama.emulator import Emulator, Fault
+from azure_llama_emulator import Emulator, Fault
 from tests._support.faults import ALL_MODES, REPLY, Case, Drivers, FakeClock
 
 

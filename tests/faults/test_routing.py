@@ -14,7 +14,7 @@ from typing import Any
 import litellm
 import pytest
 
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+from azure_llama_emulator import Emulator, EmulatorConfig
 from tests._support.faults import KEY, LITELLM_MODES, MODEL, Case, Drivers
 
 MESSAGES = [{"role": "user", "content": "hi"}]

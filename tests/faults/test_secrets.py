@@ -32,8 +32,8 @@ from langchain_tests.conftest import base_vcr_config
 from litellm.integrations.custom_logger import CustomLogger
 
 import langchain_azure_llama as lc
+from azure_llama_emulator import Emulator, EmulatorConfig, Fault
 from langchain_azure_llama import ChatAzureLlama
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
 from tests._support.faults import (
     KEY,
     MODEL,

@@ -14,7 +14,7 @@ import pytest
 from langchain_core.exceptions import ModelAPIError, ModelInvalidRequestError
 
 import langchain_azure_llama as lc
-from langchain_azure_llama.emulator import Emulator, Fault
+from azure_llama_emulator import Emulator, Fault
 from tests._support.faults import ALL_MODES, STREAM_MODES, Case, Drivers, Reply
 from tests._support.raw_server import RawServer
 

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from langchain_tests.conftest import base_vcr_config
 
+from azure_llama_emulator import Emulator, EmulatorConfig
+from azure_llama_transport import CAPABILITIES
 from langchain_azure_llama import ChatAzureLlama
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
-from langchain_azure_llama.transport import CAPABILITIES
 from tests._support.langchain import (
     CASSETTES,
     EMULATOR_KEY,

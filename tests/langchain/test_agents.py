@@ -22,8 +22,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, ToolMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
+from azure_llama_emulator import Emulator, EmulatorConfig
 from langchain_azure_llama import ChatAzureLlama, ResponseDecodeError
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
 from tests._support.langchain import EMULATOR_KEY, MODEL, Api
 
 Make = Callable[..., ChatAzureLlama]

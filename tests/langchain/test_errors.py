@@ -21,11 +21,11 @@ from langchain_core.exceptions import (
     OutputParserException,
 )
 
+import azure_llama_transport as t
 import langchain_azure_llama
+from azure_llama_emulator import Emulator, EmulatorConfig, Fault
 from langchain_azure_llama import ChatAzureLlama
 from langchain_azure_llama import _errors as lc
-from langchain_azure_llama import transport as t
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
 from tests._support.langchain import EMULATOR_KEY, MODEL, Api
 
 Make = Callable[..., ChatAzureLlama]

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from azure_llama_emulator import Emulator, EmulatorConfig
 from langchain_azure_llama import ChatAzureLlama, RequestValidationError
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
 from tests._support.langchain import EMULATOR_KEY, Api
 
 MODELS = ("Llama-4-Maverick-17B-128E-Instruct-FP8", "Llama-3.3-70B-Instruct")

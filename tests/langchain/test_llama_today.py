@@ -16,8 +16,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.tools import tool
 from pydantic import BaseModel
 
+from azure_llama_emulator import Emulator, EmulatorConfig
 from langchain_azure_llama import ChatAzureLlama
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
 from tests._support.langchain import Api, merged
 from tests._support.llama_forms import FORM_PARAMS, FORMS, NOT_CALLS, TOOLS
 from tests._support.openai_v1 import FakeV1

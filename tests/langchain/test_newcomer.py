@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from azure_llama_emulator import Emulator
 from langchain_azure_llama import AzureLlama, ChatAzureLlama, _typos
-from langchain_azure_llama.emulator import Emulator
 from tests._support.langchain import EMULATOR_KEY, MODEL, Api
 
 ENDPOINT = "https://my-llama.eastus2.models.ai.azure.com"

@@ -10,13 +10,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from azure_llama_emulator import Emulator, EmulatorConfig
 from langchain_azure_llama import (
     ChatAzureLlama,
     ContentFilterError,
     NotFoundError,
     RequestValidationError,
 )
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
 from tests._support.langchain import Api
 from tests._support.loopback import AsyncToLoopback, ToLoopback
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from azure_llama_emulator import Emulator
 from langchain_azure_llama import ChatAzureLlama
 from langchain_azure_llama._calls import TYPED_PARAMS, merge_params
-from langchain_azure_llama.emulator import Emulator
 from tests._support.langchain import MODEL, Api, TokenRecorder
 
 Make = Callable[..., ChatAzureLlama]

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from langchain_core.exceptions import ModelInvalidRequestError, ModelNotFoundError
 
+from azure_llama_emulator import Emulator, EmulatorConfig
 from langchain_azure_llama import ChatAzureLlama
 from langchain_azure_llama import _errors as lc
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
 from tests._support.langchain import EMULATOR_KEY, MODEL, Api
 
 

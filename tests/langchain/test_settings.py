@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from langchain_core.load import dumpd, load
 
+from azure_llama_emulator import Emulator, EmulatorConfig
 from langchain_azure_llama import AzureLlama, ChatAzureLlama
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
 
 KEY = "settings-key-8d1f0c2b7a"
 TOKEN = "settings-entra-token"

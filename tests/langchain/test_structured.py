@@ -14,8 +14,8 @@ from langchain_core.messages import AIMessage, SystemMessage
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
+from azure_llama_emulator import Emulator
 from langchain_azure_llama import ChatAzureLlama, ContentFilterWarning, RequestValidationError
-from langchain_azure_llama.emulator import Emulator
 from tests._support.langchain import Api, merged
 
 Make = Callable[..., ChatAzureLlama]

@@ -1,8 +1,9 @@
 """The LangChain front end is a thin adapter: the transport's planner and parser are the only
 implementation of the Llama protocol (issue 12).
 
-Read from the source (AST) of every top-level module of `langchain_azure_llama` (the front end;
-`transport/` and `emulator/` are packages of their own and not scanned):
+Read from the source (AST) of every module of `langchain_azure_llama` (the transport and the
+emulator are packages of their own, `azure_llama_transport` and `azure_llama_emulator`; the
+deprecated aliases of them, `transport.py` and `emulator/`, are left out):
 
 * no prompt-format module (`_prompted_tools`) exists or is imported, and nothing reaches into the
   transport's protocol internals (`transport._llama`, its planner, parser, buffer, shape check);
@@ -32,14 +33,15 @@ from typing import Any
 import pytest
 from langchain_core.tools import tool
 
+import azure_llama_transport as _t
 import langchain_azure_llama
+from azure_llama_emulator import Emulator
 from langchain_azure_llama import ChatAzureLlama
-from langchain_azure_llama import transport as _t
-from langchain_azure_llama.emulator import Emulator
 from tests._support.langchain import EMULATOR_KEY, MODEL, Api, merged
+from tests._support.layout import LANGCHAIN, package_files
 
 PACKAGE = Path(langchain_azure_llama.__file__).parent
-FRONT_END = sorted(PACKAGE.glob("*.py"))
+FRONT_END = package_files(LANGCHAIN)
 SHAPE_ERRORS = (AttributeError, LookupError, TypeError)
 PROTOCOL_INTERNALS = frozenset(
     {
@@ -120,6 +122,7 @@ def test_the_scan_sees_the_front_end() -> None:
     names = {p.stem for p in FRONT_END}
     assert {"chat_models", "llms", "_convert", "_calls", "_structured", "_errors"} <= names
     assert not names & {"_client", "_plan", "_responder"}  # transport and emulator stay out
+    assert "transport" not in names  # the deprecated alias: it imports, it does not adapt
 
 
 def test_no_prompt_format_module() -> None:
@@ -306,6 +309,15 @@ def test_the_azure_scan_rejects_azure_knowledge(snippet: str) -> None:
 
     assert azure_knowledge(snippet) != []
     assert azure_knowledge(f"'''{snippet} '''") == []  # a docstring may explain
+
+
+def test_the_azure_scan_lets_a_missing_distribution_be_caught() -> None:
+    """`except PackageNotFoundError` (the version's fallback) is not a caught 404."""
+    from tests._support.route_knowledge import azure_knowledge
+
+    snippet = "try:\n    v = version('x')\nexcept {}:\n    v = '0'"
+    assert azure_knowledge(snippet.format("PackageNotFoundError")) == []
+    assert azure_knowledge(snippet.format("NotFoundError")) != []
 
 
 def test_the_settings_are_the_transports() -> None:

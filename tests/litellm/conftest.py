@@ -17,9 +17,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import litellm
 
-import litellm_provider
-from langchain_azure_llama import transport as t
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+import azure_llama_transport as t
+import litellm_azure_llama
+from azure_llama_emulator import Emulator, EmulatorConfig
 
 # LiteLLM prints a banner to stdout for every exception it maps; keep test output readable.
 litellm.suppress_debug_info = True
@@ -43,7 +43,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def _registered() -> None:
-    litellm_provider.register()
+    litellm_azure_llama.register()
 
 
 @pytest.fixture(scope="session")
@@ -81,5 +81,5 @@ def refusing(refusing_emulator: Emulator) -> Emulator:
 async def _close_pools() -> AsyncIterator[None]:
     """Each test has its own event loop: close the provider's pools opened on it."""
     yield
-    await litellm_provider.handler.aclose()
-    litellm_provider.handler.close()
+    await litellm_azure_llama.handler.aclose()
+    litellm_azure_llama.handler.close()

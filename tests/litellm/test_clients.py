@@ -9,9 +9,9 @@ from typing import Any
 import litellm
 import pytest
 
-from langchain_azure_llama.emulator import Emulator
-from litellm_provider._clients import ClientCache, Settings
-from litellm_provider._handler import _read_call
+from azure_llama_emulator import Emulator
+from litellm_azure_llama._clients import ClientCache, Settings
+from litellm_azure_llama._handler import _read_call
 from tests._support.litellm import MODEL, call_kwargs
 
 KEY = "sk-do-not-show-1234"

@@ -8,7 +8,7 @@ import httpx
 import litellm
 import pytest
 
-from langchain_azure_llama.emulator import Emulator
+from azure_llama_emulator import Emulator
 from tests._support.litellm import MODEL, MODES, call_kwargs, run
 
 REPLY = f"Emulated reply from {MODEL}: hello there"
@@ -200,7 +200,7 @@ async def test_env_settings_are_used(emu: Emulator, monkeypatch: pytest.MonkeyPa
 
 
 async def test_timeout_is_honoured(emu: Emulator) -> None:
-    from langchain_azure_llama.emulator import Fault
+    from azure_llama_emulator import Fault
 
     emu.inject(Fault.slow_first_byte(2.0))
     with pytest.raises(litellm.Timeout):
@@ -210,7 +210,7 @@ async def test_timeout_is_honoured(emu: Emulator) -> None:
 async def test_clients_are_cached_per_endpoint_and_key_never_by_the_key_itself(
     emu: Emulator,
 ) -> None:
-    from litellm_provider import handler
+    from litellm_azure_llama import handler
 
     for _ in range(3):
         litellm.completion(**call_kwargs(emu))

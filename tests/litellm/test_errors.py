@@ -10,9 +10,9 @@ import litellm
 import pytest
 from litellm.exceptions import MidStreamFallbackError
 
-from langchain_azure_llama import transport as t
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
-from litellm_provider._errors import to_litellm
+import azure_llama_transport as t
+from azure_llama_emulator import Emulator, EmulatorConfig, Fault
+from litellm_azure_llama._errors import to_litellm
 from tests._support.litellm import KEY, MODEL, MODES, call_kwargs, run, unwrap
 
 
@@ -327,6 +327,6 @@ async def test_a_blocked_prompt_carries_content_filter_code_and_categories(
 def test_every_transport_error_has_its_row() -> None:
     """The table has a row for each class of the transport's one list (`transport.ERRORS`), and
     nothing else: a new transport error fails here until LiteLLM's exception for it is chosen."""
-    from litellm_provider import _errors
+    from litellm_azure_llama import _errors
 
     assert set(_errors._TABLE) == set(t.ERRORS)

@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 import yaml
 
-from langchain_azure_llama import transport as t
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
+import azure_llama_transport as t
+from azure_llama_emulator import Emulator, EmulatorConfig, Fault
 from tests._support.litellm import KEY
 
 
@@ -53,7 +53,7 @@ import redis  # noqa: E402  (after the check above)
 from redis.backoff import NoBackoff  # noqa: E402
 from redis.retry import Retry  # noqa: E402
 
-from litellm_provider._fleet import (  # noqa: E402
+from litellm_azure_llama._fleet import (  # noqa: E402
     DEFAULT_TTL_SECONDS,
     KEY_PREFIX,
     FleetCapabilities,

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import litellm
 import pytest
 
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+from azure_llama_emulator import Emulator, EmulatorConfig
 from tests._support.litellm import KEY, MODES, run
 
 MODELS = ("Meta-Llama-3.1-8B-Instruct", "Llama-3.3-70B-Instruct")

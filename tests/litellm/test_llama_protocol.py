@@ -12,7 +12,7 @@ import pytest
 from litellm.exceptions import MidStreamFallbackError
 from pydantic import BaseModel
 
-from langchain_azure_llama.emulator import Emulator
+from azure_llama_emulator import Emulator
 from tests._support.litellm import KEY, MODEL, MODES, call_kwargs, run, unwrap
 
 STREAMS = [p for p in MODES if p.id in ("stream", "astream")]

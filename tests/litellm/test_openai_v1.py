@@ -72,7 +72,7 @@ def test_the_content_filter_is_a_content_policy_violation(fake: FakeV1, base: st
 
 
 def test_a_foundry_v1_url_is_read_by_the_transport() -> None:
-    from litellm_provider._handler import _read_call
+    from litellm_azure_llama._handler import _read_call
 
     call = _read_call(
         "azure_llama/my-maverick",
@@ -90,9 +90,9 @@ def test_a_foundry_v1_url_is_read_by_the_transport() -> None:
 
 
 def test_model_info_knows_maverick() -> None:
-    import litellm_provider
+    import litellm_azure_llama
 
-    litellm_provider.register()
+    litellm_azure_llama.register()
     info = litellm.get_model_info(f"azure_llama/{MAVERICK}")
     assert info["supports_vision"] is True
     assert info["max_input_tokens"] == 1_000_000

@@ -11,7 +11,7 @@ from typing import Any
 import litellm
 import pytest
 
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+from azure_llama_emulator import Emulator, EmulatorConfig
 from tests._support.litellm import MODES, run, unwrap
 
 MAVERICK = "Llama-4-Maverick-17B-128E-Instruct-FP8"

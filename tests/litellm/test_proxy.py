@@ -36,8 +36,8 @@ import httpx
 import pytest
 import yaml
 
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
-from litellm_provider import MODELS
+from azure_llama_emulator import Emulator, EmulatorConfig, Fault
+from litellm_azure_llama import MODELS
 from tests._support.litellm import KEY
 
 _PROXY_MODULES = ("fastapi", "uvicorn", "backoff", "apscheduler", "fastapi_sso", "mcp")

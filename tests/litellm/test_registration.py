@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 
 import litellm
 import pytest
 from litellm.llms.custom_llm import CustomLLM
 
-import litellm_provider
-from langchain_azure_llama import transport as t
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
-from litellm_provider import AzureLlamaLLM
+import azure_llama_transport as t
+import litellm_azure_llama
+from azure_llama_emulator import Emulator, EmulatorConfig
+from litellm_azure_llama import AzureLlamaLLM
 from tests._support.litellm import KEY, call_kwargs, run
 
 
 def test_exported_members() -> None:
-    assert litellm_provider.__all__ == [
+    assert litellm_azure_llama.__all__ == [
         "MODELS",
         "PROVIDER",
         "AzureLlamaLLM",
@@ -31,15 +33,15 @@ def test_exported_members() -> None:
         "register",
         "register_models",
     ]
-    for name in litellm_provider.__all__:
-        assert getattr(litellm_provider, name) is not None
-    assert litellm_provider.PROVIDER == "azure_llama"
+    for name in litellm_azure_llama.__all__:
+        assert getattr(litellm_azure_llama, name) is not None
+    assert litellm_azure_llama.PROVIDER == "azure_llama"
     # The transport's class: one filter silences it whichever front end warned.
-    assert litellm_provider.RetiredModelWarning is t.RetiredModelWarning
+    assert litellm_azure_llama.RetiredModelWarning is t.RetiredModelWarning
 
 
 def test_handler_implements_all_four_entry_points() -> None:
-    handler = litellm_provider.handler
+    handler = litellm_azure_llama.handler
     assert isinstance(handler, AzureLlamaLLM) and isinstance(handler, CustomLLM)
     for name in ("completion", "acompletion", "streaming", "astreaming"):
         assert getattr(type(handler), name) is not getattr(CustomLLM, name), name
@@ -55,9 +57,9 @@ def empty_map(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
 def test_register_appends_once(empty_map: list[dict[str, object]]) -> None:
     other = {"provider": "someone-else", "custom_handler": object()}
     empty_map.append(other)
-    first = litellm_provider.register()
-    second = litellm_provider.register()
-    assert first is second is litellm_provider.handler
+    first = litellm_azure_llama.register()
+    second = litellm_azure_llama.register()
+    assert first is second is litellm_azure_llama.handler
     assert empty_map == [other, {"provider": "azure_llama", "custom_handler": first}]
     assert "azure_llama" in litellm.provider_list
     assert "azure_llama" in litellm._custom_providers
@@ -66,22 +68,65 @@ def test_register_appends_once(empty_map: list[dict[str, object]]) -> None:
 def test_register_never_replaces_an_existing_entry(empty_map: list[dict[str, object]]) -> None:
     mine = AzureLlamaLLM()
     empty_map.append({"provider": "azure_llama", "custom_handler": mine})
-    assert litellm_provider.register() is mine
-    assert litellm_provider.register(AzureLlamaLLM()) is mine
+    assert litellm_azure_llama.register() is mine
+    assert litellm_azure_llama.register(AzureLlamaLLM()) is mine
     assert len(empty_map) == 1
 
 
 def test_register_accepts_a_custom_handler(empty_map: list[dict[str, object]]) -> None:
     mine = AzureLlamaLLM()
-    assert litellm_provider.register(mine) is mine
+    assert litellm_azure_llama.register(mine) is mine
     assert empty_map == [{"provider": "azure_llama", "custom_handler": mine}]
 
 
 def test_proxy_style_reference_resolves_to_the_handler() -> None:
-    """The proxy's `custom_handler: litellm_provider.handler` is `module.attribute`."""
-    module_name, _, attribute = "litellm_provider.handler".rpartition(".")
+    """The proxy's `custom_handler: litellm_azure_llama.handler` is `module.attribute`."""
+    module_name, _, attribute = "litellm_azure_llama.handler".rpartition(".")
     module = __import__(module_name)
-    assert getattr(module, attribute) is litellm_provider.handler
+    assert getattr(module, attribute) is litellm_azure_llama.handler
+
+
+@pytest.fixture
+def forget_old_name() -> Iterator[None]:
+    """Let `litellm_provider` be imported afresh (so it warns again); restored afterwards."""
+    saved = sys.modules.pop("litellm_provider", None)
+    yield
+    sys.modules.pop("litellm_provider", None)
+    if saved is not None:
+        sys.modules["litellm_provider"] = saved
+
+
+@pytest.mark.usefixtures("forget_old_name")
+def test_the_old_name_is_a_deprecated_alias() -> None:
+    """`import litellm_provider` warns at the importing line, naming the new package, and its
+    public names are `litellm_azure_llama`'s own objects; private modules are not aliased."""
+    with pytest.warns(DeprecationWarning, match="import litellm_azure_llama instead") as caught:
+        import litellm_provider
+    assert [w.filename for w in caught] == [__file__]
+    assert litellm_provider.__all__ == litellm_azure_llama.__all__
+    for name in litellm_provider.__all__:
+        assert getattr(litellm_provider, name) is getattr(litellm_azure_llama, name), name
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("litellm_provider._handler")
+
+
+@pytest.mark.usefixtures("forget_old_name")
+def test_a_proxy_config_naming_the_old_handler_still_serves(
+    emu: Emulator, empty_map: list[dict[str, object]]
+) -> None:
+    """A proxy config's ``custom_handler: litellm_provider.handler``, resolved as the proxy does
+    (`get_instance_fn`) and registered in `litellm.custom_provider_map`, answers a completion."""
+    from litellm.proxy.types_utils.utils import get_instance_fn
+    from litellm.utils import custom_llm_setup
+
+    with pytest.warns(DeprecationWarning, match="litellm_provider is deprecated"):
+        handler = get_instance_fn("litellm_provider.handler")
+    assert handler is litellm_azure_llama.handler
+    empty_map.append({"provider": "azure_llama", "custom_handler": handler})
+    custom_llm_setup()  # type: ignore[no-untyped-call]
+    answer = litellm.completion(**call_kwargs(emu))
+    assert answer.choices[0].message.content
+    assert [r.path for r in emu.requests] == ["/chat/completions"]
 
 
 def test_import_boundaries() -> None:
@@ -89,9 +134,9 @@ def test_import_boundaries() -> None:
     script = textwrap.dedent(
         """
         import sys
-        import litellm_provider
+        import litellm_azure_llama
         assert "litellm" not in sys.modules, "package import loaded litellm"
-        litellm_provider.handler
+        litellm_azure_llama.handler
         banned = ("langchain_core", "langchain_azure_llama.chat")
         loaded = [m for m in sys.modules if m.startswith(banned)]
         assert not loaded, loaded
@@ -132,7 +177,7 @@ def test_unpriced_models_carry_limits_but_no_invented_price(model: str) -> None:
 
 
 def test_every_model_names_its_sources() -> None:
-    for facts in litellm_provider.MODELS:
+    for facts in litellm_azure_llama.MODELS:
         assert facts.limits_source and facts.price_source, facts.name
         priced = facts.input_cost_per_token is not None
         assert priced == (facts.output_cost_per_token is not None), facts.name

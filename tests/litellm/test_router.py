@@ -10,7 +10,7 @@ import litellm
 import pytest
 import yaml
 
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
+from azure_llama_emulator import Emulator, EmulatorConfig, Fault
 from tests._support.litellm import KEY, MODEL
 
 COOKBOOK = Path(__file__).parents[2] / "cookbook" / "litellm_proxy_config.yaml"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import litellm
 import pytest
 
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig, Fault
-from litellm_provider import _handler
+from azure_llama_emulator import Emulator, EmulatorConfig, Fault
+from litellm_azure_llama import _handler
 from tests._support.litellm import KEY, MODES, call_kwargs, run
 
 RETRIES = [

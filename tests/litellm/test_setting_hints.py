@@ -12,7 +12,7 @@ from typing import Any
 import litellm
 import pytest
 
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+from azure_llama_emulator import Emulator, EmulatorConfig
 from tests._support.litellm import KEY, MODEL, MODES, call_kwargs, run
 
 TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+from azure_llama_emulator import Emulator, EmulatorConfig
 from tests._support.litellm import KEY, MODES, call_kwargs, run
 
 BASE = "Meta-Llama-3.1-8B"

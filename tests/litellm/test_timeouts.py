@@ -15,8 +15,8 @@ from typing import Any
 import litellm
 import pytest
 
-from langchain_azure_llama import transport as t
-from langchain_azure_llama.emulator import Emulator, Fault
+import azure_llama_transport as t
+from azure_llama_emulator import Emulator, Fault
 from tests._support.litellm import KEY, MODEL, MODES, call_kwargs, run
 
 

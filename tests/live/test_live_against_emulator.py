@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+from azure_llama_emulator import Emulator, EmulatorConfig
 
 from ._cassettes import secrets_in
 

@@ -24,13 +24,13 @@ MODES = ["completion", "acompletion", "stream", "astream"]
 async def litellm() -> AsyncIterator[Any]:
     import litellm
 
-    import litellm_provider
+    import litellm_azure_llama
 
     litellm.suppress_debug_info = True
-    litellm_provider.register()
+    litellm_azure_llama.register()
     yield litellm
-    await litellm_provider.handler.aclose()
-    litellm_provider.handler.close()
+    await litellm_azure_llama.handler.aclose()
+    litellm_azure_llama.handler.close()
 
 
 def _kwargs(**overrides: Any) -> dict[str, Any]:

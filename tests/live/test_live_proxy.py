@@ -37,7 +37,7 @@ model_list:
 litellm_settings:
   custom_provider_map:
     - provider: azure_llama
-      custom_handler: litellm_provider.handler
+      custom_handler: litellm_azure_llama.handler
 general_settings:
   master_key: os.environ/LITELLM_MASTER_KEY
 """

@@ -29,8 +29,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import litellm
 
-import litellm_provider
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+import litellm_azure_llama
+from azure_llama_emulator import Emulator, EmulatorConfig
 
 litellm.suppress_debug_info = True
 _HERE = Path(__file__).parent
@@ -105,15 +105,15 @@ def make_emulator() -> Iterator[Callable[..., Emulator]]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _registered() -> None:
-    litellm_provider.register()
+    litellm_azure_llama.register()
 
 
 @pytest.fixture(autouse=True)
 async def _close_litellm_pools() -> AsyncIterator[None]:
     """Each test has its own event loop: close the provider's pools opened on it."""
     yield
-    await litellm_provider.handler.aclose()
-    litellm_provider.handler.close()
+    await litellm_azure_llama.handler.aclose()
+    litellm_azure_llama.handler.close()
 
 
 @pytest.fixture

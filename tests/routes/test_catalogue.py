@@ -14,11 +14,11 @@ from typing import Any
 import litellm
 import pytest
 
-import litellm_provider
+import litellm_azure_llama
+from azure_llama_emulator import Emulator
+from azure_llama_transport import CATALOGUE, check_max_tokens, lookup
+from azure_llama_transport import RequestValidationError as TransportValidationError
 from langchain_azure_llama import ChatAzureLlama, RequestValidationError
-from langchain_azure_llama.emulator import Emulator
-from langchain_azure_llama.transport import CATALOGUE, check_max_tokens, lookup
-from langchain_azure_llama.transport import RequestValidationError as TransportValidationError
 from tests._support.routes import (
     BASE_MODEL,
     CHAT_MODEL,
@@ -143,7 +143,7 @@ def test_langchain_and_litellm_read_the_same_row(entry: Any) -> None:
     assert profile["max_input_tokens"] == entry.context_window
     assert profile.get("max_output_tokens") == entry.max_output_tokens
     chat.close()
-    litellm_provider.register()
+    litellm_azure_llama.register()
     info = litellm.get_model_info(f"azure_llama/{entry.name}")
     assert info["max_input_tokens"] == entry.context_window
     assert info["max_output_tokens"] == entry.max_output_tokens
@@ -152,7 +152,7 @@ def test_langchain_and_litellm_read_the_same_row(entry: Any) -> None:
 
 
 def test_litellm_get_model_info_carries_the_sourced_price() -> None:
-    litellm_provider.register()
+    litellm_azure_llama.register()
     info = litellm.get_model_info("azure_llama/Meta-Llama-3.1-405B-Instruct")
     assert (info["input_cost_per_token"], info["output_cost_per_token"]) == (5.33e-06, 1.6e-05)
     # No source, no price: the map's implausible Llama 3 70B row is not used (§17).

@@ -16,13 +16,13 @@ import litellm
 import pytest
 from langchain_core.messages import HumanMessage
 
+from azure_llama_emulator import Emulator
 from langchain_azure_llama import (
     AzureLlama,
     ChatAzureLlama,
     ContentFilterError,
     RequestValidationError,
 )
-from langchain_azure_llama.emulator import Emulator
 from tests._support.routes import (
     CHAT_MODEL,
     KEY,

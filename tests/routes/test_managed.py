@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-import litellm_provider
+import litellm_azure_llama
+from azure_llama_emulator import Emulator
 from langchain_azure_llama import AuthenticationError, ChatAzureLlama
-from langchain_azure_llama.emulator import Emulator
 from tests._support.routes import (
     BASE_MODEL,
     BLUE,
@@ -190,7 +190,7 @@ async def test_litellm_azure_ad_token_provider_callable_is_asked_per_request(
         assert (await litellm_call(mode, **kwargs)).text.startswith("Emulated reply")
     assert len(asked) == 2
     assert bearer_tokens(managed_emu) == ["token-7", "token-7"]
-    clients = litellm_provider.handler._clients
+    clients = litellm_azure_llama.handler._clients
     mine = [
         k for k in [*clients._sync, *clients._async] if getattr(k[1], "_provider", None) is provider
     ]

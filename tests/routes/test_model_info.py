@@ -15,10 +15,10 @@ from typing import Any
 import litellm
 import pytest
 
-import litellm_provider
+import litellm_azure_llama
+from azure_llama_emulator import Emulator
+from azure_llama_transport import model_type_error
 from langchain_azure_llama import NotFoundError
-from langchain_azure_llama.emulator import Emulator
-from langchain_azure_llama.transport import model_type_error
 from tests._support.routes import (
     BASE_MODEL,
     BLUE,
@@ -56,8 +56,8 @@ async def _langchain_info(model: Any, mode: str) -> Any:
 
 async def _litellm_info(emu: Emulator, mode: str, **kwargs: Any) -> Any:
     if mode == "sync":
-        return litellm_provider.get_model_info(api_base=emu.url, api_key=KEY, **kwargs)
-    return await litellm_provider.aget_model_info(api_base=emu.url, api_key=KEY, **kwargs)
+        return litellm_azure_llama.get_model_info(api_base=emu.url, api_key=KEY, **kwargs)
+    return await litellm_azure_llama.aget_model_info(api_base=emu.url, api_key=KEY, **kwargs)
 
 
 @pytest.mark.parametrize("mode", WHOLE_MODES)
@@ -128,7 +128,7 @@ async def test_litellm_info_is_cached_per_deployment(
 
 async def test_litellm_info_errors_are_litellm_errors(chat_emu: Emulator) -> None:
     with pytest.raises(litellm.AuthenticationError):
-        litellm_provider.get_model_info(api_base=chat_emu.url, api_key="wrong")
+        litellm_azure_llama.get_model_info(api_base=chat_emu.url, api_key="wrong")
 
 
 # -- the wrong model type, caught early with the fix named ---------------------------------------

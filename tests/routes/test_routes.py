@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from langchain_azure_llama.emulator import Emulator
+from azure_llama_emulator import Emulator
 from tests._support.langchain import TokenRecorder
 from tests._support.routes import (
     APIS,

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
+import azure_llama_transport as t
+from azure_llama_emulator import Emulator, EmulatorConfig
 from langchain_azure_llama import ChatAzureLlama
-from langchain_azure_llama import transport as t
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
 
 KEY = "emulator-key"
 USER = [{"role": "user", "content": "hi"}]

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
-from langchain_azure_llama.transport import AzureLlamaClient, _client
-from langchain_azure_llama.transport._fork import ProcessLocal
+from azure_llama_emulator import Emulator, EmulatorConfig
+from azure_llama_transport import AzureLlamaClient, _client
+from azure_llama_transport._fork import ProcessLocal
 
 KEY = "emulator-key"
 USER = [{"role": "user", "content": "hi"}]

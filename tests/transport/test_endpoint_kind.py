@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from langchain_azure_llama import transport as t
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
+import azure_llama_transport as t
+from azure_llama_emulator import Emulator, EmulatorConfig
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 FOUNDRY = "https://my-resource.services.ai.azure.com/models"
@@ -178,7 +178,7 @@ def test_unknown_model_is_foundrys_404(foundry: Emulator) -> None:
 def test_only_azure_run_routes_warn_about_a_retired_model(
     monkeypatch: pytest.MonkeyPatch, kind: str, warns: bool
 ) -> None:
-    from langchain_azure_llama.transport import _lifecycle
+    from azure_llama_transport import _lifecycle
 
     monkeypatch.setattr(_lifecycle, "_warned", set())
     client = t.AzureLlamaClient("http://127.0.0.1:1", api_key="k", endpoint_kind=kind)  # type: ignore[arg-type]

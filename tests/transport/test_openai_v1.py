@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_azure_llama import transport as t
-from langchain_azure_llama.transport import _catalogue, _lifecycle
+import azure_llama_transport as t
+from azure_llama_transport import _catalogue, _lifecycle
 from tests._support.openai_v1 import NOT_DEPLOYED, UNAUTHORIZED, FakeV1, azure_error
 
 MESSAGES = [{"role": "user", "content": "hi"}]

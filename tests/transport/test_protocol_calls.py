@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_azure_llama.emulator import Emulator, EmulatorConfig
-from langchain_azure_llama.transport import (
+from azure_llama_emulator import Emulator, EmulatorConfig
+from azure_llama_transport import (
     AsyncAzureLlamaClient,
     AzureLlamaClient,
     BadRequestError,

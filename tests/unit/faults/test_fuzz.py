@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from langchain_azure_llama.transport import (
+from azure_llama_transport import (
     APIStatusError,
     AsyncAzureLlamaClient,
     AuthenticationError,
@@ -244,7 +244,7 @@ def test_any_json_event_gives_chunks_or_a_typed_error(
     assert sync[0] == async_[0]
 
 
-# -- text events built from their template (transport/_template.py) ---------------------------
+# -- text events built from their template (azure_llama_transport/_template.py) -------------
 
 # Characters that matter to JSON and to the template: quotes, escapes, structure, controls.
 HOSTILE_TEXT = st.text(
@@ -298,7 +298,7 @@ def test_events_built_from_a_template_are_what_json_loads_reads(
     event by event, exactly the chunk, text so far, or typed error of a parser without it:
     for well-formed events, tokens holding quotes, escapes and control characters, and events
     edited anywhere (the template's own text included)."""
-    from langchain_azure_llama.transport._streaming import _StreamState
+    from azure_llama_transport._streaming import _StreamState
 
     fast = _StreamState("fuzz.example", {}, 1000, "chat")
     slow = _StreamState("fuzz.example", {}, 1000, "chat")

@@ -16,6 +16,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
+from azure_llama_transport import normalize_usage
 from langchain_azure_llama._convert import (
     ChunkConverter,
     content_to_wire,
@@ -26,7 +27,6 @@ from langchain_azure_llama._convert import (
     wire_tool_calls,
 )
 from langchain_azure_llama._errors import RequestValidationError
-from langchain_azure_llama.transport import normalize_usage
 from tests._support.langchain import merged
 from tests._support.transported import transported
 

@@ -239,7 +239,8 @@ PNG_B64 = "iVBORw0KGgo" + "A" * (5 * 1024 * 1024)  # a 5 MB image, as base64
 @pytest.mark.parametrize(
     ("model", "per_image"),
     [
-        # Meta's Llama 4 layout at its largest: 16 tiles + a global one (transport/_images.py).
+        # Meta's Llama 4 layout at its largest: 16 tiles + a global one
+        # (azure_llama_transport/_images.py).
         pytest.param(LLAMA4, 2467, id="llama-4-upper-bound"),
         pytest.param("Llama-3.2-11B-Vision-Instruct", 1, id="llama-3.2-vision-one-token"),
     ],

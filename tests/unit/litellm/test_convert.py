@@ -14,8 +14,8 @@ from litellm.types.utils import (
     Usage,
 )
 
-from langchain_azure_llama import transport as t
-from litellm_provider._convert import (
+import azure_llama_transport as t
+from litellm_azure_llama._convert import (
     StreamConverter,
     fill_response,
     fill_text_response,

@@ -1,6 +1,6 @@
 """The transport's planner and parser are the only Llama-protocol implementation LiteLLM uses.
 
-An AST scan of every `litellm_provider` module: no prompt-format code (imported, or written as
+An AST scan of every `litellm_azure_llama` module: no prompt-format code (imported, or written as
 prompt text), no shape-error catching, no private transport module, and no chat call that goes
 around the protocol (a client's `.chat` / `.chat_stream` instead of `t.chat` / `t.chat_stream`).
 The scanner itself is pinned on small snippets, each of which it must reject.
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-import litellm_provider
+import litellm_azure_llama
 
-PACKAGE = Path(litellm_provider.__file__).parent
+PACKAGE = Path(litellm_azure_llama.__file__).parent
 MODULES = sorted(PACKAGE.glob("*.py"))
-TRANSPORT = "langchain_azure_llama.transport"
+TRANSPORT = "azure_llama_transport"
 # The transport's prompt-format and shape-check code: used by the transport's own `chat*` only.
 PROTOCOL_INTERNALS = frozenset(
     {
@@ -122,8 +122,8 @@ def test_every_module_of_the_package_is_scanned() -> None:
         ),
         pytest.param("raise t.ResponseDecodeError('bad shape', body=data)", id="decode-error"),
         pytest.param("send = http.chat_stream if stream else http.chat", id="client-chat"),
-        pytest.param("from langchain_azure_llama.transport import tools_prompt", id="import"),
-        pytest.param("from langchain_azure_llama.transport._llama._tools import x", id="private"),
+        pytest.param("from azure_llama_transport import tools_prompt", id="import"),
+        pytest.param("from azure_llama_transport._llama._tools import x", id="private"),
         pytest.param("calls = t.parse_tool_calls(text, names)", id="parser"),
         pytest.param("plan = t.plan_chat(request)", id="planner"),
         pytest.param(
@@ -175,7 +175,7 @@ def test_the_provider_settings_are_client_settings() -> None:
     names it (`transport.CLIENT_SETTINGS`)."""
     from dataclasses import fields
 
-    from langchain_azure_llama import transport as t
-    from litellm_provider._clients import Settings
+    import azure_llama_transport as t
+    from litellm_azure_llama._clients import Settings
 
     assert {f.name for f in fields(Settings)} <= set(t.CLIENT_SETTINGS)

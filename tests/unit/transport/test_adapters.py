@@ -4,9 +4,9 @@ The sync pool is httpx's public `HTTPTransport` over a public `httpcore.Connecti
 network_backend=...)`, handed over through the one attribute httpx's transport sends through
 (`_pool`: kept so that vcrpy, which patches `HTTPTransport.handle_request`, still sees every
 request). aiohttp has no public API for two needs, met by one adapter at the end of
-`transport/_aiohttp.py`. A release that moves what they reach for fails here, loudly, before
-any user sees the fallback (a timeout instead of a connection error for a body malformed
-mid-way; sockets left to the garbage collector on a closed loop).
+`azure_llama_transport/_aiohttp.py`. A release that moves what they reach for fails here,
+loudly, before any user sees the fallback (a timeout instead of a connection error for a body
+malformed mid-way; sockets left to the garbage collector on a closed loop).
 Also: the environment's proxy, read with the standard library for both default paths.
 """
 
@@ -23,9 +23,9 @@ import httpx
 import pytest
 from aiohttp.client_proto import ResponseHandler
 
-from langchain_azure_llama.transport import _aiohttp, _pool
-from langchain_azure_llama.transport._netdeadline import Backend
-from langchain_azure_llama.transport._proxy import env_proxy
+from azure_llama_transport import _aiohttp, _pool
+from azure_llama_transport._netdeadline import Backend
+from azure_llama_transport._proxy import env_proxy
 
 
 async def test_aiohttp_builds_its_protocols_from_a_partial_we_can_replace() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from langchain_azure_llama import transport as t
+import azure_llama_transport as t
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import httpx
 import pytest
 
-from langchain_azure_llama.transport import (
+from azure_llama_transport import (
     AuthenticationError,
     CredentialError,
     RequestValidationError,

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_azure_llama import transport as t
-from langchain_azure_llama.transport import (
+import azure_llama_transport as t
+from azure_llama_transport import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -25,7 +25,7 @@ from langchain_azure_llama.transport import (
     UnprocessableEntityError,
     parse_error_body,
 )
-from langchain_azure_llama.transport import _errors as t_errors
+from azure_llama_transport import _errors as t_errors
 from tests._support.transport import KEY, make_async, make_sync
 
 USER = [{"role": "user", "content": "Hi"}]

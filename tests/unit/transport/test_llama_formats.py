@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from langchain_azure_llama.transport._llama import _tools
-from langchain_azure_llama.transport._llama._formats import (
+from azure_llama_transport._llama import _tools
+from azure_llama_transport._llama._formats import (
     LLAMA4_PROMPT,
     PYTHONIC_PROMPT,
     RESULT_ROLE,
@@ -18,7 +18,7 @@ from langchain_azure_llama.transport._llama._formats import (
     pythonic_call,
     tools_prompt,
 )
-from langchain_azure_llama.transport._llama._parse import parse_calls
+from azure_llama_transport._llama._parse import parse_calls
 
 WEATHER = {
     "type": "function",

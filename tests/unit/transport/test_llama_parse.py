@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from langchain_azure_llama.transport._llama._formats import pythonic_call
-from langchain_azure_llama.transport._llama._parse import (
+from azure_llama_transport._llama._formats import pythonic_call
+from azure_llama_transport._llama._parse import (
     CallSplitter,
     could_be_call,
     parse_calls,

@@ -9,8 +9,8 @@ import httpcore
 import httpx
 import pytest
 
-from langchain_azure_llama import transport as t
-from langchain_azure_llama.transport._boundary import describe, sanitize, translate
+import azure_llama_transport as t
+from azure_llama_transport._boundary import describe, sanitize, translate
 
 HOST = "my-llama.eastus2.models.ai.azure.com"
 KEY = "lower-layer-key-81d0c2"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from langchain_azure_llama.transport import (
+from azure_llama_transport import (
     BadRequestError,
     Capabilities,
     CapabilityStore,

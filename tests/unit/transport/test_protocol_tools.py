@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from langchain_azure_llama.transport import ToolCallBuffer, parse_tool_calls, tools_prompt
+from azure_llama_transport import ToolCallBuffer, parse_tool_calls, tools_prompt
 
 from .test_protocol_plan import WEATHER
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_azure_llama.transport import (
+from azure_llama_transport import (
     RequestValidationError,
     build_chat_request,
     build_completion_request,

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_azure_llama.transport import AzureLlamaClient, build_chat_request
+from azure_llama_transport import AzureLlamaClient, build_chat_request
 from tests._support.transport import ENDPOINT, KEY, make_async, make_sync
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from langchain_azure_llama.transport import (
+from azure_llama_transport import (
     APIConnectionError,
     BadRequestError,
     InternalServerError,

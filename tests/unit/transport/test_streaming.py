@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from langchain_azure_llama.transport import (
+from azure_llama_transport import (
     ContentFilterError,
     InternalServerError,
     ResponseDecodeError,
@@ -134,7 +134,7 @@ def _text_event(token: str) -> str:
 
 
 # Events after a run of Azure text events (which the parser reads by their template, see
-# transport/_template.py): each one still reads exactly as JSON reads it.
+# azure_llama_transport/_template.py): each one still reads exactly as JSON reads it.
 AFTER_TEXT = [
     pytest.param(_text_event("x").replace('"x"', '"x","content":"y"'), id="duplicate-content"),
     pytest.param(_text_event('say "hi" \\ \n'), id="escaped-token"),
@@ -282,7 +282,7 @@ def test_any_split_yields_same_chunks(cuts: list[int]) -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_raise_only_typed_errors(data: bytes) -> None:
-    from langchain_azure_llama.transport import AzureLlamaError
+    from azure_llama_transport import AzureLlamaError
 
     try:
         list(make_sync(split_handler([data])).chat_stream(USER))

@@ -2,7 +2,7 @@
 
 Separate from `_deadline` because it subclasses httpcore's public `NetworkBackend` and
 `NetworkStream`: httpx imports httpcore only when a transport is built, and so does this module
-(through `_pool`, on the first sync send), which keeps `import langchain_azure_llama.transport`
+(through `_pool`, on the first sync send), which keeps `import azure_llama_transport`
 from paying httpcore's (and h2's) import.
 """
 

@@ -31,7 +31,7 @@ from litellm.types.utils import (
     all_litellm_params,
 )
 
-from langchain_azure_llama import transport as t
+import azure_llama_transport as t
 
 from ._models import PROVIDER
 
@@ -49,7 +49,7 @@ __all__ = [
     "to_wire_messages",
 ]
 
-logger = logging.getLogger("litellm_provider")
+logger = logging.getLogger("litellm_azure_llama")
 
 Api = Literal["inference", "llama"]
 ToolCalling = Literal["auto", "native", "prompt"]

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 
-from .._version import __version__
 from . import _fork
 from ._auth import KeyAuth, TokenAuth
 from ._boundary import translate
@@ -59,6 +58,7 @@ from ._retry import RetryPolicy, is_retryable_status, retry_after_seconds
 from ._shape import Kind, check_completion
 from ._streaming import AsyncStream, Stream
 from ._types import ChatCompletion, ChatCompletionChunk, ModelInfo, TextCompletion
+from ._version import __version__
 
 if TYPE_CHECKING:  # asyncio and aiohttp are imported on first async use (see `_running_loop`)
     import asyncio
@@ -70,7 +70,7 @@ if TYPE_CHECKING:  # asyncio and aiohttp are imported on first async use (see `_
 
 __all__ = ["AsyncAzureLlamaClient", "AzureLlamaClient", "normalize_model_type"]
 
-logger = logging.getLogger("langchain_azure_llama.transport")
+logger = logging.getLogger("azure_llama_transport")
 AsyncBackend = Literal["aiohttp", "httpx"]
 U = TypeVar("U")
 # Routes x query strings a client has sent; a handful in practice, the bound is for safety.

@@ -14,6 +14,10 @@ read, and tells a chat deployment from a base-model one after a 404.
 `_llama` and `_catalogue` load on first use (a call, a model profile, a `max_tokens` check):
 their names are lazy here, as the package root's are, so that importing a front end does not
 pay for them (issue 14).
+
+A package of its own (importing it loads no other package of this project); `__version__` is
+the distribution's, read from its metadata. ``langchain_azure_llama.transport`` is a deprecated
+alias of it.
 """
 
 # Aliased: the module's namespace is its public API (`dir()` is pinned against `__all__`).
@@ -87,6 +91,7 @@ from ._types import (
     ToolCall,
     Usage,
 )
+from ._version import __version__ as __version__
 
 # public name -> submodule that defines it, imported on first access (see `__getattr__`)
 _LAZY: dict[str, str] = {

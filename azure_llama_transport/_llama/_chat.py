@@ -46,7 +46,7 @@ from ._tools import FILTERED, ToolCallBuffer, apply_to_completion
 
 __all__ = ["AsyncLlamaStream", "LlamaStream", "achat", "achat_stream", "chat", "chat_stream"]
 
-logger = logging.getLogger("langchain_azure_llama.transport")
+logger = logging.getLogger("azure_llama_transport")
 T = TypeVar("T")
 _ATTEMPTS = 3  # native, then at most one switch per feature (tools, response_format)
 _ERROR_TEXT = 1000  # characters of a forced stream's text kept for its error

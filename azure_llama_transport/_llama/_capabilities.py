@@ -7,7 +7,7 @@ LangChain builds a sync and an async client per model object, LiteLLM one per cr
 record on a client would be relearned by `ainvoke` after `invoke`, and by every model object
 aimed at the same deployment, at the price of one refused request each time.
 A listener (`add_listener`) is told what the store learns and forgets and asked on a miss:
-litellm_provider's fleet layer shares the process-wide store between proxy instances through it.
+litellm_azure_llama's fleet layer shares the process-wide store between proxy instances through it.
 
 The key is (endpoint, route, api-version, deployment, model), all plain strings ("" for none):
 the route (`api`: "inference" for `/chat/completions`, "llama" for `/v1/chat/completions`) and

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from langchain_azure_llama import transport as t
+import azure_llama_transport as t
 
 from ._convert import API_KEY, DEPLOYMENT_KEY, ENDPOINT_KIND_KEY
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from langchain_azure_llama import transport as t
+import azure_llama_transport as t
 
 __all__ = ["MODELS", "PROVIDER", "ModelFacts", "model_cost_map", "register_models"]
 

@@ -41,7 +41,7 @@ from typing import Any
 import httpx
 from litellm import exceptions as lx
 
-from langchain_azure_llama import transport as t
+import azure_llama_transport as t
 
 from ._routing import ClientRoutingRefused
 

@@ -5,7 +5,7 @@ Azure sells today (Llama 3.3, Llama 4: §21), each figure with the source it cam
 retired model with its retirement date and Azure's suggested replacement; both front ends read it
 (LangChain's model profile, LiteLLM's model info), and so do the `max_tokens` check made before
 sending and the retired-model warning (`_lifecycle`). Prices are not here: they are a LiteLLM
-concern (`litellm_provider._models`, docs/wire-protocol.md §17).
+concern (`litellm_azure_llama._models`, docs/wire-protocol.md §17).
 
 `/info` tells a chat deployment from a text-generation (base model) one. A chat request sent to a
 base model (or the reverse) is answered 404 `NOT FOUND`; `explain_not_found` turns that 404 into

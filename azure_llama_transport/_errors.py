@@ -34,7 +34,7 @@ This module is the one list of the project's errors: `__all__` (a literal, which
 read) names every class and `ERRORS` holds them. The rest follows from it: the transport package
 exports `_errors.__all__`; the LangChain front end (`langchain_azure_llama._errors`) maps each
 class to its twin of the same name, also a langchain-core `Model*Error`; LiteLLM's table
-(`litellm_provider._errors`) has a row per class. Adding an error: its class here, with its
+(`litellm_azure_llama._errors`) has a row per class. Adding an error: its class here, with its
 docstring, and its name in `__all__`; then the two framework decisions, the LangChain twin's
 parent and the LiteLLM exception, and the name in the LangChain `__all__` and the package root's
 `_ERRORS` (literals again, for type checkers and a lazy root). Each front end's

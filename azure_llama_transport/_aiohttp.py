@@ -45,8 +45,8 @@ import httpx
 from aiohttp.client_proto import ResponseHandler  # for the adapter at the end only
 from yarl import URL
 
-from .._version import __version__
 from ._proxy import env_proxy
+from ._version import __version__
 
 __all__ = ["USER_AGENT", "AioResponse", "Session"]
 

@@ -44,7 +44,7 @@ import httpx
 from litellm.llms.custom_llm import CustomLLM
 from litellm.types.utils import GenericStreamingChunk, ModelResponse
 
-from langchain_azure_llama import transport as t
+import azure_llama_transport as t
 
 from ._clients import ClientCache, Settings
 from ._convert import (

@@ -43,11 +43,11 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
-from langchain_azure_llama import transport as t
+import azure_llama_transport as t
 
 __all__ = ["DEFAULT_TTL_SECONDS", "KEY_PREFIX", "FleetCapabilities", "share_capabilities"]
 
-logger = logging.getLogger("litellm_provider.fleet")
+logger = logging.getLogger("litellm_azure_llama.fleet")
 
 Feature = Literal["tools", "response_format"]
 FEATURES: tuple[Feature, ...] = ("tools", "response_format")

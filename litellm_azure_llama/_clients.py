@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from langchain_azure_llama import transport as t
+import azure_llama_transport as t
 
 __all__ = ["ClientCache", "Settings"]
 
