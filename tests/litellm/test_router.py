@@ -171,7 +171,7 @@ def test_cookbook_config_routes_through_the_provider(monkeypatch: pytest.MonkeyP
     the same filtered resources, so a blocked prompt stays blocked."""
     config = yaml.safe_load(COOKBOOK.read_text())
     (entry,) = config["litellm_settings"]["custom_provider_map"]
-    assert entry == {"provider": "azure_llama", "custom_handler": "litellm_provider.handler"}
+    assert entry == {"provider": "azure_llama", "custom_handler": "litellm_azure_llama.handler"}
     assert config["router_settings"]["optional_pre_call_checks"] == ["enforce_model_rate_limits"]
     assert config["router_settings"]["content_policy_fallbacks"] == [
         {"llama-3.3-70b": ["llama-4-maverick"]}
