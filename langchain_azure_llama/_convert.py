@@ -194,8 +194,9 @@ def image_to_wire(block: Mapping[str, Any]) -> dict[str, Any]:
 
     Takes OpenAI's `image_url` part (its `url` and `detail` kept; a bare string URL wrapped),
     LangChain's image block (`{"type": "image", "url": ...}` or `"base64"` with `"mime_type"`)
-    and its older form (`"source_type": "url"` / `"base64"` with `"url"` / `"data"`). A base64
-    image becomes a `data:<mime_type>;base64,` URL.
+    its older form (`"source_type": "url"` / `"base64"` with `"url"` / `"data"`), and Anthropic's
+    (`"source": {"type": "base64", "media_type", "data"}` or `{"type": "url", "url"}`), which
+    LangChain passes on as content. A base64 image becomes a `data:<mime_type>;base64,` URL.
 
     Raises:
         RequestValidationError: an image by file id, or base64 without a `mime_type`.
@@ -205,6 +206,13 @@ def image_to_wire(block: Mapping[str, Any]) -> dict[str, Any]:
         return {
             "type": "image_url",
             "image_url": {"url": image} if isinstance(image, str) else image,
+        }
+    source = block.get("source")
+    if isinstance(source, Mapping):  # Anthropic's image block
+        block = {
+            "url": source.get("url"),
+            "base64": source.get("data") if source.get("type") == "base64" else None,
+            "mime_type": source.get("media_type"),
         }
     url = block.get("url")
     data = block.get("base64") if "base64" in block else None

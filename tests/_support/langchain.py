@@ -12,6 +12,7 @@ from azure_llama_emulator import Emulator
 # Distinctive, so that the cassette scan cannot miss it.
 EMULATOR_KEY = "emu-key-3f9c27d1b6a84e05"
 MODEL = "Meta-Llama-3.1-8B-Instruct"
+LLAMA4 = "Llama-4-Maverick-17B-128E-Instruct-FP8"
 CASSETTES = Path(__file__).parent.parent / "langchain" / "cassettes"
 EMULATORS: dict[str, Emulator] = {}
 

@@ -22,6 +22,7 @@ from tests._support.langchain import (
     CASSETTES,
     EMULATOR_KEY,
     EMULATORS,
+    LLAMA4,
     MODEL,
     Api,
     model_params,
@@ -30,7 +31,9 @@ from tests._support.langchain import (
 
 @pytest.fixture(scope="session", autouse=True)
 def emulators() -> Iterator[dict[str, Emulator]]:
-    """Start the `native` and `reject` emulators once; standard-suite properties read them."""
+    """Start the `native`, `reject` and `llama4` emulators once; standard-suite properties read
+    them. `llama4` serves Llama 4 Maverick as Azure lists it: text and one image per request, no
+    native tools or response formats (refused, as vLLM-backed deployments do)."""
     native = Emulator(EmulatorConfig(api_key=EMULATOR_KEY, tool_mode="native", model_name=MODEL))
     reject = Emulator(
         EmulatorConfig(
@@ -40,8 +43,16 @@ def emulators() -> Iterator[dict[str, Emulator]]:
             model_name=MODEL,
         )
     )
-    with native, reject:
-        EMULATORS.update(native=native, reject=reject)
+    llama4 = Emulator(
+        EmulatorConfig(
+            api_key=EMULATOR_KEY,
+            tool_mode="reject",
+            response_format_mode="reject",
+            model_name=LLAMA4,
+        )
+    )
+    with native, reject, llama4:
+        EMULATORS.update(native=native, reject=reject, llama4=llama4)
         yield EMULATORS
         EMULATORS.clear()
 

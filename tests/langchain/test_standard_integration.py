@@ -3,9 +3,12 @@
 Two runs: `TestNativeTools` on an endpoint that takes native `tools`, and `TestPromptedTools`
 on one that answers them with the vLLM 400 of real Llama deployments, so that every tool test
 goes through the `tool_calling="auto"` switch to prompted tool calling (structured output uses
-`function_calling` there, to cover the prompted path). The only expected failures are inputs
-the emulated Llama 3.1 cannot take (images: a text-only model; audio, PDF: no Llama on Azure):
-the client refuses them before sending.
+`function_calling` there, to cover the prompted path). A third, `TestLlama4`, runs the suite on
+Llama 4 Maverick as Azure sells it: prompted tools and schemas from the first call (Azure lists
+it without them), and images, which its profile says it takes (`image_inputs=True`), so the
+image cases run and pass. The only expected failures are inputs a model cannot take (images on
+the text-only Llama 3.1; audio and PDF: no Llama on Azure): the client refuses them before
+sending.
 """
 
 from __future__ import annotations
@@ -14,13 +17,15 @@ import base64
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from langchain_core.exceptions import ModelInvalidRequestError
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_tests.integration_tests import ChatModelIntegrationTests
+from langchain_tests.integration_tests import chat_models as standard_chat_models
 
 from langchain_azure_llama import ChatAzureLlama
-from tests._support.langchain import EMULATORS, model_params
+from tests._support.langchain import EMULATORS, LLAMA4, model_params
 
 # test_stream_time records its cassette on the first run without using `benchmark`.
 pytestmark = pytest.mark.filterwarnings(
@@ -148,3 +153,39 @@ class TestPromptedTools(_EmulatorSuite):
     @property
     def structured_output_kwargs(self) -> dict[str, Any]:
         return {"method": "function_calling"}
+
+
+class TestLlama4(_EmulatorSuite):
+    """Llama 4 Maverick: prompted tools and schemas from the first call, and images.
+
+    The standard image tests run as langchain-tests wrote them; the one picture they fetch from
+    GitHub is served from here instead (no network but loopback in tests), as the same PNG.
+    """
+
+    emulator = "llama4"
+    test_image_inputs = ChatModelIntegrationTests.test_image_inputs
+    test_image_tool_message = ChatModelIntegrationTests.test_image_tool_message
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {**super().chat_model_params, "model": LLAMA4}
+
+    @property
+    def structured_output_kwargs(self) -> dict[str, Any]:
+        return {"method": "function_calling"}
+
+    @property
+    def supports_image_inputs(self) -> bool:
+        return True
+
+    @property
+    def supports_image_tool_message(self) -> bool:
+        return True
+
+    @pytest.fixture(autouse=True)
+    def _picture_offline(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        picture = httpx.Response(200, content=base64.b64decode(_PNG))
+        monkeypatch.setattr(standard_chat_models.httpx, "get", lambda *args, **kwargs: picture)
+
+    def test_the_profile_says_images(self, model: ChatAzureLlama) -> None:
+        assert model.profile is not None and model.profile.get("image_inputs") is True

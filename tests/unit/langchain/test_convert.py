@@ -226,6 +226,19 @@ PNG_URL = "data:image/png;base64,iVBORw0KGgo="
             {"url": "https://x.test/a.jpg"},
             id="v0-url",
         ),
+        pytest.param(
+            {
+                "type": "image",
+                "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="},
+            },
+            {"url": PNG_URL},
+            id="anthropic-base64",
+        ),
+        pytest.param(
+            {"type": "image", "source": {"type": "url", "url": "https://x.test/a.jpg"}},
+            {"url": "https://x.test/a.jpg"},
+            id="anthropic-url",
+        ),
     ],
 )
 def test_images_become_image_url_parts_in_place(
