@@ -28,7 +28,7 @@ from ._convert import ChunkConverter, generation_chunk, response_to_messages
 from ._errors import ContentFilterWarning, RequestValidationError, mapped_errors
 from ._fast import chat_generation, chat_result
 from ._profile import profile_for
-from ._settings import _AzureLlamaSettings, known_signature
+from ._settings import _AzureLlamaSettings, describe_fields, known_signature
 
 if TYPE_CHECKING:
     from ._structured import Method
@@ -549,6 +549,9 @@ class ChatAzureLlama(_AzureLlamaSettings, BaseChatModel):
         from ._structured import structured_runnable
 
         return structured_runnable(self, schema, method=method, include_raw=include_raw)
+
+
+describe_fields(ChatAzureLlama)
 
 
 def _converted(

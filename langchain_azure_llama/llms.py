@@ -16,7 +16,7 @@ import azure_llama_transport as _t
 
 from ._calls import LLAMA_PARAMS, merge_params
 from ._errors import ContentFilterWarning, mapped_errors
-from ._settings import _AzureLlamaSettings, known_signature
+from ._settings import _AzureLlamaSettings, describe_fields, known_signature
 
 __all__ = ["AzureLlama"]
 
@@ -320,6 +320,9 @@ class AzureLlama(_AzureLlamaSettings, BaseLLM):
 
 
 # -- pure conversions: wire → LangChain ------------------------------------------------------
+
+
+describe_fields(AzureLlama)
 
 
 def _choices(answer: Mapping[str, Any]) -> list[Mapping[str, Any]]:
