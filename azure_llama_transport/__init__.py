@@ -59,7 +59,7 @@ from ._env import CREDENTIAL_ENV, ENDPOINT_ENV, EnvSettings, settings_from_env
 from ._error_body import ErrorInfo, error_from_response, is_context_overflow, parse_error_body
 from ._errors import *  # noqa: F403  (the error classes: `_errors.__all__`, the one list)
 from ._errors import ERRORS
-from ._images import check_images, count_images, image_limit, image_tokens
+from ._images import count_images, image_limit, image_tokens
 from ._lifecycle import RetiredModelWarning, warn_if_retired
 from ._limits import Limits
 from ._request import (
@@ -209,7 +209,6 @@ __all__ = [
     "chat_stream",
     "check_chunk",
     "check_completion",
-    "check_images",
     "check_llama_params",
     "check_max_tokens",
     "check_messages",

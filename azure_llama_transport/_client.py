@@ -156,7 +156,10 @@ class _ClientBase:
         stream: bool = False,
         model_extras: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        model_hint: str | None = None,
     ) -> PreparedRequest:
+        """The chat request, checked. `model_hint`: a model name the caller knows that the body
+        may not carry (the Llama protocol's `ChatRequest.model`), for the image check; not sent."""
         self._check_endpoint_kind(params, api)
         if params:
             warn_if_retired(params.get("model"), self.config.kind)
@@ -170,6 +173,7 @@ class _ClientBase:
             api_version=self.config.api_version,
             headers=headers,
             deployment=self.config.deployment,
+            model_hint=model_hint,
         )
 
     def prepare_completion(

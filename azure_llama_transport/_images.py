@@ -45,7 +45,6 @@ __all__ = [
     "IMAGE_ROLES",
     "check_image_count",
     "check_image_part",
-    "check_images",
     "count_images",
     "image_count_hint",
     "image_limit",
@@ -187,13 +186,6 @@ def check_image_count(count: int, model: str | None) -> None:
         "image.",
         param="messages",
     )
-
-
-def check_images(messages: Sequence[Mapping[str, Any]], model: str | None) -> None:
-    """`check_image_count` over the images of `messages` (for a front end that knows the model
-    name the request itself does not carry)."""
-    if model:
-        check_image_count(count_images(messages), model)
 
 
 def image_count_hint(message: str, model: str | None) -> str | None:

@@ -124,11 +124,14 @@ def build_chat_request(
     api_version: str | None = None,
     headers: Mapping[str, str] | None = None,
     deployment: str | None = None,
+    model_hint: str | None = None,
 ) -> PreparedRequest:
     """Build a chat request for `/chat/completions` (api="inference") or `/v1/chat/completions`.
 
     Images are checked against the call's `model`, else the deployment (a per-call
-    `azureml-model-deployment` header, then `deployment`, the client's): see `_images`.
+    `azureml-model-deployment` header), else `model_hint` (a name the caller knows and the body
+    does not carry, e.g. LiteLLM's model on a serverless endpoint; never sent), else
+    `deployment`, the client's: see `_images`.
     """
     images = _check_messages(messages)
     params = params or {}
@@ -137,7 +140,7 @@ def build_chat_request(
     model = None
     if images:
         header = (headers or {}).get(_DEPLOYMENT_HEADER)
-        model = pick_model(params.get("model"), header, deployment)
+        model = pick_model(params.get("model"), header, model_hint, deployment)
         check_image_count(images, model)
     body: dict[str, Any] = {"messages": list(messages)}
     _add_params(body, params, typed, stream)

@@ -171,14 +171,11 @@ def _read_call(
     out_headers = {k: str(v) for k, v in (headers or {}).items() if v is not None}
     if plan.deployment:
         out_headers[t.DEPLOYMENT_HEADER] = plan.deployment
-    wire = [] if text else to_wire_messages(messages)
-    # The model name is LiteLLM's, which the request does not carry on a serverless endpoint.
-    t.check_images(wire, model)
     return _Call(
         model=model,
         settings=settings,
         plan=plan,
-        messages=wire,
+        messages=[] if text else to_wire_messages(messages),
         prompt=_prompt(messages) if text else None,
         headers=out_headers,
         timeout=_seconds(timeout),

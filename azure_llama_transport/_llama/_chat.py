@@ -71,6 +71,7 @@ def _client_kwargs(request: ChatRequest) -> dict[str, Any]:
         "model_extras": request.model_extras or None,
         "headers": request.headers,
         "timeout": request.timeout,
+        "model_hint": request.model,
     }
 
 
