@@ -27,7 +27,7 @@ from .._catalogue import lookup
 from .._config import DEPLOYMENT_HEADER
 from .._request import Api
 from ._capabilities import NOTHING_REFUSED, Capabilities
-from ._formats import Family, family_of, prompted_history, style_of, tools_prompt
+from ._formats import Family, family_of, prompted_history, tools_prompt
 from ._schema import Schema, schema_of
 from ._tools import offered_names, with_system_text
 
@@ -219,11 +219,6 @@ def plan_chat(
     names = offered_names(tools, tool_choice) if tool_mode == "prompt" else frozenset()
     forced = bool(tools) and _is_forced(tool_choice)
     return Plan(messages, params, tool_mode, structured, names, schema, facts, reason, forced)
-
-
-def prompt_style(plan: Plan) -> str:
-    """The call format the prompt asked for ("json" or "pythonic")."""
-    return style_of(plan.facts.family)
 
 
 def _schema_text(schema: Schema, with_tools: bool) -> str:
