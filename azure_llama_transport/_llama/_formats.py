@@ -32,6 +32,7 @@ the model name) to get the family's own format.
 
 from __future__ import annotations
 
+import functools
 import json
 import keyword
 from collections.abc import Mapping, Sequence
@@ -196,13 +197,48 @@ def prompted_history(messages: Sequence[Mapping[str, Any]], family: Family) -> l
         if not calls:
             out.append(dict(message))
             continue
-        parts = [message["content"].strip()] if isinstance(message.get("content"), str) else []
-        parts.append(_calls_text(calls))
-        out.append({"role": "assistant", "content": "\n".join(p for p in parts if p)})
+        text, content = _calls_text(calls), message.get("content")
+        if isinstance(content, str) and (content := content.strip()):
+            text = f"{content}\n{text}"
+        out.append({"role": "assistant", "content": text})
     return out
 
 
+# An agent loop resends its whole history every turn, so the same calls are replayed again and
+# again: each assistant turn's text is remembered by its calls' (name, arguments) strings, which
+# are all the text depends on (not the ids). Bounded twice: entries, and the arguments' length
+# (a longer turn is rendered every time), so the cache holds at most a few MB.
+_REPLAY_ENTRIES = 2048
+_REPLAY_ARGUMENTS = 2048  # characters of one call's arguments
+
+
 def _calls_text(calls: Sequence[Mapping[str, Any]]) -> str:
+    key = _replay_key(calls)
+    return _render_calls(calls) if key is None else _remembered_calls_text(key)
+
+
+def _replay_key(calls: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str], ...] | None:
+    key = []
+    for call in calls:
+        function = call.get("function")
+        if not isinstance(function, Mapping):
+            return None
+        name, arguments = function.get("name"), function.get("arguments")
+        # Exact `str` only: a subclass could compare equal and render differently.
+        if type(name) is not str or type(arguments) is not str:
+            return None
+        if len(arguments) > _REPLAY_ARGUMENTS:
+            return None
+        key.append((name, arguments))
+    return tuple(key)
+
+
+@functools.lru_cache(maxsize=_REPLAY_ENTRIES)
+def _remembered_calls_text(key: tuple[tuple[str, str], ...]) -> str:
+    return _render_calls([{"function": {"name": n, "arguments": a}} for n, a in key])
+
+
+def _render_calls(calls: Sequence[Mapping[str, Any]]) -> str:
     decoded = [_decoded(call) for call in calls]
     if all(args is not None and all(map(_is_keyword, args)) for _, args in decoded):
         return "[" + ", ".join(pythonic_call(name, args or {}) for name, args in decoded) + "]"

@@ -200,13 +200,16 @@ def plan_chat(
     if ignored and tool_mode == "prompt":
         reason = "ignored"
     structured = _structured_rendering(request.structured_output, known, facts, schema is not None)
-    messages = [dict(m) for m in request.messages]
+    # One copy of each message (a history is hundreds of them every turn of an agent loop).
+    if tool_mode == "prompt":
+        messages = prompted_history(request.messages, facts.family)
+    else:
+        messages = [dict(m) for m in request.messages]
     if tool_mode == "native" and tools:
         params["tools"] = tools
         if tool_choice is not None:
             params["tool_choice"] = tool_choice
     elif tool_mode == "prompt":
-        messages = prompted_history(messages, facts.family)
         prompt = tools_prompt(tools, tool_choice, facts.family)
         if prompt:
             messages = with_system_text(messages, prompt)

@@ -137,17 +137,20 @@ def _call_text(call: Mapping[str, Any]) -> str:
     return json.dumps({"name": name, "parameters": parameters}, ensure_ascii=False)
 
 
-def with_system_text(messages: Sequence[Mapping[str, Any]], text: str) -> list[dict[str, Any]]:
-    """Append `text` to the leading system message, or put a system message first."""
-    out = [dict(m) for m in messages]
-    if out and out[0].get("role") == "system":
-        content = out[0].get("content")
-        if isinstance(content, list):
-            out[0]["content"] = [*content, {"type": "text", "text": text}]
-        else:
-            out[0]["content"] = f"{content}\n\n{text}" if content else text
-        return out
-    return [{"role": "system", "content": text}, *out]
+def with_system_text(messages: Sequence[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """Append `text` to the leading system message, or put a system message first.
+
+    A new list; only the message it changes is copied (the others are shared with `messages`).
+    """
+    if not messages or messages[0].get("role") != "system":
+        return [{"role": "system", "content": text}, *messages]
+    first = dict(messages[0])
+    content = first.get("content")
+    if isinstance(content, list):
+        first["content"] = [*content, {"type": "text", "text": text}]
+    else:
+        first["content"] = f"{content}\n\n{text}" if content else text
+    return [first, *messages[1:]]
 
 
 # -- parsing the answer: `_parse` reads every form; here its calls become OpenAI's shapes ------

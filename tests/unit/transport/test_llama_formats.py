@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from azure_llama_transport._llama import _tools
+from azure_llama_transport._llama import _formats, _tools
 from azure_llama_transport._llama._formats import (
     LLAMA4_PROMPT,
     PYTHONIC_PROMPT,
@@ -185,3 +185,59 @@ def test_a_replayed_argument_is_written_as_json_writes_it_and_reads_back(value: 
         assert text == f"[get_weather(city={json.dumps(value, ensure_ascii=False)})]"
     calls = parse_calls(text, NAMES, max_chars=10_000, max_depth=16, max_calls=8)
     assert calls == [("get_weather", {"city": value})]
+
+
+def _call(name: str, arguments: Any, id: str = "c") -> dict[str, Any]:
+    return {"id": id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def _replayed(*calls: dict[str, Any]) -> str:
+    out = prompted_history(
+        [{"role": "assistant", "content": "", "tool_calls": list(calls)}], "llama4"
+    )
+    return str(out[0]["content"])
+
+
+def test_a_replayed_turn_is_remembered_by_its_calls_text_not_their_ids() -> None:
+    # An agent resends its history every turn: the same calls render the same text, whatever
+    # their ids, and calls whose arguments differ only in a value's type render differently.
+    first = _replayed(_call("get_weather", '{"days": 1}', id="a"))
+    again = _replayed(_call("get_weather", '{"days": 1}', id="b"))
+    other = _replayed(_call("get_weather", '{"days": true}', id="a"))
+    assert first == again == "[get_weather(days=1)]"
+    assert other == "[get_weather(days=True)]"
+    both = _replayed(_call("get_weather", '{"days": 1}'), _call("get_time", "{}"))
+    assert both == "[get_weather(days=1), get_time()]"
+
+
+def test_the_replay_memory_is_bounded() -> None:
+    _formats._remembered_calls_text.cache_clear()
+    for i in range(_formats._REPLAY_ENTRIES + 500):
+        _replayed(_call("get_weather", json.dumps({"page": i})))
+    assert _formats._remembered_calls_text.cache_info().currsize == _formats._REPLAY_ENTRIES
+    _formats._remembered_calls_text.cache_clear()
+    long_text = "x" * (_formats._REPLAY_ARGUMENTS + 1)
+    text = _replayed(_call("get_weather", json.dumps({"city": long_text})))
+    assert text == f'[get_weather(city="{long_text}")]'  # rendered, not remembered
+    assert _formats._remembered_calls_text.cache_info().currsize == 0
+
+
+class _Loud(str):
+    """A string subclass: never a key (it may compare equal yet render otherwise)."""
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        pytest.param({"city": "Paris"}, id="a-dict"),
+        pytest.param(_Loud('{"city": "Paris"}'), id="a-str-subclass"),
+        pytest.param("not json", id="not-json"),
+    ],
+)
+def test_calls_the_memory_cannot_key_are_still_replayed(arguments: Any) -> None:
+    _formats._remembered_calls_text.cache_clear()
+    text = _replayed(_call("get_weather", arguments))
+    assert "get_weather" in text
+    assert _formats._remembered_calls_text.cache_info().currsize == (
+        1 if arguments == "not json" else 0
+    )

@@ -124,6 +124,25 @@ def test_prompted_history_replays_calls_as_json_text_and_results_as_tool_turns()
     build_chat_request(plan.messages, plan.params)
 
 
+@pytest.mark.parametrize("family_model", [LLAMA_31, "Llama-4-Maverick-17B-128E-Instruct-FP8"])
+@pytest.mark.parametrize("tool_calling", ["native", "prompt"])
+def test_a_plan_never_changes_or_shares_the_callers_messages(
+    family_model: str, tool_calling: Any
+) -> None:
+    # Each message is copied once (not once per step): the plan's messages must still be its own.
+    history = json.loads(json.dumps([{"role": "system", "content": "Be brief."}, *HISTORY]))
+    before = json.loads(json.dumps(history))
+    request = ChatRequest(
+        history, {"tools": [WEATHER]}, tool_calling=tool_calling, model=family_model
+    )
+    plan = plan_chat(request, Capabilities())
+    assert history == before
+    for planned in plan.messages:
+        assert all(planned is not m for m in history)
+        planned["content"] = "changed"
+    assert history == before
+
+
 def test_tool_choice_none_offers_nothing_and_parses_nothing() -> None:
     plan = plan_chat(ChatRequest(USER, {"tools": [WEATHER], "tool_choice": "none"}), REFUSES_TOOLS)
     assert plan.messages == USER and plan.tool_names == frozenset()
