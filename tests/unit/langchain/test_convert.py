@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -23,6 +25,7 @@ from langchain_azure_llama._convert import (
     message_to_wire,
     messages_to_wire,
     response_to_messages,
+    tool_call_to_wire,
     usage_to_metadata,
     wire_tool_calls,
 )
@@ -159,6 +162,56 @@ def test_tool_call_arguments_are_what_json_dumps_writes(args: dict[str, Any]) ->
     call = {**CALL, "args": args}
     wire = messages_to_wire([AIMessage("", tool_calls=[call])])[0]
     assert wire["tool_calls"][0]["function"]["arguments"] == json.dumps(args, ensure_ascii=False)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text() | st.integers() | st.booleans() | st.none(), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(args=st.dictionaries(st.text(), _JSON, max_size=5))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_tool_call_arguments_are_what_json_dumps_writes(args: dict[Any, Any]) -> None:
+    wire = tool_call_to_wire({**CALL, "args": args})
+    assert wire["function"]["arguments"] == json.dumps(args, ensure_ascii=False)
+
+
+def _circular() -> dict[str, Any]:
+    args: dict[str, Any] = {"city": "Paris"}
+    args["self"] = [args]
+    return args
+
+
+def _deep() -> dict[str, Any]:
+    value: list[Any] = []
+    for _ in range(100_000):
+        value = [value]
+    return {"deep": value}
+
+
+class _Opaque:
+    pass
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(_circular(), id="circular"),
+        pytest.param(_deep(), id="deep"),
+        pytest.param({"what": _Opaque()}, id="not-json"),
+    ],
+)
+def test_arguments_json_cannot_write_fail_as_json_dumps_fails(args: dict[str, Any]) -> None:
+    with pytest.raises(Exception) as expected:
+        json.dumps(args, ensure_ascii=False)
+    with pytest.raises(type(expected.value)) as raised:
+        tool_call_to_wire({**CALL, "args": args})
+    assert str(raised.value) == str(expected.value)
 
 
 def test_tool_call_arguments_are_a_json_string() -> None:
