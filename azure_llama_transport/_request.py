@@ -261,7 +261,39 @@ def _check_messages(messages: Sequence[Mapping[str, Any]]) -> int:
             )
         if type(message.get("content")) is not str:
             images += _check_content(i, message)
+        calls = message.get("tool_calls")
+        if calls is not None:
+            _check_tool_calls(i, calls)
     return images
+
+
+def _check_tool_calls(i: int, calls: Any) -> None:
+    """An earlier turn's calls as Azure takes them back: `arguments` a JSON string (wire table
+    §6). Anything else would be a 400 from Azure, or (replayed as prompted text) lost."""
+    if not isinstance(calls, list):
+        raise RequestValidationError(
+            f"messages[{i}].tool_calls must be a list of tool calls.", param="messages"
+        )
+    for j, call in enumerate(calls):
+        function = call.get("function") if isinstance(call, Mapping) else None
+        where = f"messages[{i}].tool_calls[{j}]"
+        if not isinstance(function, Mapping):
+            raise RequestValidationError(
+                f'{where} must be {{"id": ..., "type": "function", "function": {{"name": ..., '
+                '"arguments": ...}}.',
+                param="messages",
+            )
+        name, arguments = function.get("name"), function.get("arguments")
+        if not isinstance(name, str):
+            raise RequestValidationError(
+                f"{where}.function.name must be the tool's name (a string).", param="messages"
+            )
+        if not isinstance(arguments, str):
+            raise RequestValidationError(
+                f"{where}.function.arguments must be a JSON string, as the model returned it "
+                f"(got {type(arguments).__name__}); json.dumps it.",
+                param="messages",
+            )
 
 
 def _check_content(i: int, message: Mapping[str, Any]) -> int:

@@ -93,6 +93,21 @@ REFUSALS = [
         "messages",
         id="audio-part",
     ),
+    *(
+        pytest.param(
+            [{"role": "assistant", "content": "", "tool_calls": calls}], {}, {}, "messages", id=id
+        )
+        for id, calls in [
+            ("tool-calls-not-a-list", {"id": "c"}),
+            ("tool-call-without-function", [{"id": "c", "type": "function"}]),
+            ("tool-call-name-not-a-string", [{"id": "c", "function": {"arguments": "{}"}}]),
+            (
+                "tool-call-arguments-a-dict",  # replayed as prompted text, they would be lost
+                [{"id": "c", "function": {"name": "f", "arguments": {"city": "Paris"}}}],
+            ),
+            ("tool-call-arguments-missing", [{"id": "c", "function": {"name": "f"}}]),
+        ]
+    ),
     pytest.param(
         USER, {"response_format": {"type": "json_object"}}, {}, "response_format", id="json-object"
     ),
