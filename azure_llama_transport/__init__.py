@@ -59,6 +59,7 @@ from ._env import CREDENTIAL_ENV, ENDPOINT_ENV, EnvSettings, settings_from_env
 from ._error_body import ErrorInfo, error_from_response, is_context_overflow, parse_error_body
 from ._errors import *  # noqa: F403  (the error classes: `_errors.__all__`, the one list)
 from ._errors import ERRORS
+from ._family import LlamaFamily, ModelName, parse_model_name
 from ._images import count_images, image_limit, image_tokens
 from ._lifecycle import RetiredModelWarning, warn_if_retired
 from ._limits import Limits
@@ -173,11 +174,13 @@ __all__ = [
     "ExtraParametersMode",
     "KeyAuth",
     "Limits",
+    "LlamaFamily",
     "LlamaParams",
     "LlamaStream",
     "Message",
     "ModelInfo",
     "ModelKind",
+    "ModelName",
     "ModelSources",
     "Plan",
     "PreparedRequest",
@@ -234,6 +237,7 @@ __all__ = [
     "normalize_usage",
     "openai_finish_reason",
     "parse_error_body",
+    "parse_model_name",
     "parse_tool_calls",
     "plan_chat",
     "refused_feature",
