@@ -8,6 +8,8 @@ other. A call flows top to bottom: config (`_config`) → request build and vali
 (`_shape`) → errors (`_errors`, `_error_body`). Above the client, `_llama` is the Llama protocol
 on wire dicts (tools native or prompted, structured output, refusals remembered): `chat`,
 `achat`, `chat_stream`, `achat_stream` take a client and a `ChatRequest`.
+`_family` is the one reading of model names (`parse_model_name`: Llama 3.1, 4 Maverick, a Vision
+model, ...) that the prompt format, the image rule and token counting share.
 `_catalogue` is the one table of Llama models (context, output, type, sources) the front ends
 read, and tells a chat deployment from a base-model one after a 404.
 
