@@ -8,6 +8,8 @@ other. A call flows top to bottom: config (`_config`) → request build and vali
 (`_shape`) → errors (`_errors`, `_error_body`). Above the client, `_llama` is the Llama protocol
 on wire dicts (tools native or prompted, structured output, refusals remembered): `chat`,
 `achat`, `chat_stream`, `achat_stream` take a client and a `ChatRequest`.
+`_family` is the one reading of model names (`parse_model_name`: Llama 3.1, 4 Maverick, a Vision
+model, ...) that the prompt format, the image rule and token counting share.
 `_catalogue` is the one table of Llama models (context, output, type, sources) the front ends
 read, and tells a chat deployment from a base-model one after a 404.
 
@@ -59,6 +61,7 @@ from ._env import CREDENTIAL_ENV, ENDPOINT_ENV, EnvSettings, settings_from_env
 from ._error_body import ErrorInfo, error_from_response, is_context_overflow, parse_error_body
 from ._errors import *  # noqa: F403  (the error classes: `_errors.__all__`, the one list)
 from ._errors import ERRORS
+from ._family import LlamaFamily, ModelName, parse_model_name
 from ._images import count_images, image_limit, image_tokens
 from ._lifecycle import RetiredModelWarning, warn_if_retired
 from ._limits import Limits
@@ -173,11 +176,13 @@ __all__ = [
     "ExtraParametersMode",
     "KeyAuth",
     "Limits",
+    "LlamaFamily",
     "LlamaParams",
     "LlamaStream",
     "Message",
     "ModelInfo",
     "ModelKind",
+    "ModelName",
     "ModelSources",
     "Plan",
     "PreparedRequest",
@@ -234,6 +239,7 @@ __all__ = [
     "normalize_usage",
     "openai_finish_reason",
     "parse_error_body",
+    "parse_model_name",
     "parse_tool_calls",
     "plan_chat",
     "refused_feature",

@@ -8,7 +8,8 @@ message, its URL a `data:image/<type>;base64,...` URL or an `https://` URL; the 
 `image_limit(model)`: 0 = text only, N = at most N images per request, None = not known (an
 unknown or custom deployment name, or a model whose per-request count no source gives): the
 request is sent and Azure decides. It reads the catalogue row (`inputs` / `max_images`, when the
-row has them), else a rule on the model's name:
+row has them), else a rule on what the name says (`parse_model_name`, `_family`: the one reading
+of model names, which the prompt format and token counting share):
 
 * Llama 4 Maverick: 1. Azure refused two images with vLLM's `At most 1 image(s) may be provided
   in one request.` (meta-llama/llama-cookbook#938, 2025-05, serverless
@@ -16,11 +17,12 @@ row has them), else a rule on the model's name:
 * Llama 4 Scout (and any other Llama 4): None. The same report says several images worked on
   Llama-4-Scout-17B-16E-Instruct; no source gives its limit (Meta's model card: tested with up
   to 5 input images), so Azure decides.
-* A "Vision" name (Llama 3.2 11B/90B Vision, on managed compute): 1, assumed. vLLM's `mllama`
-  serves one image per prompt by default (`limit_mm_per_prompt`), and Meta's model card
+* A Llama "Vision" name (Llama 3.2 11B/90B Vision, on managed compute): 1, assumed. vLLM's
+  `mllama` serves one image per prompt by default (`limit_mm_per_prompt`), and Meta's model card
   recommends a single image per prompt.
-* Any other Llama 2 / 3.x name: 0, text only.
-* Anything else (a deployment named "blue"): None.
+* Any other Llama 2 / 3.x name (Code Llama, built on Llama 2, included): 0, text only.
+* Anything else (a deployment named "blue" or "my-vision", a name without a Llama version):
+  None.
 
 `image_tokens(model)`: what one image adds to the prompt, for token counting. Llama 4 (Meta's
 llama-models `models/llama4/chat_format.py`, `_encode_image`): an image is cut into at most 16
@@ -30,7 +32,7 @@ tile is (336/14)^2 = 576 patches, pixel-shuffled 4:1 into 144 `<|patch|>` tokens
 image its size is not known, so the count is the upper bound, 16 tiles + the global one:
 1 + 16*144 + 16 + 1 + 144 + 1 = 2,467 tokens (a small, one-tile image takes 147). A prompt
 counted to fit therefore fits. Llama 3.2 Vision (mllama) feeds the image through cross-attention:
-one `<|image|>` token in the prompt. Unknown models are counted as Llama 4.
+one `<|image|>` token in the prompt. Other models, unknown ones included, are counted as Llama 4.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._errors import RequestValidationError
+from ._family import parse_model_name
 
 __all__ = [
     "IMAGE_ROLES",
@@ -61,24 +64,16 @@ _LLAMA4_IMAGE_TOKENS = 1 + 16 * 144 + 16 + 1 + 144 + 1
 _MLLAMA_IMAGE_TOKENS = 1
 # vLLM's sentence when a prompt has more images than the server takes (any count, any noun).
 _AZURE_LIMIT = re.compile(r"At most (\d+) image\(s\) may be provided", re.IGNORECASE)
-_LLAMA_TEXT = re.compile(r"llama(?:2|3)")
-
-
-def _fold(model: str) -> str:
-    from ._catalogue import _key
-
-    return _key(model)
 
 
 def _name_rule(model: str) -> int | None:
-    key = _fold(model)
-    if "vision" in key:
+    """The limit a name implies (`parse_model_name`'s rule; module docstring for the numbers)."""
+    name = parse_model_name(model)
+    if name.major == 4:
+        return 1 if name.variant == "maverick" else None
+    if name.vision:
         return 1  # assumed (module docstring)
-    if "llama4" in key:
-        return 1 if "maverick" in key else None
-    if _LLAMA_TEXT.search(key):
-        return 0
-    return None
+    return None if name.family is None else 0
 
 
 def image_limit(model: str | None) -> int | None:
@@ -117,8 +112,8 @@ def pick_model(*names: str | None) -> str | None:
 
 def image_tokens(model: str | None) -> int:
     """Prompt tokens counted for one image of `model` (the module docstring's rule)."""
-    key = _fold(model) if model else ""
-    if "vision" in key and "llama4" not in key:
+    name = parse_model_name(model)
+    if name.vision and name.major == 3:
         return _MLLAMA_IMAGE_TOKENS
     return _LLAMA4_IMAGE_TOKENS
 

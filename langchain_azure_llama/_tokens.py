@@ -127,14 +127,13 @@ def _from_file(path: str) -> TokenizerLike:
 
 
 def family_of(model: str | None) -> Family:
-    """The chat template of `model`: Llama 2 for the catalogue's Llama 2 rows (or a name saying
-    "llama-2"), Llama 4 for a name saying "llama-4", else Llama 3 (3, 3.1, 3.2, 3.3: Meta's
-    llama3_3 prompt-format page keeps 3.1's template)."""
+    """The chat template of `model`: Llama 2's for a Llama 2 (Code Llama included), Llama 4's
+    for a Llama 4, else Llama 3's (3, 3.1, 3.2, 3.3: Meta's llama3_3 prompt-format page keeps
+    3.1's template; unknown names too). The family is the transport's reading of the
+    catalogue's name for `model`, else of `model` itself (`transport.parse_model_name`)."""
     entry = _t.lookup(model)
-    name = entry.name if entry is not None else (model or "")
-    if re.search(r"llama-?4(?![.\d])", name, re.IGNORECASE):
-        return "llama4"
-    return "llama2" if re.search(r"llama-?2(?![.\d])", name, re.IGNORECASE) else "llama3"
+    major = _t.parse_model_name(entry.name if entry is not None else model).major
+    return "llama2" if major == 2 else "llama4" if major == 4 else "llama3"
 
 
 class TokenCounter:

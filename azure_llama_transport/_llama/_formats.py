@@ -38,6 +38,7 @@ import keyword
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from .._family import parse_model_name
 from ._tools import prompted_history as _json_history
 from ._tools import tools_prompt as _json_prompt
 
@@ -94,6 +95,12 @@ _REQUIRED_RULE = (
 )
 _NAMED_RULE = 'You must call the function "{name}": respond with [{name}(...)] only.'
 _PARALLEL_RULE = "Put several calls in one list when more than one is needed."
+_FORMAT_FAMILIES: Mapping[str, Family] = {
+    "3.1": "llama3.1",
+    "3.2": "llama3.2",
+    "3.3": "llama3.3",
+    "4": "llama4",
+}
 RESULT_ROLE: Mapping[Family, str] = {
     "llama3.1": "tool",
     "llama3.2": "tool",
@@ -104,33 +111,13 @@ RESULT_ROLE: Mapping[Family, str] = {
 
 
 def family_of(model: str | None) -> Family:
-    """The Llama family of a model or deployment name ("unknown" for custom names).
+    """The Llama family of a model or deployment name, for its prompt format.
 
-    Tolerant of case and separators: "Meta-Llama-3.1-8B-Instruct", "llama-3-3-70b",
-    "Llama-4-Maverick-17B-128E-Instruct-FP8", "llama4-scout", "llama-v3p1-8b".
+    `parse_model_name`'s rule (`azure_llama_transport._family`): "llama3.1", "llama3.2",
+    "llama3.3" or "llama4"; "unknown" for any other name, Llama 2 and Llama 3 (3.0) included,
+    which have no prompted-tool format of their own.
     """
-    name = (model or "").lower()
-    position = name.find("llama")
-    while position >= 0:
-        family = _version_after(name, position + len("llama"))
-        if family != "unknown":
-            return family
-        position = name.find("llama", position + 1)
-    return "unknown"
-
-
-def _version_after(name: str, index: int) -> Family:
-    index += 1 if name[index : index + 1] in ("-", "_", " ", ".") else 0
-    index += 1 if name[index : index + 1] == "v" else 0
-    major, index = name[index : index + 1], index + 1
-    if major == "4" and not name[index : index + 1].isalnum():
-        return "llama4"
-    if major != "3" or name[index : index + 1] not in (".", "-", "_", "p"):
-        return "unknown"
-    minor, after = name[index + 1 : index + 2], name[index + 2 : index + 3]
-    if minor in ("1", "2", "3") and not after.isdigit():
-        return "llama3.1" if minor == "1" else "llama3.2" if minor == "2" else "llama3.3"
-    return "unknown"
+    return _FORMAT_FAMILIES.get(parse_model_name(model).family or "", "unknown")
 
 
 def style_of(family: Family) -> Style:

@@ -69,6 +69,8 @@ _NOT_FOUND = re.compile(r"(?<![A-Za-z])NotFoundError")
 # Usage counts read with a default are usage normalised again: the transport's answers carry all
 # three counts as ints.
 USAGE_COUNTS = frozenset({"prompt_tokens", "completion_tokens", "total_tokens"})
+# A regex over "llama" is a reading of model names: the transport's `parse_model_name` is the one.
+RE_CALLS = frozenset({"compile", "search", "match", "fullmatch", "findall", "finditer", "sub"})
 
 
 def azure_knowledge(source: str, *, allowed: frozenset[object] = frozenset()) -> list[str]:
@@ -111,7 +113,21 @@ def azure_knowledge(source: str, *, allowed: frozenset[object] = frozenset()) ->
             and node.args[0].value in USAGE_COUNTS
         ):
             found.append(f"{where}: normalises usage ({node.args[0].value})")
+        elif _is_name_regex(node):
+            found.append(f"{where}: reads model names (the transport's parse_model_name)")
     return found
+
+
+def _is_name_regex(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in RE_CALLS
+        and ast.unparse(node.func.value) == "re"
+        and bool(node.args)
+        and isinstance(node.args[0], ast.Constant)
+        and "llama" in str(node.args[0].value).lower()
+    )
 
 
 def azure_scan(path: Path, *, allowed: frozenset[object] = frozenset()) -> list[str]:

@@ -302,6 +302,7 @@ def test_knows_no_azure_constant(path: Path) -> None:
             id="404-explanation",
         ),
         pytest.param('total = usage.get("total_tokens") or 0', id="usage"),
+        pytest.param('llama4 = re.search(r"llama-?4", name, re.I)', id="model-name-regex"),
     ],
 )
 def test_the_azure_scan_rejects_azure_knowledge(snippet: str) -> None:

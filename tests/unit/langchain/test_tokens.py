@@ -24,6 +24,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
 from langchain_azure_llama import AzureLlama, ChatAzureLlama, RequestValidationError
 from langchain_azure_llama._tokens import family_of
+from tests._support.model_names import NAMES, Expected
 
 TABLE = json.loads((Path(__file__).parent / "data" / "llama3_token_counts.json").read_text())
 MEAN_ERROR, P95_ERROR = 0.040, 0.105
@@ -209,6 +210,26 @@ LLAMA4_SPECIALS = ["<|begin_of_text|>", "<|header_start|>", "<|header_end|>", "<
 )
 def test_family_of(model: str, family: str) -> None:
     assert family_of(model) == family
+
+
+TEMPLATE_OF = {"llama2": "Llama-2-7b-chat", "llama3": "Llama-3.3-70B-Instruct", "llama4": LLAMA4}
+
+
+@pytest.mark.parametrize(("name", "expected"), NAMES)
+def test_the_chat_template_follows_the_transports_reading_of_the_name(
+    name: str, expected: Expected
+) -> None:
+    """The same table as the prompt format and the image limit (tests/_support/model_names.py):
+    Llama 2 (Code Llama too) counts with Llama 2's template, Llama 4 with its own."""
+    assert family_of(name) == expected.chat_template
+    chat = [SystemMessage("you are terse"), HumanMessage("how many tokens is this?")]
+    counts = [
+        ChatAzureLlama(endpoint=ENDPOINT, api_key="k", model=model).get_num_tokens_from_messages(
+            chat
+        )
+        for model in (name or None, TEMPLATE_OF[expected.chat_template])
+    ]
+    assert counts[0] == counts[1]
 
 
 def test_exact_llama4_counts_follow_metas_template(word_tokenizer: Tokenizer) -> None:
