@@ -46,6 +46,7 @@ class Client:
 
     name = ""
     group = "peer"  # "floor", "ours" or "peer"
+    sends = True  # False: a no-I/O floor (nothing reaches the server)
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -246,6 +247,7 @@ class LangChainCoreFloor(Client):
 
     name = "langchain-core, no I/O (floor)"
     group = "floor"
+    sends = False
 
     def load(self) -> None:
         from langchain_core.language_models import BaseChatModel
@@ -280,6 +282,11 @@ class LangChainCoreFloor(Client):
 
     def call(self) -> None:
         self.model.invoke(PROMPT)
+
+    def prepare(self, messages: list[dict[str, Any]], model: str) -> Callable[[], Any]:
+        # The LangChain messages are built untimed, as for the LangChain clients: invoke then
+        # does langchain-core's own per-call work on them (input conversion, callbacks, run).
+        return functools.partial(self.model.invoke, langchain_messages(messages))
 
     def stream(self, n: int) -> Iterator[Any]:
         return self.model.stream(PROMPT, headers=reply_headers(n))
@@ -441,7 +448,10 @@ class LiteLLMNoIO(_LiteLLM):
 
     name = "litellm, no-I/O custom provider (floor)"
     group = "floor"
+    sends = False
     prefix = "bench_noio"
+    # `prepare` (from _LiteLLM) sends the payload's messages through `litellm.completion`, which
+    # does all of LiteLLM's own per-call work on them before and after this provider answers.
 
     def load(self) -> None:
         self._import()

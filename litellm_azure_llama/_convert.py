@@ -230,29 +230,36 @@ def to_wire_messages(messages: Sequence[Any]) -> list[Any]:
 
 def _wire_message(message: Any) -> Any:
     # An agent's history is hundreds of messages per call: a plain dict is read in place (no
-    # copy); anything else is read through a dict of it.
+    # copy); anything else is read through a dict of it. The keys are read one by one, in
+    # `_MESSAGE_KEYS` order (the body's key order), without a loop: this runs per message.
     if type(message) is dict:
-        source = message
+        get = message.get
     elif isinstance(message, Mapping) or hasattr(message, "model_dump"):
-        source = _as_dict(message)
+        get = _as_dict(message).get
     else:
         return message  # not a message at all: the transport refuses it with a clear error
     out = {}
-    for key in _MESSAGE_KEYS:
-        value = source.get(key)
-        if value is not None:
-            out[key] = value
-    role = out.get("role")
-    if role == "developer":
-        out["role"] = "system"
-    content = out.get("content")
-    if type(content) is not str and isinstance(content, list):
-        out["content"] = [_wire_part(part) for part in content]
-    calls = out.get("tool_calls")
+    role = get("role")
+    if role is not None:
+        out["role"] = "system" if role == "developer" else role
+    content = get("content")
+    if content is not None:
+        out["content"] = (
+            [_wire_part(part) for part in content]
+            if type(content) is not str and isinstance(content, list)
+            else content
+        )
+    value = get("name")
+    if value is not None:
+        out["name"] = value
+    calls = get("tool_calls")
     if calls is not None:
         out["tool_calls"] = [_wire_tool_call(call) for call in calls]
-    elif role == "assistant" and content is None:
-        out["content"] = ""
+    value = get("tool_call_id")
+    if value is not None:
+        out["tool_call_id"] = value
+    if calls is None and role == "assistant" and content is None:
+        out["content"] = ""  # last, as before: a body's key order is kept
     return out
 
 

@@ -469,3 +469,128 @@ def test_usage_is_what_litellms_usage_builds(wire: dict[str, Any]) -> None:
     assert first is not second and second.total_tokens == 5
     first._cache_read_input_tokens = 9  # LiteLLM may set its hidden counters on one answer
     assert second._cache_read_input_tokens == 0
+
+
+# -- to_wire_messages reads each key by hand (it runs per message of an agent's history): the
+# same messages, the same key order (the body's bytes), as the plain loop it replaced.
+
+
+def _reference_wire_message(message: Any) -> Any:
+    """The plain loop over the kept keys, as `_wire_message` was written before it was unrolled."""
+    from collections.abc import Mapping
+
+    from litellm_azure_llama._convert import _as_dict, _wire_part, _wire_tool_call
+
+    if type(message) is dict:
+        source = message
+    elif isinstance(message, Mapping) or hasattr(message, "model_dump"):
+        source = _as_dict(message)
+    else:
+        return message
+    out = {}
+    for key in ("role", "content", "name", "tool_calls", "tool_call_id"):
+        value = source.get(key)
+        if value is not None:
+            out[key] = value
+    role = out.get("role")
+    if role == "developer":
+        out["role"] = "system"
+    content = out.get("content")
+    if type(content) is not str and isinstance(content, list):
+        out["content"] = [_wire_part(part) for part in content]
+    calls = out.get("tool_calls")
+    if calls is not None:
+        out["tool_calls"] = [_wire_tool_call(call) for call in calls]
+    elif role == "assistant" and content is None:
+        out["content"] = ""
+    return out
+
+
+def _as_sent(messages: list[Any]) -> str:
+    import json
+
+    return json.dumps(messages)  # key order included: it is the body's byte order
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        pytest.param(
+            {"role": "assistant", "tool_call_id": "c1", "content": None}, id="empty-content-last"
+        ),
+        pytest.param({"tool_call_id": "c1", "content": "42", "role": "tool"}, id="tool-reordered"),
+        pytest.param({"content": "be brief", "role": "developer", "name": "n"}, id="developer"),
+        pytest.param({"role": "user", "content": ["a", {"type": "text", "text": "b"}]}, id="parts"),
+        pytest.param({"role": "user", "content": ("not", "a", "list")}, id="tuple-content"),
+        pytest.param({"role": None, "content": None}, id="nothing-set"),
+        pytest.param(
+            {"role": "assistant", "content": None, "tool_calls": [], "function_call": None},
+            id="empty-tool-calls",
+        ),
+        pytest.param(
+            lambda: Message(
+                role="assistant", content=None, tool_calls=[{"id": "c", "function": {}}]
+            ),
+            id="litellm-message",
+        ),
+        pytest.param("not a message", id="not-a-message"),
+    ],
+)
+def test_to_wire_messages_sends_what_the_plain_loop_sent(message: Any) -> None:
+    if callable(message):  # built in the test, not at collection (LiteLLM's types warn then)
+        message = message()
+    assert _as_sent(to_wire_messages([message])) == _as_sent([_reference_wire_message(message)])
+
+
+def _message_strategy() -> Any:
+    from hypothesis import strategies as st
+
+    text = st.one_of(st.none(), st.text(max_size=5))
+    function = st.fixed_dictionaries(
+        {}, optional={"name": text, "arguments": st.one_of(text, st.just(""))}
+    )
+    call = st.fixed_dictionaries(
+        {}, optional={"id": text, "type": text, "function": function, "extra": text}
+    )
+    part = st.one_of(
+        st.fixed_dictionaries({"type": st.just("text"), "text": st.text(max_size=5)}),
+        st.fixed_dictionaries(
+            {
+                "type": st.just("image_url"),
+                "image_url": st.one_of(st.just("https://x.test/a"), st.just({"url": "u"})),
+            }
+        ),
+    )
+    values = {
+        "role": st.one_of(st.none(), st.sampled_from(["system", "developer", "user", "assistant"])),
+        "content": st.one_of(text, st.lists(part, max_size=2)),
+        "name": text,
+        "tool_calls": st.one_of(st.none(), st.lists(call, max_size=2)),
+        "tool_call_id": text,
+        "function_call": text,
+        "cache_control": text,
+    }
+    # Any subset of the keys, in any order: the output's order must not follow the input's.
+    return st.permutations(list(values)).flatmap(
+        lambda keys: st.integers(0, len(keys)).flatmap(
+            lambda n: st.fixed_dictionaries({k: values[k] for k in keys[:n]})
+        )
+    )
+
+
+def test_to_wire_messages_matches_the_plain_loop_on_any_message() -> None:
+    import copy
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(_message_strategy(), max_size=4))
+    def check(messages: list[dict[str, Any]]) -> None:
+        before = copy.deepcopy(messages)
+        wire = to_wire_messages(messages)
+        assert _as_sent(wire) == _as_sent([_reference_wire_message(m) for m in messages])
+        assert messages == before  # the caller's history is read, never changed
+        assert all(out is not given for out, given in zip(wire, messages, strict=True))
+
+    check()
