@@ -20,3 +20,13 @@ def _clear_azure_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith("AZURE_"):
             monkeypatch.delenv(name, raising=False)
     yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_retirement_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test sees `RetiredModelWarning` as a new process would (the transport warns once per
+    model per process): a test calling a retired model warns, and fails unless it filters the
+    warning, whatever ran before it; a current model that starts warning fails every test."""
+    from azure_llama_transport import _lifecycle
+
+    monkeypatch.setattr(_lifecycle, "_warned", set())

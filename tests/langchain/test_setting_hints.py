@@ -20,6 +20,9 @@ from langchain_azure_llama import ChatAzureLlama
 from langchain_azure_llama import _errors as lc
 from tests._support.langchain import EMULATOR_KEY, MODEL, Api
 
+# A Foundry resource sells today's models (the seed's 3.1 rows are retired there).
+FOUNDRY_MODEL = "Llama-3.3-70B-Instruct"
+
 
 class _Credential:
     def __init__(self) -> None:
@@ -40,7 +43,7 @@ def managed() -> Iterator[Emulator]:
 
 @pytest.fixture(scope="module")
 def foundry() -> Iterator[Emulator]:
-    config = EmulatorConfig(api_key=EMULATOR_KEY, kind="foundry", models=(MODEL,))
+    config = EmulatorConfig(api_key=EMULATOR_KEY, kind="foundry", models=(FOUNDRY_MODEL,))
     with Emulator(config) as emu:
         yield emu
 
@@ -94,10 +97,12 @@ async def test_managed_without_deployment_names_deployment(
 async def test_foundry_endpoint_without_its_route_names_the_path(
     api: Api, make_model: Any, foundry: Emulator
 ) -> None:
-    model = make_model(foundry, endpoint_kind="foundry")  # the resource URL, no /models
+    model = make_model(foundry, endpoint_kind="foundry", model=FOUNDRY_MODEL)  # no /models
     with pytest.raises(lc.NotFoundError) as info:
         await api.invoke(model, "hi")
     assert f"{foundry.url}/models" in str(info.value)
     assert f"{foundry.url}/openai/v1" in str(info.value)
-    fixed = make_model(foundry, endpoint=f"{foundry.url}/models", endpoint_kind="foundry")
+    fixed = make_model(
+        foundry, endpoint=f"{foundry.url}/models", endpoint_kind="foundry", model=FOUNDRY_MODEL
+    )
     assert (await api.invoke(fixed, "hi")).content

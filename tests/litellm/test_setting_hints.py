@@ -15,6 +15,10 @@ import pytest
 from azure_llama_emulator import Emulator, EmulatorConfig
 from tests._support.litellm import KEY, MODEL, MODES, call_kwargs, run
 
+# A Foundry resource sells today's models (the seed's 3.1 rows are retired there).
+FOUNDRY_MODEL = "Llama-3.3-70B-Instruct"
+_FOUNDRY = f"azure_llama/{FOUNDRY_MODEL}"
+
 TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
 
 
@@ -38,7 +42,7 @@ def managed() -> Iterator[Emulator]:
 
 @pytest.fixture(scope="module")
 def foundry() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(api_key=KEY, kind="foundry", models=(MODEL,))) as emu:
+    with Emulator(EmulatorConfig(api_key=KEY, kind="foundry", models=(FOUNDRY_MODEL,))) as emu:
         yield emu
 
 
@@ -81,9 +85,11 @@ async def test_foundry_endpoint_without_its_route_names_the_path(
     foundry: Emulator, mode: str
 ) -> None:
     with pytest.raises(litellm.NotFoundError) as info:
-        await run(mode, **call_kwargs(foundry, endpoint_kind="foundry"))
+        await run(mode, **call_kwargs(foundry, model=_FOUNDRY, endpoint_kind="foundry"))
     assert f"{foundry.url}/models" in str(info.value)
-    fixed = call_kwargs(foundry, api_base=f"{foundry.url}/models", endpoint_kind="foundry")
+    fixed = call_kwargs(
+        foundry, model=_FOUNDRY, api_base=f"{foundry.url}/models", endpoint_kind="foundry"
+    )
     assert (await run(mode, **fixed)).text
 
 

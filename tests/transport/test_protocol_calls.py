@@ -282,7 +282,7 @@ def _text_handler(seen: list[str], *, status: int = 200) -> Any:
             return httpx.Response(status, text="NOT FOUND")
         body = {
             "id": "cmpl-1",
-            "model": "Meta-Llama-3.1-8B",
+            "model": "Meta-Llama-3.1-70B",  # a base model Azure has not retired
             "choices": [{"index": 0, "text": "Math is fun", "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 3, "completion_tokens": 3},
         }

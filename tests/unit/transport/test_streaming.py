@@ -31,7 +31,7 @@ def chunk(content: str | None = None, finish: str | None = None, **extra: Any) -
         "choices": [{"delta": delta, "finish_reason": finish, "index": 0, "logprobs": None}],
         "created": 1,
         "id": "abc",
-        "model": "Meta-Llama-3.1-8B-Instruct",
+        "model": "Llama-3.3-70B-Instruct",
         "object": "chat.completion.chunk",
     }
     out.update(extra)
