@@ -37,6 +37,7 @@ __all__ = [
     "check_max_tokens",
     "check_model_type",
     "explain_not_found",
+    "listed",
     "lookup",
     "model_type_error",
     "remember_served",
@@ -330,6 +331,12 @@ def lookup(model: str | None) -> CatalogueEntry | None:
         return None
     key = _key(model)
     return _INDEX.get(key) or _SERVED.get(key)
+
+
+def listed(model: str | None) -> CatalogueEntry | None:
+    """The catalogue row of a model name itself (as an answer names it): `lookup` without the
+    deployment names remembered from earlier answers."""
+    return _INDEX.get(_key(model)) if model else None
 
 
 def remember_served(requested: str, served: str) -> None:

@@ -206,7 +206,7 @@ class _ClientBase:
         requested = (params or {}).get("model")
         if served == requested or not isinstance(served, str) or not served:
             return
-        warn_if_retired(served, self.config.kind)
+        warn_if_retired(served, self.config.kind, answered=True)
         if isinstance(requested, str) and requested:
             from ._catalogue import remember_served
 

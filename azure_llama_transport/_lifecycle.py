@@ -14,7 +14,6 @@ serves. Dates and replacements: the catalogue (`_catalogue`, docs/wire-protocol.
 
 from __future__ import annotations
 
-import functools
 import threading
 import warnings
 
@@ -35,33 +34,30 @@ class RetiredModelWarning(UserWarning):
     """
 
 
-def warn_if_retired(model: object, kind: EndpointKind) -> None:
-    """Warn (once per model per process) when `model` is retired and `kind` is Azure-run."""
+def warn_if_retired(model: object, kind: EndpointKind, *, answered: bool = False) -> None:
+    """Warn (once per model per process) when `model` is retired and `kind` is Azure-run.
+
+    `answered`: `model` is the name an answer carries, a model name, so it is read in the
+    catalogue only; a name the caller sent may be a deployment name, known by the model its
+    answers named (`_catalogue.remember_served`), so it is read through that memory too.
+    """
     if kind not in _AZURE_RUN or not isinstance(model, str) or not model:
         return
-    message = _retired_message(model)
-    if message is None:
-        return
-    name, text = message
-    with _lock:
-        if name in _warned:
-            return
-        _warned.add(name)
-    warnings.warn(RetiredModelWarning(text), stacklevel=2)
+    from ._catalogue import listed, lookup  # the catalogue loads on first use
 
-
-@functools.lru_cache(maxsize=256)
-def _retired_message(model: str) -> tuple[str, str] | None:
-    from ._catalogue import lookup  # the catalogue loads on first use
-
-    entry = lookup(model)
+    entry = listed(model) if answered else lookup(model)
     if entry is None or entry.retired is None:
-        return None
+        return
+    with _lock:
+        if entry.name in _warned:
+            return
+        _warned.add(entry.name)
     gone = entry.retired
     served = "" if entry.name == model else f" (served as {model!r})"
-    return entry.name, (
+    text = (
         f"{entry.name}{served} was retired by Azure on {gone.date} for serverless and Foundry "
         "deployments (Azure: 'attempts to use existing deployments return 404 errors'). "
         f"Suggested replacement: {gone.replacement}. Source: {gone.source}. Filter "
         "RetiredModelWarning to silence this."
     )
+    warnings.warn(RetiredModelWarning(text), stacklevel=2)

@@ -27,6 +27,8 @@ def _fresh_retirement_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test sees `RetiredModelWarning` as a new process would (the transport warns once per
     model per process): a test calling a retired model warns, and fails unless it filters the
     warning, whatever ran before it; a current model that starts warning fails every test."""
-    from azure_llama_transport import _lifecycle
+    from azure_llama_transport import _catalogue, _lifecycle
 
     monkeypatch.setattr(_lifecycle, "_warned", set())
+    # The deployment names learned from answers are process-wide too ("m" answered as 3.1).
+    monkeypatch.setattr(_catalogue, "_SERVED", {})
