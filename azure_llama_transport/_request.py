@@ -234,14 +234,27 @@ def check_messages(messages: Sequence[Mapping[str, Any]]) -> None:
     _check_messages(messages)
 
 
-def _check_messages(messages: Sequence[Mapping[str, Any]]) -> int:
-    """`check_messages`, returning how many image parts the messages hold."""
+def check_message_list(messages: Sequence[Mapping[str, Any]]) -> None:
+    """Only that `messages` is a non-empty list of dicts (what a step reading them before the
+    request build needs); `check_messages` checks each message."""
+    _check_list(messages)
+    for i, message in enumerate(messages):
+        if type(message) is not dict and not isinstance(message, Mapping):
+            raise RequestValidationError(f"messages[{i}] is not a dict.", param="messages")
+
+
+def _check_list(messages: Sequence[Mapping[str, Any]]) -> None:
     # `type(...) is` first: the list of dicts every front end sends skips the ABC checks.
     plain = type(messages) is list
     if not plain and (isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence)):
         raise RequestValidationError(_MESSAGES_HELP, param="messages")
     if not messages:
         raise RequestValidationError(_MESSAGES_HELP, param="messages")
+
+
+def _check_messages(messages: Sequence[Mapping[str, Any]]) -> int:
+    """`check_messages`, returning how many image parts the messages hold."""
+    _check_list(messages)
     images = 0
     # An agent's history is hundreds of messages per call: text content (the common case) is
     # checked here, without a call per message; anything else takes `_check_content`.
@@ -263,37 +276,44 @@ def _check_messages(messages: Sequence[Mapping[str, Any]]) -> int:
             images += _check_content(i, message)
         calls = message.get("tool_calls")
         if calls is not None:
-            _check_tool_calls(i, calls)
+            check_tool_calls(i, calls)
     return images
 
 
-def _check_tool_calls(i: int, calls: Any) -> None:
+def check_tool_calls(i: int, calls: Any) -> None:
     """An earlier turn's calls as Azure takes them back: `arguments` a JSON string (wire table
     §6). Anything else would be a 400 from Azure, or (replayed as prompted text) lost."""
-    if not isinstance(calls, list):
+    if type(calls) is not list and not isinstance(calls, (list, tuple)):
         raise RequestValidationError(
             f"messages[{i}].tool_calls must be a list of tool calls.", param="messages"
         )
     for j, call in enumerate(calls):
-        function = call.get("function") if isinstance(call, Mapping) else None
-        where = f"messages[{i}].tool_calls[{j}]"
-        if not isinstance(function, Mapping):
+        # `type(...) is` first: an agent's history holds hundreds of plain dicts.
+        plain = type(call) is dict
+        function = call.get("function") if plain or isinstance(call, Mapping) else None
+        if type(function) is not dict and not isinstance(function, Mapping):
             raise RequestValidationError(
-                f'{where} must be {{"id": ..., "type": "function", "function": {{"name": ..., '
-                '"arguments": ...}}.',
+                f'messages[{i}].tool_calls[{j}] must be {{"id": ..., "type": "function", '
+                '"function": {"name": ..., "arguments": ...}}.',
                 param="messages",
             )
-        name, arguments = function.get("name"), function.get("arguments")
-        if not isinstance(name, str):
-            raise RequestValidationError(
-                f"{where}.function.name must be the tool's name (a string).", param="messages"
-            )
-        if not isinstance(arguments, str):
-            raise RequestValidationError(
-                f"{where}.function.arguments must be a JSON string, as the model returned it "
-                f"(got {type(arguments).__name__}); json.dumps it.",
-                param="messages",
-            )
+        if type(function.get("name")) is not str or type(function.get("arguments")) is not str:
+            _refuse_tool_call(i, j, function)
+
+
+def _refuse_tool_call(i: int, j: int, function: Mapping[str, Any]) -> None:
+    where = f"messages[{i}].tool_calls[{j}].function"
+    name, arguments = function.get("name"), function.get("arguments")
+    if not isinstance(name, str):
+        raise RequestValidationError(
+            f"{where}.name must be the tool's name (a string).", param="messages"
+        )
+    if not isinstance(arguments, str):
+        raise RequestValidationError(
+            f"{where}.arguments must be a JSON string, as the model returned it "
+            f"(got {type(arguments).__name__}); json.dumps it.",
+            param="messages",
+        )
 
 
 def _check_content(i: int, message: Mapping[str, Any]) -> int:

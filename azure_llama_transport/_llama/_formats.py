@@ -39,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from .._family import parse_model_name
+from .._request import check_tool_calls
 from ._tools import prompted_history as _json_history
 from ._tools import tools_prompt as _json_prompt
 
@@ -179,12 +180,12 @@ def prompted_history(messages: Sequence[Mapping[str, Any]], family: Family) -> l
     if style_of(family) == "json":
         return _json_history(messages)
     out: list[dict[str, Any]] = []
-    for message in messages:
+    for i, message in enumerate(messages):
         calls = message.get("tool_calls") if message.get("role") == "assistant" else None
         if not calls:
             out.append(dict(message))
             continue
-        text, content = _calls_text(calls), message.get("content")
+        text, content = _calls_text(i, calls), message.get("content")
         if isinstance(content, str) and (content := content.strip()):
             text = f"{content}\n{text}"
         out.append({"role": "assistant", "content": text})
@@ -199,16 +200,23 @@ _REPLAY_ENTRIES = 2048
 _REPLAY_ARGUMENTS = 2048  # characters of one call's arguments
 
 
-def _calls_text(calls: Sequence[Mapping[str, Any]]) -> str:
+def _calls_text(i: int, calls: Sequence[Mapping[str, Any]]) -> str:
+    """The text of message `i`'s calls. A key is only built from well-formed calls; any other
+    calls are checked (the request build never sees them: they become text) and rendered."""
     key = _replay_key(calls)
-    return _render_calls(calls) if key is None else _remembered_calls_text(key)
+    if key is not None:
+        return _remembered_calls_text(key)
+    check_tool_calls(i, calls)
+    return _render_calls(calls)
 
 
 def _replay_key(calls: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str], ...] | None:
+    if type(calls) is not list:
+        return None
     key = []
     for call in calls:
-        function = call.get("function")
-        if not isinstance(function, Mapping):
+        function = call.get("function") if type(call) is dict else None
+        if type(function) is not dict:
             return None
         name, arguments = function.get("name"), function.get("arguments")
         # Exact `str` only: a subclass could compare equal and render differently.

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from .._catalogue import lookup
 from .._config import DEPLOYMENT_HEADER
-from .._request import Api
+from .._request import Api, check_message_list
 from ._capabilities import NOTHING_REFUSED, Capabilities
 from ._formats import Family, family_of, prompted_history, tools_prompt
 from ._schema import Schema, schema_of
@@ -189,6 +189,9 @@ def plan_chat(
     `facts`: the model the call goes to (default: `model_facts(model_name(request))`).
     `ignored`: the endpoint just ignored native `tools` (the re-asked attempt is prompted).
     """
+    # Read below before the request build checks them: a list of dicts (the replay checks the
+    # calls it turns into text, which the build then no longer sees).
+    check_message_list(request.messages)
     known = known or NOTHING_REFUSED
     facts = facts or model_facts(model_name(request))
     params = dict(request.params)

@@ -34,6 +34,7 @@ from typing import Any
 from .._answers import FILTERED_FINISH_REASONS as FILTERED
 from .._errors import ResponseDecodeError, ResponseTooLargeError, StructuredOutputError
 from .._limits import DEFAULT_LIMITS, Limits
+from .._request import check_tool_calls
 from ._bounds import excerpt, loads
 from ._parse import Call, CallSplitter, split_calls
 
@@ -115,11 +116,12 @@ def tools_prompt(tools: Sequence[Mapping[str, Any]], tool_choice: Any = None) ->
 def prompted_history(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Native-shaped history → prompted: assistant `tool_calls` become their JSON text."""
     out: list[dict[str, Any]] = []
-    for message in messages:
+    for i, message in enumerate(messages):
         calls = message.get("tool_calls") if message.get("role") == "assistant" else None
         if not calls:
             out.append(dict(message))
             continue
+        check_tool_calls(i, calls)  # they become text: the request build never sees them
         lines = [message["content"].strip()] if isinstance(message.get("content"), str) else []
         lines += [_call_text(call) for call in calls]
         out.append({"role": "assistant", "content": "\n".join(line for line in lines if line)})

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from azure_llama_transport import RequestValidationError
 from azure_llama_transport._llama import _formats, _tools
 from azure_llama_transport._llama._formats import (
     LLAMA4_PROMPT,
@@ -227,17 +228,25 @@ class _Loud(str):
 
 
 @pytest.mark.parametrize(
-    "arguments",
+    ("arguments", "text"),
     [
-        pytest.param({"city": "Paris"}, id="a-dict"),
-        pytest.param(_Loud('{"city": "Paris"}'), id="a-str-subclass"),
-        pytest.param("not json", id="not-json"),
+        pytest.param(_Loud('{"city": "Paris"}'), '[get_weather(city="Paris")]', id="str-subclass"),
+        pytest.param(
+            "not json", '{"name": "get_weather", "parameters": "not json"}', id="bad-json"
+        ),
     ],
 )
-def test_calls_the_memory_cannot_key_are_still_replayed(arguments: Any) -> None:
+def test_calls_the_memory_cannot_key_are_still_replayed(arguments: Any, text: str) -> None:
     _formats._remembered_calls_text.cache_clear()
-    text = _replayed(_call("get_weather", arguments))
-    assert "get_weather" in text
+    assert _replayed(_call("get_weather", arguments)) == text
     assert _formats._remembered_calls_text.cache_info().currsize == (
-        1 if arguments == "not json" else 0
+        1 if type(arguments) is str else 0
     )
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=FAMILIES)
+def test_calls_that_cannot_be_replayed_are_refused_not_dropped(family: Family) -> None:
+    # Dict arguments were replayed as `get_weather()`: the call's arguments silently lost.
+    history = [{"role": "assistant", "content": "", "tool_calls": [_call("get_weather", {})]}]
+    with pytest.raises(RequestValidationError, match=r"messages\[0\].*arguments must be a JSON"):
+        prompted_history(history, family)

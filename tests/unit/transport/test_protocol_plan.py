@@ -143,6 +143,41 @@ def test_a_plan_never_changes_or_shares_the_callers_messages(
     assert history == before
 
 
+def _assistant_calling(arguments: Any) -> dict[str, Any]:
+    call = {"id": "c", "type": "function", "function": {"name": "f", "arguments": arguments}}
+    return {"role": "assistant", "content": "", "tool_calls": [call]}
+
+
+@pytest.mark.parametrize("tool_calling", ["native", "prompt"])
+@pytest.mark.parametrize(
+    ("messages", "says"),
+    [
+        pytest.param([None], r"messages\[0\] is not a dict", id="not-a-dict"),
+        pytest.param("hello", "non-empty list", id="a-string"),
+        pytest.param(
+            [{"role": "assistant", "content": "", "tool_calls": ["x"]}],
+            r"tool_calls\[0\] must be",
+            id="call-not-a-dict",
+        ),
+        pytest.param(
+            [USER[0], _assistant_calling({"city": "Paris"})],
+            r"messages\[1\]\.tool_calls\[0\]\.function\.arguments must be a JSON string",
+            id="dict-arguments",  # prompted, they were replayed as f(): lost
+        ),
+    ],
+)
+def test_messages_the_plan_cannot_read_or_replay_are_refused_before_sending(
+    tool_calling: Any, messages: Any, says: str
+) -> None:
+    # The plan reads the messages first (and, prompted, turns the calls into text): whichever
+    # of it and the request build refuses, it is the typed error naming the message.
+    request = ChatRequest(messages, {"tools": [WEATHER]}, tool_calling=tool_calling)
+    with pytest.raises(RequestValidationError, match=says) as info:
+        plan = plan_chat(request, Capabilities())
+        build_chat_request(plan.messages, plan.params)
+    assert info.value.param == "messages"
+
+
 def test_tool_choice_none_offers_nothing_and_parses_nothing() -> None:
     plan = plan_chat(ChatRequest(USER, {"tools": [WEATHER], "tool_choice": "none"}), REFUSES_TOOLS)
     assert plan.messages == USER and plan.tool_names == frozenset()
