@@ -194,10 +194,12 @@ def prompted_history(messages: Sequence[Mapping[str, Any]], family: Family) -> l
 
 # An agent loop resends its whole history every turn, so the same calls are replayed again and
 # again: each assistant turn's text is remembered by its calls' (name, arguments) strings, which
-# are all the text depends on (not the ids). Bounded twice: entries, and the arguments' length
-# (a longer turn is rendered every time), so the cache holds at most a few MB.
-_REPLAY_ENTRIES = 2048
-_REPLAY_ARGUMENTS = 2048  # characters of one call's arguments
+# are all the text depends on (not the ids). Bounded twice: entries, and the characters of a
+# turn's names and arguments (a longer turn is rendered every time): keys and texts together
+# stay under about 20 MB however the cache is filled (escapes at most sextuple a character),
+# and take a few hundred KB for a 200-turn agent.
+_REPLAY_ENTRIES = 1024
+_REPLAY_CHARACTERS = 2048  # of one turn's names and arguments
 
 
 def _calls_text(i: int, calls: Sequence[Mapping[str, Any]]) -> str:
@@ -214,6 +216,7 @@ def _replay_key(calls: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str], ..
     if type(calls) is not list:
         return None
     key = []
+    size = 0
     for call in calls:
         function = call.get("function") if type(call) is dict else None
         if type(function) is not dict:
@@ -222,7 +225,8 @@ def _replay_key(calls: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str], ..
         # Exact `str` only: a subclass could compare equal and render differently.
         if type(name) is not str or type(arguments) is not str:
             return None
-        if len(arguments) > _REPLAY_ARGUMENTS:
+        size += len(name) + len(arguments)
+        if size > _REPLAY_CHARACTERS:
             return None
         key.append((name, arguments))
     return tuple(key)

@@ -217,9 +217,13 @@ def test_the_replay_memory_is_bounded() -> None:
         _replayed(_call("get_weather", json.dumps({"page": i})))
     assert _formats._remembered_calls_text.cache_info().currsize == _formats._REPLAY_ENTRIES
     _formats._remembered_calls_text.cache_clear()
-    long_text = "x" * (_formats._REPLAY_ARGUMENTS + 1)
+    long_text = "x" * _formats._REPLAY_CHARACTERS
     text = _replayed(_call("get_weather", json.dumps({"city": long_text})))
     assert text == f'[get_weather(city="{long_text}")]'  # rendered, not remembered
+    # Many short calls in one turn count together.
+    half = "y" * (_formats._REPLAY_CHARACTERS // 8)
+    many = [_call("get_weather", json.dumps({"city": half}), id=str(i)) for i in range(8)]
+    assert _replayed(*many) == "[" + ", ".join([f'get_weather(city="{half}")'] * 8) + "]"
     assert _formats._remembered_calls_text.cache_info().currsize == 0
 
 
