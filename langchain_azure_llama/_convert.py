@@ -158,8 +158,11 @@ def _make_args_encoder() -> Any:
     if make is None:  # no C accelerator (another Python implementation)
         return None
     e = _ARGS_ENCODER
-    return make(None, e.default, json.encoder.encode_basestring, e.indent, e.key_separator,
-                e.item_separator, e.sort_keys, e.skipkeys, e.allow_nan)  # fmt: skip
+    try:  # the arguments `JSONEncoder.iterencode` passes it
+        return make(None, e.default, json.encoder.encode_basestring, e.indent, e.key_separator,
+                    e.item_separator, e.sort_keys, e.skipkeys, e.allow_nan)  # fmt: skip
+    except TypeError:  # another Python's signature: `_ARGS_ENCODER` alone, same output
+        return None
 
 
 _C_ARGS_ENCODER = _make_args_encoder()
