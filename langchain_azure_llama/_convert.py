@@ -30,6 +30,8 @@ from langchain_core.messages.tool import (
     tool_call_chunk,
 )
 
+import azure_llama_transport as _t
+
 from ._errors import RequestValidationError
 from ._fast import generation_chunk, text_chunk, text_message
 
@@ -143,43 +145,11 @@ _BY_TYPE: dict[type, Any] = {
     AIMessage: _assistant_to_wire,
     ToolMessage: _tool_to_wire,
 }
-# `json.dumps(args, ensure_ascii=False)` builds a new encoder (and a dict for its circular
-# check) per call, and an agent's history encodes every earlier call's arguments every turn.
-# `_ARGS_ENCODER` is that same encoder built once; `_encode_args` is json's own C encoder built
-# once without the circular check (the check's dict is per call state), which takes half the
-# time. A circular or too deep value makes the C encoder raise `RecursionError`: the full
-# encoder then encodes it again and raises what `json.dumps` raises ("Circular reference
-# detected", or `RecursionError` for a deep value), so the output and errors are `json.dumps`'s.
-_ARGS_ENCODER = json.JSONEncoder(ensure_ascii=False)
-
-
-def _make_args_encoder() -> Any:
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # no C accelerator (another Python implementation)
-        return None
-    e = _ARGS_ENCODER
-    try:  # the arguments `JSONEncoder.iterencode` passes it
-        return make(None, e.default, json.encoder.encode_basestring, e.indent, e.key_separator,
-                    e.item_separator, e.sort_keys, e.skipkeys, e.allow_nan)  # fmt: skip
-    except TypeError:  # another Python's signature: `_ARGS_ENCODER` alone, same output
-        return None
-
-
-_C_ARGS_ENCODER = _make_args_encoder()
-
-
-def _encode_args(args: Any) -> str:
-    if _C_ARGS_ENCODER is not None:
-        try:
-            return "".join(_C_ARGS_ENCODER(args, 0))
-        except RecursionError:
-            pass
-    return _ARGS_ENCODER.encode(args)
 
 
 def tool_call_to_wire(call: ToolCall) -> dict[str, Any]:
     """A LangChain tool call as a wire tool call (arguments as a JSON string)."""
-    function = {"name": call["name"], "arguments": _encode_args(call["args"])}
+    function = {"name": call["name"], "arguments": _t.arguments_json(call["args"])}
     return {"id": call.get("id") or "", "type": "function", "function": function}
 
 
