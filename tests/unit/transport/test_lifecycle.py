@@ -39,7 +39,11 @@ def _cases(entries: list[CatalogueEntry]) -> list[Any]:
 
 def _handler(entry: CatalogueEntry, stream: bool) -> Any:
     """An endpoint whose answers name `entry` in their `model` field, as Azure's do."""
-    text = entry.model_type == "text-generation"
+    return _answering(entry.name, stream, text=entry.model_type == "text-generation")
+
+
+def _answering(model: str, stream: bool, *, text: bool = False) -> Any:
+    """An endpoint whose answers name `model` in their `model` field."""
     choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
     if text:
         choice["text"] = "fun"
@@ -48,7 +52,7 @@ def _handler(entry: CatalogueEntry, stream: bool) -> Any:
     else:
         choice["message"] = {"role": "assistant", "content": "Hello"}
     obj = "text_completion" if text else "chat.completion" + (".chunk" if stream else "")
-    answer = {"id": "a1", "object": obj, "created": 1, "model": entry.name, "choices": [choice]}
+    answer = {"id": "a1", "object": obj, "created": 1, "model": model, "choices": [choice]}
     answer["usage"] = {"prompt_tokens": 2, "completion_tokens": 1, "total_tokens": 3}
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -121,22 +125,6 @@ async def test_the_same_call_to_a_retired_model_warns(
     monkeypatch.setattr(_lifecycle, "_warned", set())
     with pytest.warns(RetiredModelWarning, match=entry.name):
         await _call(entry, kind, by, api, stream)
-
-
-def _answering(model: str, stream: bool) -> Any:
-    answer = {
-        "id": "a1",
-        "object": "chat.completion" + (".chunk" if stream else ""),
-        "created": 1,
-        "model": model,
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     ("delta" if stream else "message"): {"role": "assistant", "content": "Hi"}}],
-    }  # fmt: skip
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return sse_response(sse(answer)) if stream else httpx.Response(200, json=answer)
-
-    return handler
 
 
 async def _chat(handler: Any, kind: str, model: str, api: str, stream: bool) -> str:
