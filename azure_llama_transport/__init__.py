@@ -56,6 +56,7 @@ from ._config import (
     is_serverless_host,
     routes_by_model,
 )
+from ._encode import arguments_json
 from ._endpoint import EndpointFacts, endpoint_facts
 from ._env import CREDENTIAL_ENV, ENDPOINT_ENV, EnvSettings, settings_from_env
 from ._error_body import ErrorInfo, error_from_response, is_context_overflow, parse_error_body
@@ -73,7 +74,6 @@ from ._request import (
     Api,
     PreparedRequest,
     Route,
-    arguments_json,
     build_chat_request,
     build_completion_request,
     build_info_request,

@@ -8,12 +8,12 @@ order, `None` values are dropped, then `model_extras` are merged at the root and
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._config import ExtraParametersMode, check_headers
+from ._encode import encode_body
 from ._errors import RequestValidationError
 from ._images import check_image_count, check_image_part, pick_model
 
@@ -25,7 +25,6 @@ __all__ = [
     "Api",
     "PreparedRequest",
     "Route",
-    "arguments_json",
     "build_chat_request",
     "build_completion_request",
     "build_info_request",
@@ -84,44 +83,6 @@ _TYPED: dict[tuple[str, bool], tuple[str, ...]] = {
     ("text", True): COMPLETION_PARAMS + LLAMA_PARAMS,
 }
 _TYPED_SETS = {typed: frozenset(typed) for typed in _TYPED.values()}
-# One encoder for every body: `json.dumps` with non-default arguments builds a new one per call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-# Tool-call arguments as the wire's JSON string, exactly `json.dumps(value, ensure_ascii=False)`:
-# a front end writes every earlier call's arguments again each turn of an agent loop, and
-# `json.dumps` builds a new C encoder (and a dict for its circular check) per call. Built once
-# here, without the check, with the arguments `JSONEncoder.iterencode` gives it (the same
-# from Python 3.10 to 3.14): half the time. A circular or too deep value makes it raise
-# `RecursionError`; the full encoder then encodes the value again and raises what `json.dumps`
-# raises ("Circular reference detected", or `RecursionError`).
-_ARGUMENTS_ENCODER = json.JSONEncoder(ensure_ascii=False)
-
-
-def _one_encoder() -> Any:
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # no C accelerator (another Python implementation)
-        return None
-    e = _ARGUMENTS_ENCODER
-    try:
-        return make(None, e.default, json.encoder.encode_basestring, e.indent, e.key_separator,
-                    e.item_separator, e.sort_keys, e.skipkeys, e.allow_nan)  # fmt: skip
-    except TypeError:  # a Python whose encoder takes other arguments: the full one alone
-        return None
-
-
-_C_ARGUMENTS_ENCODER = _one_encoder()
-
-
-def arguments_json(value: Any) -> str:
-    """`value` (a tool call's arguments) as JSON text, exactly as `json.dumps(value,
-    ensure_ascii=False)` writes it, errors included."""
-    if _C_ARGUMENTS_ENCODER is not None:
-        try:
-            return "".join(_C_ARGUMENTS_ENCODER(value, 0))
-        except RecursionError:
-            pass
-    return _ARGUMENTS_ENCODER.encode(value)
-
-
 _MESSAGES_HELP = "messages must be a non-empty list of {'role': ..., 'content': ...} dicts."
 _JSON_OBJECT_HELP = (
     "Meta Llama on Azure does not support response_format={'type': 'json_object'} (Azure "
@@ -257,7 +218,7 @@ def _finish(
     is_llama = route.startswith("llama")
     # The Llama-native /v1 routes never take api-version (docs/wire-protocol.md §3).
     query = {"api-version": api_version} if api_version and not is_llama else {}
-    content = _ENCODER.encode(body).encode()
+    content = encode_body(body)
     return PreparedRequest(
         "POST", route, ROUTES[route], query, out_headers, content, bool(body.get("stream"))
     )

@@ -75,28 +75,27 @@ def _old_convert(self: Any, chunk: Any) -> Any:
     return AIMessageChunk(content=text, tool_call_chunks=calls, id=self._id, **fields)
 
 
-class _OldEncoder:
-    def encode(self, body: Any) -> str:
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+def _old_encode(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 @contextmanager
 def original(parts: set[str]) -> Iterator[None]:
     """Put the pre-#8 implementation of `parts` back for the duration."""
-    saved_build, saved_encoder = _client._ClientBase._build, _request._ENCODER
+    saved_build, saved_encoder = _client._ClientBase._build, _request.encode_body
     saved_trusted = _convert._TEXT_CHUNKS._trusted
     saved_convert = _convert.ChunkConverter.convert
     try:
         if "build" in parts:
             _client._ClientBase._build = _old_build  # type: ignore[method-assign]
         if "encoder" in parts:
-            _request._ENCODER = _OldEncoder()  # type: ignore[assignment]
+            _request.encode_body = _old_encode
         if "chunks" in parts:  # every chunk through AIMessageChunk(...), original convert
             _convert.ChunkConverter.convert = _old_convert  # type: ignore[method-assign]
         yield
     finally:
         _client._ClientBase._build = saved_build  # type: ignore[method-assign]
-        _request._ENCODER = saved_encoder
+        _request.encode_body = saved_encoder
         _convert._TEXT_CHUNKS._trusted = saved_trusted
         _convert.ChunkConverter.convert = saved_convert  # type: ignore[method-assign]
 

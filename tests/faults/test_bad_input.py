@@ -5,6 +5,7 @@ sees no request. Both front ends, every mode.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import litellm
@@ -88,6 +89,30 @@ BAD = [
             litellm_says="'temperature' is set both as a parameter and in model_extras",
         ),
         id="model-extras-collide",
+    ),
+    pytest.param(
+        Bad(
+            Call(settings={"model_extras": {"top_k": float("nan")}}),
+            Call(kwargs={"model_extras": {"top_k": float("nan")}}),
+            "top_k is nan, which JSON cannot carry",
+        ),
+        id="model-extras-nan",
+    ),
+    pytest.param(
+        Bad(
+            Call(settings={"model_extras": {"when": date(2026, 12, 7)}}),
+            Call(kwargs={"model_extras": {"when": date(2026, 12, 7)}}),
+            "when cannot be sent as JSON: Object of type date",
+        ),
+        id="model-extras-not-json",
+    ),
+    pytest.param(
+        Bad(
+            Call([HumanMessage(content="caf\ud800")]),
+            Call([{"role": "user", "content": "caf\ud800"}]),
+            "messages[0].content cannot be sent as JSON",
+        ),
+        id="lone-surrogate",
     ),
     pytest.param(
         Bad(
