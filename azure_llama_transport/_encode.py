@@ -2,16 +2,15 @@
 
 A body is what `json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()` writes,
 through orjson when it is installed (langchain-core's langsmith installs it on CPython): a
-200-turn agent history encodes in a fifth of the time, a 4 MB message in a fiftieth, a 5 MB
-image data URL in a seventh (benchmarks/RESULTS.md). Only float spellings differ (`1e-5` for
-`1e-05`), which parse to the same number. What orjson cannot write (an int past 64 bits, a key
-that is not a string, a nested tuple subclass, a lone surrogate, nesting past 255 levels) is
-written by json, or refused, the same way on both paths:
+200-turn agent history encodes in a fifth of the time, a 4 MB message or a 5 MB image data URL
+in a small fraction of it (benchmarks/RESULTS.md). Only float spellings differ (`1e-5` for
+`1e-05`), which parse to the same number. What orjson cannot write (an int outside 64 bits, a
+key that is not a string, a namedtuple, a lone surrogate, nesting 254 deep) is written by json,
+or refused:
 - a value neither writes is a `RequestValidationError` naming where it is, never a `TypeError`;
-- NaN and infinities are refused outside `messages`: orjson would write `null`, which Azure
-  reads as unset (a NaN `max_tokens` silently the default). Inside `messages`, which hold no
-  number in Azure's schema, they are not looked for (an agent's history is hundreds of
-  messages): orjson writes `null`, json refuses them.
+- NaN and infinities are refused in parameters and `model_extras`: orjson would write `null`,
+  which Azure reads as unset (a NaN `seed` silently none). Messages, tools and response
+  formats are not walked for them (`_NO_NUMBERS`): there orjson writes `null`, json refuses.
 Enums and UUIDs are written as orjson writes them (the value, the string), on both paths.
 """
 
@@ -51,6 +50,10 @@ def _orjson_default(value: Any) -> Any:
 _ENCODER = json.JSONEncoder(
     separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=_default
 )
+# Not walked for NaN: messages hold no number in Azure's schema, and tools' and response
+# formats' JSON schemas are hundreds of nodes every call of an agent (a walk cost 25x their
+# encoding); a NaN there (a schema's bound) is written as null by orjson, refused by json.
+_NO_NUMBERS = frozenset({"messages", "tools", "response_format"})
 _OPTIONS = (
     0 if orjson is None else orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 )
@@ -59,8 +62,10 @@ _OPTIONS = (
 def encode_body(body: Mapping[str, Any]) -> bytes:
     """`body` as the request's bytes; anything JSON cannot carry is refused, with where."""
     for key, value in body.items():
-        if key != "messages" and type(value) is not str:
-            _check_finite(value, key)
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None or key in _NO_NUMBERS:
+            continue
+        _check_finite(value, key)
     if orjson is not None:
         try:
             return orjson.dumps(body, default=_orjson_default, option=_OPTIONS)
@@ -83,22 +88,45 @@ def _reason(exc: BaseException) -> str:
 
 
 def _check_finite(value: Any, where: str) -> None:
-    stack = [(value, where)]
+    if _holds_non_finite(value):  # then again, to say where (an error's path only)
+        path, item = _first_non_finite(value, where)
+        raise RequestValidationError(
+            f"The request body's {path} is {item!r}, which JSON cannot carry.", param=where
+        )
+
+
+def _holds_non_finite(value: Any) -> bool:
+    # Every call walks the tools' schemas too: no path is built on the way.
+    stack = [value]
     seen: set[int] = set()  # a circular value is json's to refuse, not a loop here
     while stack:
-        item, path = stack.pop()
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
         if isinstance(item, float):
             if not math.isfinite(item):
-                raise RequestValidationError(
-                    f"The request body's {path} is {item!r}, which JSON cannot carry.",
-                    param=where,
-                )
+                return True
         elif isinstance(item, (Mapping, list, tuple)) and id(item) not in seen:
             seen.add(id(item))
-            if isinstance(item, Mapping):
-                stack.extend((v, _child(path, k)) for k, v in item.items())
-            else:
-                stack.extend((v, f"{path}[{i}]") for i, v in enumerate(item))
+            stack.extend(item.values() if isinstance(item, Mapping) else item)
+    return False
+
+
+def _first_non_finite(value: Any, path: str) -> tuple[str, float]:
+    stack = [(value, path)]
+    seen: set[int] = set()
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return path, item
+        if isinstance(item, (Mapping, list, tuple)) and id(item) not in seen:
+            seen.add(id(item))
+            pairs = item.items() if isinstance(item, Mapping) else enumerate(item)
+            children = [(v, _child(path, k) if isinstance(item, Mapping) else f"{path}[{k}]")
+                        for k, v in pairs]  # fmt: skip
+            stack.extend(reversed(children))
+    raise AssertionError("no non-finite float")  # _holds_non_finite found one
 
 
 _KEYS = (str, int, float, bool, type(None))  # the keys json writes (as strings)

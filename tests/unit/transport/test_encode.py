@@ -3,6 +3,7 @@ json without), and what neither can carry refused before sending, naming where i
 
 from __future__ import annotations
 
+import collections
 import datetime
 import enum
 import json
@@ -72,6 +73,19 @@ def test_floats_may_be_spelt_otherwise_but_are_the_same_numbers(values: list[flo
     assert [math.copysign(1, v) for v in got] == [math.copysign(1, v) for v in values]
 
 
+def _circular() -> list[Any]:
+    loop: list[Any] = []
+    loop.append(loop)
+    return loop
+
+
+def _deep(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def test_enums_and_uuids_are_written_alike_on_both_paths(encoder: str) -> None:
     class Tier(enum.Enum):
         FAST = "fast"
@@ -86,21 +100,15 @@ def test_enums_and_uuids_are_written_alike_on_both_paths(encoder: str) -> None:
 
 
 def test_what_orjson_cannot_write_json_writes(encoder: str) -> None:
-    body = {"messages": USER, "big": 2**70, "keys": {1: "a", None: "b"}}
+    point = collections.namedtuple("point", "x y")
+    body = {
+        "messages": USER,
+        "big": 2**70,
+        "keys": {1: "a", None: "b"},
+        "point": point(1, 2),
+        "nested": _deep(300),
+    }
     assert _encode.encode_body(body) == _json_dumps(body)
-
-
-def _circular() -> list[Any]:
-    loop: list[Any] = []
-    loop.append(loop)
-    return loop
-
-
-def _deep(depth: int) -> list[Any]:
-    value: list[Any] = []
-    for _ in range(depth):
-        value = [value]
-    return value
 
 
 @pytest.mark.parametrize(
