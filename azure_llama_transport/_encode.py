@@ -74,10 +74,10 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
     try:
         return _ENCODER.encode(body).encode()
     except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
-        where, why = _unwritable(body) or (None, exc)
+        found = _unwritable(body)
+        param, where, why = found if found is not None else (None, "value", exc)
         raise RequestValidationError(
-            f"The request body's {where or 'value'} cannot be sent as JSON: {_reason(why)}",
-            param=where.partition(".")[0].partition("[")[0] if where else None,
+            f"The request body's {where} cannot be sent as JSON: {_reason(why)}", param=param
         ) from exc
 
 
@@ -96,7 +96,7 @@ def _check_finite(value: Any, where: str) -> None:
 
 
 def _holds_non_finite(value: Any) -> bool:
-    # Every call walks the tools' schemas too: no path is built on the way.
+    # Every call walks its parameters and extras: no path is built on the way.
     stack = [value]
     seen: set[int] = set()  # a circular value is json's to refuse, not a loop here
     while stack:
@@ -132,13 +132,14 @@ def _first_non_finite(value: Any, path: str) -> tuple[str, float]:
 _KEYS = (str, int, float, bool, type(None))  # the keys json writes (as strings)
 
 
-def _unwritable(body: Mapping[str, Any]) -> tuple[str, BaseException] | None:
-    """Where the first value json cannot write is, and why (an error's path only: any cost)."""
+def _unwritable(body: Mapping[str, Any]) -> tuple[str, str, BaseException] | None:
+    """The body's key holding the first value json cannot write, where it is, and why (an
+    error's path only: any cost)."""
     try:
         for key, value in body.items():
             found = _first_unwritable(value, key, set())
             if found is not None:
-                return found
+                return (key, *found)
     except RecursionError:  # too deep to walk as to write: no one place to name
         pass
     return None

@@ -119,6 +119,7 @@ def test_what_orjson_cannot_write_json_writes(encoder: str) -> None:
         ({"opts": {"a": [1, {"b": object()}]}}, "opts", "opts.a[1].b cannot be sent"),
         ({"loop": _circular()}, "loop", "loop[0] cannot be sent as JSON: it holds itself"),
         ({"keys": {(1, 2): 3}}, "keys", "the key (1, 2) is not a string"),
+        ({"a.b": [object()]}, "a.b", "a.b[0] cannot be sent as JSON"),
         ({"deep": _deep(100_000)}, None, "value cannot be sent as JSON"),
         ({"top_k": float("nan")}, "top_k", "top_k is nan, which JSON cannot carry"),
         ({"opts": {"scale": [1.0, float("-inf")]}}, "opts", "opts.scale[1] is -inf"),
