@@ -4,8 +4,8 @@ Run:  .venv/bin/python benchmarks/before_after.py [--rounds 9]
 
 "Before" puts the original implementation back for the duration of one measurement
 (`_ClientBase._build` with per-request URL parsing, query merging and `Timeout` building;
-`json.dumps` with a new encoder per body; the original `ChunkConverter.convert`, validating every
-stream chunk with `AIMessageChunk(...)`),
+`json.dumps` with a new encoder per body, where orjson writes it now; the original
+`ChunkConverter.convert`, validating every stream chunk with `AIMessageChunk(...)`),
 so both variants share the process, the server and the noise. Starts its own lean server.
 """
 
@@ -83,7 +83,6 @@ def _old_encode(body: Any) -> bytes:
 def original(parts: set[str]) -> Iterator[None]:
     """Put the pre-#8 implementation of `parts` back for the duration."""
     saved_build, saved_encoder = _client._ClientBase._build, _request.encode_body
-    saved_trusted = _convert._TEXT_CHUNKS._trusted
     saved_convert = _convert.ChunkConverter.convert
     try:
         if "build" in parts:
@@ -96,7 +95,6 @@ def original(parts: set[str]) -> Iterator[None]:
     finally:
         _client._ClientBase._build = saved_build  # type: ignore[method-assign]
         _request.encode_body = saved_encoder
-        _convert._TEXT_CHUNKS._trusted = saved_trusted
         _convert.ChunkConverter.convert = saved_convert  # type: ignore[method-assign]
 
 
