@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from azure_llama_emulator import Emulator, EmulatorConfig
-from azure_llama_transport import CATALOGUE, RetiredModelWarning, _lifecycle
+from azure_llama_transport import CATALOGUE, RetiredModelWarning
 from tests._support.routes import (
     KEY,
     MODES,
@@ -71,7 +71,6 @@ def test_todays_models_are_served() -> None:
 @pytest.mark.parametrize("front_end", FRONT_ENDS)
 @pytest.mark.parametrize(("name", "model"), _names(TODAY))
 async def test_a_model_sold_today_never_warns_retired(
-    monkeypatch: pytest.MonkeyPatch,
     make_lc: Callable[..., Any],
     foundry: Emulator,
     front_end: str,
@@ -79,7 +78,6 @@ async def test_a_model_sold_today_never_warns_retired(
     name: str,
     model: str,
 ) -> None:
-    monkeypatch.setattr(_lifecycle, "_warned", set())  # as in a new process
     with warnings.catch_warnings():
         warnings.simplefilter("error", RetiredModelWarning)
         answer = await _call(make_lc, foundry, front_end, mode, name)
@@ -90,7 +88,6 @@ async def test_a_model_sold_today_never_warns_retired(
 @pytest.mark.parametrize("front_end", FRONT_ENDS)
 @pytest.mark.parametrize(("name", "model"), _names([RETIRED]))
 async def test_the_same_call_to_a_retired_model_warns(
-    monkeypatch: pytest.MonkeyPatch,
     make_lc: Callable[..., Any],
     foundry: Emulator,
     front_end: str,
@@ -98,7 +95,6 @@ async def test_the_same_call_to_a_retired_model_warns(
     name: str,
     model: str,
 ) -> None:
-    monkeypatch.setattr(_lifecycle, "_warned", set())
     with pytest.warns(RetiredModelWarning, match=model) as caught:
         await _call(make_lc, foundry, front_end, mode, name)
     assert len([w for w in caught if issubclass(w.category, RetiredModelWarning)]) == 1

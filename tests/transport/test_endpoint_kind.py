@@ -175,12 +175,7 @@ def test_unknown_model_is_foundrys_404(foundry: Emulator) -> None:
         pytest.param("other", False, id="other"),
     ],
 )
-def test_only_azure_run_routes_warn_about_a_retired_model(
-    monkeypatch: pytest.MonkeyPatch, kind: str, warns: bool
-) -> None:
-    from azure_llama_transport import _lifecycle
-
-    monkeypatch.setattr(_lifecycle, "_warned", set())
+def test_only_azure_run_routes_warn_about_a_retired_model(kind: str, warns: bool) -> None:
     client = t.AzureLlamaClient("http://127.0.0.1:1", api_key="k", endpoint_kind=kind)  # type: ignore[arg-type]
     params = {"model": "Meta-Llama-3-70B-Instruct"}
     with warnings.catch_warnings(record=True) as caught:

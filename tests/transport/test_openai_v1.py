@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 import azure_llama_transport as t
-from azure_llama_transport import _catalogue, _lifecycle
 from tests._support.openai_v1 import NOT_DEPLOYED, UNAUTHORIZED, FakeV1, azure_error
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -232,15 +231,7 @@ def test_429_carries_retry_after(fake: FakeV1, base: str) -> None:
 # -- served model and lifecycle -------------------------------------------------------------
 
 
-@pytest.fixture
-def fresh_lifecycle(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_lifecycle, "_warned", set())
-    monkeypatch.setattr(_catalogue, "_SERVED", {})
-
-
-def test_a_custom_deployment_name_is_known_after_its_first_answer(
-    fake: FakeV1, base: str, fresh_lifecycle: None
-) -> None:
+def test_a_custom_deployment_name_is_known_after_its_first_answer(fake: FakeV1, base: str) -> None:
     assert t.lookup("my-maverick") is None
     with _sync(base) as client:
         client.chat(MESSAGES, {"model": "my-maverick"})
@@ -251,7 +242,7 @@ def test_a_custom_deployment_name_is_known_after_its_first_answer(
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
 def test_a_retired_model_behind_a_custom_name_warns_once(
-    fake: FakeV1, base: str, fresh_lifecycle: None, stream: bool
+    fake: FakeV1, base: str, stream: bool
 ) -> None:
     fake.deployments["my-llama"] = "Meta-Llama-3.1-8B-Instruct"
     with _sync(base) as client, pytest.warns(t.RetiredModelWarning) as caught:
@@ -267,7 +258,7 @@ def test_a_retired_model_behind_a_custom_name_warns_once(
     assert isinstance(warning.message, UserWarning)
 
 
-def test_a_current_model_does_not_warn(fake: FakeV1, base: str, fresh_lifecycle: None) -> None:
+def test_a_current_model_does_not_warn(fake: FakeV1, base: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with _sync(base) as client:

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from azure_llama_transport import CATALOGUE, CatalogueEntry, RetiredModelWarning, _lifecycle
+from azure_llama_transport import CATALOGUE, CatalogueEntry, RetiredModelWarning
 from tests._support.transport import make_async, make_sync, sse, sse_response
 
 CURRENT = [entry for entry in CATALOGUE if entry.retired is None]
@@ -98,14 +98,12 @@ def test_the_current_models_are_todays() -> None:
 @pytest.mark.parametrize("api", API)
 @pytest.mark.parametrize(("entry", "kind", "by"), _cases(CURRENT))
 async def test_a_current_model_never_warns_retired(
-    monkeypatch: pytest.MonkeyPatch,
     entry: CatalogueEntry,
     kind: str,
     by: str,
     api: str,
     stream: bool,
 ) -> None:
-    monkeypatch.setattr(_lifecycle, "_warned", set())  # as in a new process
     with warnings.catch_warnings():
         warnings.simplefilter("error", RetiredModelWarning)
         await _call(entry, kind, by, api, stream)
@@ -115,14 +113,12 @@ async def test_a_current_model_never_warns_retired(
 @pytest.mark.parametrize("api", API)
 @pytest.mark.parametrize(("entry", "kind", "by"), _cases([RETIRED]))
 async def test_the_same_call_to_a_retired_model_warns(
-    monkeypatch: pytest.MonkeyPatch,
     entry: CatalogueEntry,
     kind: str,
     by: str,
     api: str,
     stream: bool,
 ) -> None:
-    monkeypatch.setattr(_lifecycle, "_warned", set())
     with pytest.warns(RetiredModelWarning, match=entry.name):
         await _call(entry, kind, by, api, stream)
 
