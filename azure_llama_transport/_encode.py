@@ -74,25 +74,28 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
     try:
         return _ENCODER.encode(body).encode()
     except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
-        found = _unwritable(body)
-        param, where, why = found if found is not None else (None, "value", exc)
-        raise RequestValidationError(
-            f"The request body's {where} cannot be sent as JSON: {_reason(why)}", param=param
-        ) from exc
+        raise _refusal(_unwritable(body) or (None, "value", None, exc)) from exc
 
 
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, UnicodeEncodeError):
-        return f"it holds the lone surrogate {exc.object[exc.start]!r}, which UTF-8 cannot carry."
-    return str(exc)
-
-
-def _check_finite(value: Any, where: str) -> None:
+def _check_finite(value: Any, key: str) -> None:
     if _holds_non_finite(value):  # then again, to say where (an error's path only)
-        path, item = _first_non_finite(value, where)
-        raise RequestValidationError(
-            f"The request body's {path} is {item!r}, which JSON cannot carry.", param=where
+        deep = ValueError("it holds NaN or infinity, which JSON cannot carry.")  # past the walk
+        raise _refusal(_unwritable({key: value}) or (key, key, None, deep))
+
+
+def _refusal(found: tuple[str | None, str, Any, BaseException]) -> RequestValidationError:
+    """The error for the first value JSON cannot carry: (body key, where, value, why)."""
+    param, where, leaf, why = found
+    if isinstance(leaf, float):  # allow_nan=False: a NaN or an infinity
+        text = f"The request body's {where} is {leaf!r}, which JSON cannot carry."
+    elif isinstance(why, UnicodeEncodeError):
+        text = (
+            f"The request body's {where} cannot be sent as JSON: it holds the lone surrogate "
+            f"{why.object[why.start]!r}, which UTF-8 cannot carry."
         )
+    else:
+        text = f"The request body's {where} cannot be sent as JSON: {why}"
+    return RequestValidationError(text, param=param)
 
 
 def _holds_non_finite(value: Any) -> bool:
@@ -113,28 +116,12 @@ def _holds_non_finite(value: Any) -> bool:
     return False
 
 
-def _first_non_finite(value: Any, path: str) -> tuple[str, float]:
-    stack = [(value, path)]
-    seen: set[int] = set()
-    while stack:
-        item, path = stack.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            return path, item
-        if isinstance(item, (Mapping, list, tuple)) and id(item) not in seen:
-            seen.add(id(item))
-            pairs = item.items() if isinstance(item, Mapping) else enumerate(item)
-            children = [(v, _child(path, k) if isinstance(item, Mapping) else f"{path}[{k}]")
-                        for k, v in pairs]  # fmt: skip
-            stack.extend(reversed(children))
-    raise AssertionError("no non-finite float")  # _holds_non_finite found one
-
-
 _KEYS = (str, int, float, bool, type(None))  # the keys json writes (as strings)
 
 
-def _unwritable(body: Mapping[str, Any]) -> tuple[str, str, BaseException] | None:
-    """The body's key holding the first value json cannot write, where it is, and why (an
-    error's path only: any cost)."""
+def _unwritable(body: Mapping[str, Any]) -> tuple[str, str, Any, BaseException] | None:
+    """The body's key holding the first value json cannot write, where it is, the value, and
+    why (an error's path only: any cost)."""
     try:
         for key, value in body.items():
             found = _first_unwritable(value, key, set())
@@ -147,14 +134,14 @@ def _unwritable(body: Mapping[str, Any]) -> tuple[str, str, BaseException] | Non
 
 def _first_unwritable(
     value: Any, path: str, ancestors: set[int]
-) -> tuple[str, BaseException] | None:
+) -> tuple[str, Any, BaseException] | None:
     if isinstance(value, (dict, list, tuple)):
         if id(value) in ancestors:
-            return path, ValueError("it holds itself (a circular reference).")
+            return path, value, ValueError("it holds itself (a circular reference).")
         if isinstance(value, dict):
             bad = next((k for k in value if not isinstance(k, _KEYS)), _KEYS)
             if bad is not _KEYS:
-                return path, TypeError(f"the key {bad!r} is not a string.")
+                return path, value, TypeError(f"the key {bad!r} is not a string.")
             items = [(_child(path, k), v) for k, v in value.items()]
         else:
             items = [(f"{path}[{i}]", v) for i, v in enumerate(value)]
@@ -168,7 +155,7 @@ def _first_unwritable(
     try:
         _ENCODER.encode(value).encode()
     except (TypeError, ValueError) as exc:
-        return path, exc
+        return path, value, exc
     return None
 
 
